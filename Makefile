@@ -1,0 +1,45 @@
+# rfdocs: `make html` builds the site, `make test` runs every test. Both set up .venv first.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+SPHINXOPTS ?= -W --keep-going
+
+.PHONY: html test clean bench figures pdf latex epub fuzz venv
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test,docs]'
+	touch $(STAMP)
+
+html: $(STAMP)
+	$(BIN)/sphinx-build -b html $(SPHINXOPTS) docs docs/_build/html
+
+latex: $(STAMP)
+	$(BIN)/sphinx-build -b latex $(SPHINXOPTS) docs docs/_build/latex
+
+epub: $(STAMP)
+	$(BIN)/sphinx-build -b epub $(SPHINXOPTS) docs docs/_build/epub
+
+pdf: latex
+	cd docs/_build/latex && latexmk -pdf -interaction=nonstopmode -halt-on-error rfdocs.tex
+
+test: $(STAMP)
+	$(BIN)/ruff check rfdocs tests
+	$(BIN)/mypy
+	$(BIN)/python -m pytest
+
+figures: $(STAMP)
+	$(BIN)/python -m rfdocs.cli render-all figures
+
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks.run
+
+fuzz: $(STAMP)
+	RFDOCS_FUZZ=long $(BIN)/python -m pytest tests -k fuzz
+
+clean:
+	rm -rf docs/_build build .pytest_cache .mypy_cache .ruff_cache

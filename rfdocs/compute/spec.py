@@ -1,0 +1,549 @@
+"""Network specs: the long (YAML/JSON) and compact (one layer a line) forms, parsed and validated."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+OPS = ("conv", "deconv", "maxpool", "avgpool", "add", "concat", "relu", "identity")
+WINDOW_OPS = ("conv", "deconv", "maxpool", "avgpool")
+MERGE_OPS = ("add", "concat")
+INPUT_NAME = "input"
+
+#: Hard ceilings that keep a hostile spec from hanging a build; figures apply tighter ones.
+MAX_LAYERS = 5000
+MAX_SPEC_CHARS = 2_000_000
+MAX_DIM = 1_000_000
+
+LAYER_FIELDS = (
+    "name", "op", "kernel", "stride", "padding", "dilation", "filters", "groups",
+    "output_padding", "ceil_mode", "inputs",
+)
+
+Pair = tuple[int, int]
+Pads = tuple[int, int, int, int]
+
+
+class SpecError(ValueError):
+    """A spec that cannot describe a network; says which layer, which field and what is allowed."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        layer: str | None = None,
+        field: str | None = None,
+        line: int | None = None,
+    ) -> None:
+        self.message = message
+        self.layer = layer
+        self.field = field
+        self.line = line
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        where = []
+        if self.layer is not None:
+            where.append(f"layer {self.layer!r}")
+        if self.field is not None:
+            where.append(f"field {self.field!r}")
+        prefix = ", ".join(where)
+        text = f"{prefix}: {self.message}" if prefix else self.message
+        if self.line is not None:
+            text = f"line {self.line}: {text}"
+        return text
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One node of the network graph, with every field in canonical form."""
+
+    name: str
+    op: str
+    kernel: Pair = (1, 1)
+    stride: Pair = (1, 1)
+    padding: Pads | str = (0, 0, 0, 0)  # (top, bottom, left, right), "same" or "valid"
+    dilation: Pair = (1, 1)
+    filters: int | None = None
+    groups: int = 1
+    output_padding: Pair = (0, 0)
+    ceil_mode: bool = False
+    inputs: tuple[str, ...] = ()
+    line: int | None = field(default=None, compare=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The long form of this layer, with only the fields its op uses."""
+        out: dict[str, Any] = {"name": self.name, "op": self.op}
+        if self.op in WINDOW_OPS:
+            out["kernel"] = list(self.kernel)
+            out["stride"] = list(self.stride)
+            out["padding"] = self.padding if isinstance(self.padding, str) else list(self.padding)
+            out["dilation"] = list(self.dilation)
+        if self.op in ("conv", "deconv"):
+            out["filters"] = self.filters
+        if self.op == "conv":
+            out["groups"] = self.groups
+        if self.op == "deconv":
+            out["output_padding"] = list(self.output_padding)
+        if self.op in ("maxpool", "avgpool"):
+            out["ceil_mode"] = self.ceil_mode
+        out["inputs"] = list(self.inputs)
+        return out
+
+
+@dataclass(frozen=True)
+class Network:
+    """An input shape (H, W, C) and layers in topological order; the last layer is the output."""
+
+    input: tuple[int, int, int]
+    layers: tuple[Layer, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"input": list(self.input), "layers": [layer.to_dict() for layer in self.layers]}
+
+    def layer(self, name: str) -> Layer:
+        for layer in self.layers:
+            if layer.name == name:
+                return layer
+        raise KeyError(name)
+
+    def with_input(self, shape: Sequence[int]) -> Network:
+        return replace(self, input=_input_shape(list(shape), None))
+
+
+# --------------------------------------------------------------------------- field parsing
+
+
+def _int(value: Any, layer: str | None, name: str, line: int | None, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise SpecError(f"must be an integer >= {minimum}, got {value!r}",
+                        layer=layer, field=name, line=line)
+    if value < minimum or value > MAX_DIM:
+        raise SpecError(f"must be an integer between {minimum} and {MAX_DIM}, got {value}",
+                        layer=layer, field=name, line=line)
+    return value
+
+
+def _pair(value: Any, layer: str, name: str, line: int | None, minimum: int) -> Pair:
+    if isinstance(value, list | tuple):
+        if len(value) != 2:
+            raise SpecError(f"must be an integer or a list [h, w], got {value!r}",
+                            layer=layer, field=name, line=line)
+        return (_int(value[0], layer, name, line, minimum), _int(value[1], layer, name, line, minimum))
+    v = _int(value, layer, name, line, minimum)
+    return (v, v)
+
+
+def _padding(value: Any, layer: str, line: int | None) -> Pads | str:
+    allowed = ('an integer, [ph, pw], [top, bottom, left, right], "same" or "valid"')
+    if isinstance(value, str):
+        if value in ("same", "valid"):
+            return value
+        raise SpecError(f"must be {allowed}, got {value!r}", layer=layer, field="padding", line=line)
+    if isinstance(value, list | tuple):
+        if len(value) == 2:
+            ph, pw = (_int(v, layer, "padding", line, 0) for v in value)
+            return (ph, ph, pw, pw)
+        if len(value) == 4:
+            t, b, lft, r = (_int(v, layer, "padding", line, 0) for v in value)
+            return (t, b, lft, r)
+        raise SpecError(f"must be {allowed}, got {value!r}", layer=layer, field="padding", line=line)
+    try:
+        p = _int(value, layer, "padding", line, 0)
+    except SpecError:
+        raise SpecError(f"must be {allowed}, got {value!r}",
+                        layer=layer, field="padding", line=line) from None
+    return (p, p, p, p)
+
+
+def _input_shape(value: Any, line: int | None) -> tuple[int, int, int]:
+    if not isinstance(value, list | tuple) or len(value) not in (2, 3):
+        raise SpecError(f"must be [height, width, channels], got {value!r}",
+                        field="input", line=line)
+    dims = [_int(v, None, "input", line, 1) for v in value]
+    if len(dims) == 2:
+        dims.append(1)
+    return (dims[0], dims[1], dims[2])
+
+
+def layer_from_mapping(
+    raw: Mapping[str, Any], index: int, previous: str, line: int | None = None
+) -> Layer:
+    """Validate one long-form layer mapping; ``previous`` is the default input."""
+    if not isinstance(raw, Mapping):
+        raise SpecError(f"each layer must be a mapping of fields, got {raw!r}", line=line)
+    op = raw.get("op")
+    label = str(raw.get("name", f"#{index + 1}"))
+    if op not in OPS:
+        raise SpecError(f"must be one of {', '.join(OPS)}; got {op!r}",
+                        layer=label, field="op", line=line)
+    name = raw.get("name", f"{op}{index + 1}")
+    if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z_][\w.\-]*", name):
+        raise SpecError("must be a word of letters, digits, '_', '-' or '.', "
+                        f"starting with a letter; got {name!r}", layer=label, field="name", line=line)
+    unknown = sorted(set(raw) - set(LAYER_FIELDS))
+    if unknown:
+        raise SpecError(f"unknown field(s) {', '.join(map(repr, unknown))}; "
+                        f"allowed: {', '.join(LAYER_FIELDS)}", layer=name, field=unknown[0], line=line)
+
+    def only(names: Sequence[str], ops: Sequence[str]) -> None:
+        for f in names:
+            if f in raw and op not in ops:
+                raise SpecError(f"is only allowed for {', '.join(ops)} layers, not {op}",
+                                layer=name, field=f, line=line)
+
+    only(("kernel", "stride", "padding", "dilation"), WINDOW_OPS)
+    only(("filters",), ("conv", "deconv"))
+    only(("groups",), ("conv",))
+    only(("output_padding",), ("deconv",))
+    only(("ceil_mode",), ("maxpool", "avgpool"))
+
+    inputs_raw = raw.get("inputs", [previous])
+    if isinstance(inputs_raw, str):
+        inputs_raw = [inputs_raw]
+    if not isinstance(inputs_raw, list | tuple) or not inputs_raw or not all(
+        isinstance(i, str) for i in inputs_raw
+    ):
+        raise SpecError(f"must be a non-empty list of layer names, got {inputs_raw!r}",
+                        layer=name, field="inputs", line=line)
+    inputs = tuple(inputs_raw)
+    if op in MERGE_OPS and len(inputs) < 2:
+        raise SpecError(f"an {op} layer needs at least two inputs, got {list(inputs)}",
+                        layer=name, field="inputs", line=line)
+    if op not in MERGE_OPS and len(inputs) != 1:
+        raise SpecError(f"a {op} layer takes exactly one input, got {list(inputs)}",
+                        layer=name, field="inputs", line=line)
+
+    kw: dict[str, Any] = {}
+    if op in WINDOW_OPS:
+        if "kernel" not in raw:
+            raise SpecError(f"is required for {op} layers", layer=name, field="kernel", line=line)
+        kw["kernel"] = _pair(raw["kernel"], name, "kernel", line, 1)
+        kw["stride"] = _pair(raw.get("stride", 1), name, "stride", line, 1)
+        kw["padding"] = _padding(raw.get("padding", 0), name, line)
+        kw["dilation"] = _pair(raw.get("dilation", 1), name, "dilation", line, 1)
+    if op in ("conv", "deconv"):
+        if "filters" not in raw:
+            raise SpecError(f"is required for {op} layers (the number of output channels)",
+                            layer=name, field="filters", line=line)
+        kw["filters"] = _int(raw["filters"], name, "filters", line, 1)
+    if op == "conv":
+        kw["groups"] = _int(raw.get("groups", 1), name, "groups", line, 1)
+        if kw["filters"] % kw["groups"]:
+            raise SpecError(f"filters ({kw['filters']}) must be divisible by groups "
+                            f"({kw['groups']})", layer=name, field="groups", line=line)
+    if op == "deconv":
+        kw["output_padding"] = _pair(raw.get("output_padding", 0), name, "output_padding", line, 0)
+        if isinstance(kw["padding"], str) and kw["padding"] == "valid":
+            kw["padding"] = (0, 0, 0, 0)
+        for axis in range(2):
+            if kw["output_padding"][axis] >= max(kw["stride"][axis], kw["dilation"][axis]):
+                raise SpecError("must be smaller than the stride or the dilation, got "
+                                f"{list(kw['output_padding'])}", layer=name,
+                                field="output_padding", line=line)
+    if op in ("maxpool", "avgpool"):
+        ceil = raw.get("ceil_mode", False)
+        if not isinstance(ceil, bool):
+            raise SpecError(f"must be true or false, got {ceil!r}",
+                            layer=name, field="ceil_mode", line=line)
+        kw["ceil_mode"] = ceil
+    return Layer(name=name, op=op, inputs=inputs, line=line, **kw)
+
+
+def network_from_data(data: Any, lines: Sequence[int | None] | None = None,
+                      input_line: int | None = None) -> Network:
+    """Validate a long-form spec already loaded from YAML or JSON."""
+    if not isinstance(data, Mapping):
+        raise SpecError("a spec must be a mapping with keys 'input' and 'layers'")
+    unknown = sorted(set(data) - {"input", "layers"})
+    if unknown:
+        raise SpecError(f"unknown top-level key(s) {', '.join(map(repr, unknown))}; "
+                        "allowed: input, layers")
+    if "input" not in data:
+        raise SpecError("is required: [height, width, channels]", field="input")
+    shape = _input_shape(data["input"], input_line)
+    raw_layers = data.get("layers")
+    if not isinstance(raw_layers, list) or not raw_layers:
+        raise SpecError("must be a non-empty list of layers", field="layers")
+    if len(raw_layers) > MAX_LAYERS:
+        raise SpecError(f"has {len(raw_layers)} layers; at most {MAX_LAYERS} are allowed",
+                        field="layers")
+    layers: list[Layer] = []
+    previous = INPUT_NAME
+    for i, raw in enumerate(raw_layers):
+        line = lines[i] if lines is not None and i < len(lines) else None
+        layer = layer_from_mapping(raw, i, previous, line)
+        layers.append(layer)
+        previous = layer.name
+    return validate_graph(Network(shape, tuple(layers)))
+
+
+def validate_graph(net: Network) -> Network:
+    """Check names are unique and every input names an earlier layer (so the order is topological)."""
+    seen = {INPUT_NAME}
+    for layer in net.layers:
+        if layer.name in seen:
+            what = "the network input" if layer.name == INPUT_NAME else "an earlier layer"
+            raise SpecError(f"the name is already used by {what}; names must be unique",
+                            layer=layer.name, field="name", line=layer.line)
+        for src in layer.inputs:
+            if src not in seen:
+                raise SpecError(f"{src!r} is not 'input' or the name of an earlier layer",
+                                layer=layer.name, field="inputs", line=layer.line)
+        seen.add(layer.name)
+    return net
+
+
+# --------------------------------------------------------------------------- the long form
+
+
+def _yaml_lines(text: str) -> tuple[list[int | None], int | None]:
+    """1-based line of each layer mapping and of the input key, read from the YAML node tree."""
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        return [], None
+    layer_lines: list[int | None] = []
+    input_line = None
+    if isinstance(root, yaml.MappingNode):
+        for key, value in root.value:
+            if getattr(key, "value", None) == "layers" and isinstance(value, yaml.SequenceNode):
+                layer_lines = [item.start_mark.line + 1 for item in value.value]
+            if getattr(key, "value", None) == "input":
+                input_line = key.start_mark.line + 1
+    return layer_lines, input_line
+
+
+def _count_yaml_nodes(text: str, limit: int) -> None:
+    """Refuse YAML whose alias expansion would be enormous (the "billion laughs")."""
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        return  # safe_load reports it
+    budget = limit
+    stack: list[tuple[Any, int]] = [(root, 0)]
+    sizes: dict[int, int] = {}
+    # Count expanded size bottom-up with memoisation over shared (aliased) nodes.
+    order: list[Any] = []
+    visited: set[int] = set()
+    while stack:
+        node, state = stack.pop()
+        if node is None:
+            continue
+        if state == 0:
+            if id(node) in visited:
+                continue
+            visited.add(id(node))
+            stack.append((node, 1))
+            if isinstance(node, yaml.SequenceNode):
+                stack.extend((child, 0) for child in node.value)
+            elif isinstance(node, yaml.MappingNode):
+                for k, v in node.value:
+                    stack.extend(((k, 0), (v, 0)))
+        else:
+            order.append(node)
+    for node in order:
+        if isinstance(node, yaml.SequenceNode):
+            size = 1 + sum(sizes.get(id(c), 1) for c in node.value)
+        elif isinstance(node, yaml.MappingNode):
+            size = 1 + sum(sizes.get(id(k), 1) + sizes.get(id(v), 1) for k, v in node.value)
+        else:
+            size = 1
+        sizes[id(node)] = size
+        if size > budget:
+            raise SpecError(f"the YAML expands to more than {limit} values (alias expansion?); "
+                            "refusing it")
+
+
+def parse_long(text: str) -> Network:
+    """Parse the long form (YAML, so JSON too)."""
+    _count_yaml_nodes(text, 200_000)
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        problem = getattr(err, "problem", None) or str(err)
+        raise SpecError(f"invalid YAML: {problem}", line=line) from None
+    layer_lines, input_line = _yaml_lines(text)
+    return network_from_data(data, layer_lines, input_line)
+
+
+# --------------------------------------------------------------------------- the compact form
+
+COMPACT_HELP = (
+    "compact layer lines look like 'conv 5x5 /1 x100 pad 2', 'maxpool 2 /2 ceil', "
+    "'name: deconv 4x4 /2 x16 pad 1 outpad 1', 'add a b' or 'relu'; the first line may be "
+    "'input 50x50x3'"
+)
+
+_SIZE = re.compile(r"^(\d+)(?:x(\d+))?$")
+_SHAPE = re.compile(r"^(\d+)x(\d+)(?:x(\d+))?$")
+
+
+def _size_token(token: str, layer: str, name: str, line: int) -> list[int]:
+    m = _SIZE.match(token)
+    if not m:
+        raise SpecError(f"expected N or HxW, got {token!r}", layer=layer, field=name, line=line)
+    a, b = m.groups()
+    return [int(a), int(b if b is not None else a)]
+
+
+def _compact_layer(tokens: list[str], index: int, line: int) -> dict[str, Any]:
+    name: str | None = None
+    if tokens[0].endswith(":"):
+        name = tokens[0][:-1]
+        tokens = tokens[1:]
+        if not tokens:
+            raise SpecError(f"a name needs an op after it; {COMPACT_HELP}", line=line)
+    op = tokens[0].lower()
+    label = name or f"{op}{index + 1}"
+    if op not in OPS:
+        raise SpecError(f"must be one of {', '.join(OPS)}; got {tokens[0]!r}",
+                        layer=label, field="op", line=line)
+    raw: dict[str, Any] = {"op": op}
+    if name is not None:
+        raw["name"] = name
+    rest = tokens[1:]
+    bare: list[str] = []
+    i = 0
+
+    def value_after(key: str) -> str:
+        nonlocal i
+        if i + 1 >= len(rest):
+            raise SpecError(f"{key!r} needs a value", layer=label, field=key, line=line)
+        i += 1
+        return rest[i]
+
+    while i < len(rest):
+        tok = rest[i]
+        low = tok.lower()
+        if low.startswith("/"):
+            raw["stride"] = _size_token(low[1:], label, "stride", line)
+        elif low.startswith("x") and low[1:].isdigit():
+            raw["filters"] = int(low[1:])
+        elif _SIZE.match(low) and "kernel" not in raw and op in WINDOW_OPS:
+            raw["kernel"] = _size_token(low, label, "kernel", line)
+        elif low in ("pad", "padding"):
+            val = value_after("padding")
+            if val in ("same", "valid"):
+                raw["padding"] = val
+            elif re.fullmatch(r"\d+(,\d+){0,3}", val) and val.count(",") in (0, 1, 3):
+                parts = [int(v) for v in val.split(",")]
+                raw["padding"] = parts[0] if len(parts) == 1 else parts
+            else:
+                raise SpecError(f"expected N, PH,PW, T,B,L,R, same or valid; got {val!r}",
+                                layer=label, field="padding", line=line)
+        elif low in ("dil", "dilation"):
+            raw["dilation"] = _size_token(value_after("dilation"), label, "dilation", line)
+        elif low in ("groups", "g"):
+            val = value_after("groups")
+            if not val.isdigit():
+                raise SpecError(f"expected an integer, got {val!r}",
+                                layer=label, field="groups", line=line)
+            raw["groups"] = int(val)
+        elif low in ("outpad", "output_padding"):
+            raw["output_padding"] = _size_token(value_after("output_padding"), label,
+                                                "output_padding", line)
+        elif low == "ceil":
+            raw["ceil_mode"] = True
+        elif low == "from":
+            raw["inputs"] = rest[i + 1:]
+            if not raw["inputs"]:
+                raise SpecError("'from' needs at least one layer name",
+                                layer=label, field="inputs", line=line)
+            break
+        elif op in MERGE_OPS and re.fullmatch(r"[A-Za-z_][\w.\-]*", tok):
+            bare.append(tok)
+        else:
+            raise SpecError(f"does not understand {tok!r}; {COMPACT_HELP}",
+                            layer=label, line=line)
+        i += 1
+    if bare:
+        raw["inputs"] = bare
+    if op in ("maxpool", "avgpool") and "kernel" in raw and "stride" not in raw:
+        raw["stride"] = raw["kernel"]  # pools stride by their size unless told otherwise
+    return raw
+
+
+def parse_compact(text: str) -> Network:
+    """Parse the compact form: an optional 'input HxWxC' line, then one layer a line."""
+    shape: tuple[int, int, int] | None = None
+    input_line: int | None = None
+    raws: list[dict[str, Any]] = []
+    lines: list[int | None] = []
+    for lineno, raw_line in enumerate(text.splitlines(), start=1):
+        content = raw_line.split("#", 1)[0].strip()
+        if not content:
+            continue
+        tokens = content.replace(",", ", ").split()
+        # re-join comma lists such as "pad 1, 1" -> "pad 1,1"
+        joined: list[str] = []
+        for tok in tokens:
+            if joined and (joined[-1].endswith(",")):
+                joined[-1] += tok
+            else:
+                joined.append(tok)
+        tokens = [t.rstrip(",") if t.endswith(",") and t.count(",") == 1 else t for t in joined]
+        if tokens[0].lower() in ("input", "input:"):
+            if raws or shape is not None:
+                raise SpecError("'input' must be the first line and appear once",
+                                field="input", line=lineno)
+            m = _SHAPE.match(tokens[1].lower()) if len(tokens) == 2 else None
+            if not m:
+                raise SpecError("expected 'input HxWxC' such as 'input 50x50x3'",
+                                field="input", line=lineno)
+            shape = _input_shape([int(g) for g in m.groups() if g is not None], lineno)
+            input_line = lineno
+            continue
+        if len(raws) >= MAX_LAYERS:
+            raise SpecError(f"more than {MAX_LAYERS} layers", field="layers", line=lineno)
+        raws.append(_compact_layer(tokens, len(raws), lineno))
+        lines.append(lineno)
+    if shape is None:
+        raise SpecError("the compact form needs an 'input HxWxC' line first, "
+                        "such as 'input 50x50x3'", field="input")
+    return network_from_data({"input": list(shape), "layers": raws}, lines, input_line)
+
+
+# --------------------------------------------------------------------------- entry points
+
+
+def is_long_form(text: str) -> bool:
+    """The long form has a top-level ``input:`` or ``layers:`` key or is JSON."""
+    stripped = text.lstrip()
+    return stripped.startswith("{") or bool(
+        re.search(r"^(input|layers)\s*:", text, flags=re.MULTILINE)
+    )
+
+
+def parse_spec(text: str) -> Network:
+    """Parse a spec in either form (detected from its text)."""
+    if len(text) > MAX_SPEC_CHARS:
+        raise SpecError(f"the spec is {len(text)} characters; at most {MAX_SPEC_CHARS} allowed")
+    if text.lstrip().startswith("{"):
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as err:
+            raise SpecError(f"invalid JSON: {err.msg}", line=err.lineno) from None
+        return network_from_data(data)
+    return parse_long(text) if is_long_form(text) else parse_compact(text)
+
+
+def load_spec(source: str | Path) -> Network:
+    """A spec from a file path or a zoo model name."""
+    from rfdocs.compute.zoo import ZOO_NAMES, zoo_network
+
+    if isinstance(source, str) and source.lower() in ZOO_NAMES:
+        return zoo_network(source)
+    path = Path(source)
+    if not path.is_file():
+        raise SpecError(f"{str(source)!r} is neither a spec file nor a zoo model "
+                        f"({', '.join(ZOO_NAMES)})")
+    return parse_spec(path.read_text(encoding="utf-8"))

@@ -1,0 +1,24 @@
+"""The model zoo: real architectures as long-form specs shipped in ``rfdocs/zoo/*.yaml``."""
+
+from __future__ import annotations
+
+from functools import cache
+from importlib import resources
+
+from rfdocs.compute.spec import Network, SpecError, parse_long
+
+ZOO_NAMES = ("alexnet", "vgg16", "resnet50", "inceptionv3", "mobilenetv1")
+
+
+@cache
+def _zoo_text(name: str) -> str:
+    return (resources.files("rfdocs") / "zoo" / f"{name}.yaml").read_text(encoding="utf-8")
+
+
+def zoo_network(name: str) -> Network:
+    """The zoo model ``name`` (case-insensitive)."""
+    key = name.lower()
+    if key not in ZOO_NAMES:
+        raise SpecError(f"unknown zoo model {name!r}; choose one of {', '.join(ZOO_NAMES)}",
+                        field="model")
+    return parse_long(_zoo_text(key))
