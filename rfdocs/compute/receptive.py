@@ -289,9 +289,9 @@ def _through_window(box: PathBox, layer: Layer, axis: int, before: int) -> PathB
         return PathBox(_norm(Fraction(j) / s), _norm(box.lo + j * first),
                        _norm(box.hi + j * last), _norm(box.cmin + j * mid),
                        _norm(box.cmax + j * mid))
-    mid = _frac(span, 2)
+    shift = _frac(span - 2 * before, 2)  # centre of the window, relative to unit 0
     return PathBox(j * s, box.lo - j * before, box.hi + j * (span - before),
-                   _norm(box.cmin + j * (mid - before)), _norm(box.cmax + j * (mid - before)))
+                   _norm(box.cmin + j * shift), _norm(box.cmax + j * shift))
 
 
 def _merge(boxes: list[PathBox]) -> tuple[PathBox, ...]:
