@@ -5,6 +5,7 @@ from rfdocs.compute.spec import (
     Layer,
     Network,
     SpecError,
+    format_compact,
     load_spec,
     parse_compact,
     parse_long,
@@ -15,5 +16,5 @@ from rfdocs.compute.zoo import ZOO_NAMES, zoo_network
 __all__ = [
     "Analysis", "AxisRF", "Layer", "LayerInfo", "Network", "SpecError", "ZOO_NAMES",
     "analyze", "as_plain", "clipped_box", "load_spec", "parse_compact", "parse_long",
-    "parse_spec", "zoo_network",
+    "parse_spec", "zoo_network", "format_compact",
 ]

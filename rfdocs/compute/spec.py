@@ -547,3 +547,44 @@ def load_spec(source: str | Path) -> Network:
         raise SpecError(f"{str(source)!r} is neither a spec file nor a zoo model "
                         f"({', '.join(ZOO_NAMES)})")
     return parse_spec(path.read_text(encoding="utf-8"))
+
+
+def _size_text(pair: Pair) -> str:
+    return str(pair[0]) if pair[0] == pair[1] else f"{pair[0]}x{pair[1]}"
+
+
+def format_compact(net: Network) -> str:
+    """The compact form of a network (``parse_compact`` of it gives the same network back)."""
+    lines = [f"input {net.input[0]}x{net.input[1]}x{net.input[2]}"]
+    previous = INPUT_NAME
+    for layer in net.layers:
+        parts = [f"{layer.name}:", layer.op]
+        if layer.op in WINDOW_OPS:
+            parts += [f"{layer.kernel[0]}x{layer.kernel[1]}", f"/{_size_text(layer.stride)}"]
+            if layer.padding != (0, 0, 0, 0):
+                pad = layer.padding
+                if isinstance(pad, str):
+                    parts += ["pad", pad]
+                elif pad[0] == pad[1] == pad[2] == pad[3]:
+                    parts += ["pad", str(pad[0])]
+                elif pad[0] == pad[1] and pad[2] == pad[3]:
+                    parts += ["pad", f"{pad[0]},{pad[2]}"]
+                else:
+                    parts += ["pad", ",".join(map(str, pad))]
+            if layer.dilation != (1, 1):
+                parts += ["dil", _size_text(layer.dilation)]
+        if layer.filters is not None:
+            parts.append(f"x{layer.filters}")
+        if layer.groups != 1:
+            parts += ["groups", str(layer.groups)]
+        if layer.output_padding != (0, 0):
+            parts += ["outpad", _size_text(layer.output_padding)]
+        if layer.ceil_mode:
+            parts.append("ceil")
+        if layer.op in MERGE_OPS:
+            parts += list(layer.inputs)
+        elif layer.inputs != (previous,):
+            parts += ["from", *layer.inputs]
+        lines.append(" ".join(parts))
+        previous = layer.name
+    return "\n".join(lines) + "\n"

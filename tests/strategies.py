@@ -1,0 +1,129 @@
+"""Hypothesis strategies: random valid network specs, sequential and multi-path."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hypothesis import strategies as st
+
+from rfdocs.compute import SpecError, analyze
+from rfdocs.compute.spec import network_from_data
+
+MAX_SIDE = 40  # keep brute force cheap: nodes stay at most this many units a side
+
+
+def _shapes(spec: dict[str, Any]) -> dict[str, tuple[int, int, int]] | None:
+    try:
+        analysis = analyze(network_from_data(spec))
+    except SpecError:
+        return None
+    if any(max(n.shape[:2]) > MAX_SIDE for n in analysis):
+        return None
+    return {n.name: n.shape for n in analysis}
+
+
+@st.composite
+def window_layer(draw: st.DrawFn, op: str, deconv_ok: bool = True) -> dict[str, Any]:
+    if op == "deconv" and not deconv_ok:
+        op = "conv"
+    k = draw(st.tuples(st.integers(1, 4), st.integers(1, 4)))
+    s = draw(st.tuples(st.integers(1, 3), st.integers(1, 3)))
+    d = draw(st.tuples(st.integers(1, 2), st.integers(1, 2)))
+    layer: dict[str, Any] = {"op": op, "kernel": list(k), "stride": list(s), "dilation": list(d)}
+    spans = [d[a] * (k[a] - 1) for a in range(2)]
+    if op == "deconv":
+        # Padding never crops past the kernel's span, so no unit reads a cropped-away value.
+        limit = [max(spans[a] + 1 - s[a], 0) for a in range(2)]
+        layer["padding"] = [draw(st.integers(0, limit[0])), draw(st.integers(0, limit[0])),
+                            draw(st.integers(0, limit[1])), draw(st.integers(0, limit[1]))]
+        layer["output_padding"] = [draw(st.integers(0, max(s[a], d[a]) - 1)) for a in range(2)]
+        layer["filters"] = draw(st.integers(1, 3))
+        return layer
+    layer["padding"] = draw(st.one_of(
+        st.sampled_from(["same", "valid"]),
+        st.integers(0, max(spans)),
+        st.lists(st.integers(0, 3), min_size=4, max_size=4),
+    ))
+    if op == "conv":
+        layer["filters"] = draw(st.integers(1, 3))
+    else:
+        layer["ceil_mode"] = draw(st.booleans())
+    return layer
+
+
+@st.composite
+def network_specs(draw: st.DrawFn, multipath: bool = True, deconv: bool = True,
+                  max_layers: int = 7) -> dict[str, Any]:
+    """A long-form spec dict that analyses without error."""
+    spec: dict[str, Any] = {
+        "input": [draw(st.integers(6, 28)), draw(st.integers(6, 28)), draw(st.integers(1, 3))],
+        "layers": [],
+    }
+    shapes: dict[str, tuple[int, int, int]] = {"input": tuple(spec["input"])}  # type: ignore[dict-item]
+    current = "input"
+    n = draw(st.integers(1, max_layers))
+    counter = 0
+    for _ in range(n * 3):
+        if len(spec["layers"]) >= n:
+            break
+        kind = draw(st.sampled_from(
+            ["conv", "conv", "maxpool", "avgpool", "deconv", "relu"]
+            + (["branch", "branch", "skip", "shrink"] if multipath else [])))
+        new: list[dict[str, Any]] = []
+        counter += 1
+        tag = f"L{counter}"
+        if kind in ("conv", "maxpool", "avgpool", "deconv"):
+            layer = draw(window_layer(kind, deconv))
+            layer.update(name=tag, inputs=[current])
+            new = [layer]
+        elif kind == "relu":
+            new = [{"name": tag, "op": draw(st.sampled_from(["relu", "identity"])), "inputs": [current]}]
+        elif kind == "branch":
+            # two "same"-padded paths of one stride: equal output sizes, different fields
+            s = draw(st.integers(1, 2))
+            ch = shapes[current][2]
+            a = {"name": f"{tag}a", "op": "conv", "kernel": draw(st.integers(1, 4)), "stride": s,
+                 "dilation": draw(st.integers(1, 2)), "padding": "same", "filters": ch,
+                 "inputs": [current]}
+            b_op = draw(st.sampled_from(["conv", "maxpool", "identity"]))
+            if b_op == "identity" and s != 1:
+                b_op = "maxpool"
+            if b_op == "identity":
+                b: dict[str, Any] = {"name": f"{tag}b", "op": "identity", "inputs": [current]}
+            else:
+                b = {"name": f"{tag}b", "op": b_op, "kernel": draw(st.integers(1, 3)), "stride": s,
+                     "padding": "same", "inputs": [current]}
+                if b_op == "conv":
+                    b["filters"] = ch
+            merge = draw(st.sampled_from(["add", "concat"]))
+            new = [a, b, {"name": tag, "op": merge, "inputs": [f"{tag}a", f"{tag}b"]}]
+        elif kind == "skip":
+            # add an earlier node of the same shape (a ResNet shortcut)
+            same = [name for name, shp in shapes.items() if shp == shapes[current] and name != current]
+            if not same:
+                continue
+            other = draw(st.sampled_from(sorted(same)))
+            new = [{"name": tag, "op": "add", "inputs": [current, other]}]
+        elif kind == "shrink":
+            # a stride-2 path and a stride-1 "valid" path of equal size: different jumps
+            h, w, ch = shapes[current]
+            kh, kw = h - (h + 1) // 2 + 1, w - (w + 1) // 2 + 1
+            if kh > 12 or kw > 12:
+                continue
+            new = [
+                {"name": f"{tag}a", "op": "conv", "kernel": 1, "stride": 2, "filters": ch,
+                 "inputs": [current]},
+                {"name": f"{tag}b", "op": "conv", "kernel": [kh, kw], "filters": ch,
+                 "inputs": [current]},
+                {"name": tag, "op": "add", "inputs": [f"{tag}a", f"{tag}b"]},
+            ]
+        trial = {**spec, "layers": spec["layers"] + new}
+        got = _shapes(trial)
+        if got is None:
+            continue
+        spec = trial
+        shapes = got
+        current = new[-1]["name"]
+    if not spec["layers"]:
+        spec["layers"] = [{"name": "only", "op": "conv", "kernel": 3, "filters": 1}]
+    return spec

@@ -1,0 +1,139 @@
+"""Receptive fields and shapes against brute force (impulse responses) and worked examples."""
+
+from __future__ import annotations
+
+import math
+import os
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+
+from rfdocs.compute import analyze, parse_spec
+from rfdocs.compute.receptive import clipped_box
+from rfdocs.compute.spec import network_from_data
+from tests.bruteforce import dependencies, dependency_box
+from tests.strategies import network_specs
+
+EXAMPLES = int(os.environ.get("RFDOCS_RF_EXAMPLES", "1000"))
+
+
+def _check_against_brute_force(spec: dict) -> None:  # type: ignore[type-arg]
+    net = network_from_data(spec)
+    analysis = analyze(net)
+    deps = dependencies(net)
+    h, w, _ = net.input
+    has_deconv = {"input": False}
+    for layer in net.layers:
+        has_deconv[layer.name] = layer.op == "deconv" or any(has_deconv[i] for i in layer.inputs)
+    for node in analysis.layers:
+        dep = deps[node.name]
+        assert dep.shape[:2] == node.shape[:2], f"{node.name}: shape"
+        for y in range(node.shape[0]):
+            for x in range(node.shape[1]):
+                got = dependency_box(dep, y, x, w)
+                clipped = clipped_box(node, y, x, (h, w))
+                if got is None:
+                    continue
+                # Every dependency lies inside the analytic field (clipped to the image) ...
+                assert clipped is not None, f"{node.name} ({y},{x}) depends on {got}, field empty"
+                assert clipped[0][0] <= got[0][0] and got[0][1] <= clipped[0][1], (node.name, y, x)
+                assert clipped[1][0] <= got[1][0] and got[1][1] <= clipped[1][1], (node.name, y, x)
+                # ... and away from borders the field is exactly the dependency box.
+                (r0, r1), (c0, c1) = node.box(y, x)
+                inside = r0 >= 0 and c0 >= 0 and r1 <= h - 1 and c1 <= w - 1
+                if inside and not has_deconv[node.name]:
+                    assert got == ((r0, r1), (c0, c1)), (node.name, y, x, got, node.box(y, x))
+
+
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
+@given(network_specs())
+def test_receptive_field_equals_brute_force(spec: dict) -> None:  # type: ignore[type-arg]
+    _check_against_brute_force(spec)
+
+
+@settings(max_examples=max(EXAMPLES // 4, 50), deadline=None, suppress_health_check=list(HealthCheck))
+@given(network_specs(multipath=False, deconv=False, max_layers=5))
+def test_sequential_closed_form(spec: dict) -> None:  # type: ignore[type-arg]
+    """Sequential conv/pool stacks: r = 1 + sum (k_l - 1) d_l prod s, j = prod s (Araujo eq. 2, 3)."""
+    net = network_from_data(spec)
+    analysis = analyze(net)
+    for axis in range(2):
+        r, j = 1, 1
+        for layer, node in zip(net.layers, analysis.layers, strict=True):
+            if layer.op in ("conv", "maxpool", "avgpool"):
+                r += (layer.kernel[axis] - 1) * layer.dilation[axis] * j
+                j *= layer.stride[axis]
+            assert node.rf[axis] == r
+            assert node.jump[axis] == j
+
+
+def test_worked_example_tutorial_block() -> None:
+    node = analyze(parse_spec("input 50x50x3\nconv 5x5 /1 x100\n")).output
+    assert node.shape == (46, 46, 100)
+    assert node.rf == (5, 5) and node.jump == (1, 1) and node.start == (0, 0)
+    assert node.box(12, 30) == ((12, 16), (30, 34))
+
+
+def test_multipath_alignment_flag() -> None:
+    # Two paths of equal jump whose centres differ: 'same' padding puts the extra pixel at the
+    # bottom/right for even kernels, so a 2x2 and a 1x1 branch disagree on the centre.
+    net = parse_spec("""
+input 16x16x1
+a: conv 2 pad same x1 from input
+b: conv 1 x1 from input
+m: add a b
+""")
+    m = analyze(net)["m"]
+    assert not m.aligned
+    assert m.rf == (2, 2)
+    net = parse_spec("""
+input 16x16x1
+a: conv 3 pad 1 x1 from input
+b: conv 1 x1 from input
+m: add a b
+""")
+    m = analyze(net)["m"]
+    assert m.aligned and m.rf == (3, 3) and m.start == (-1, -1)
+
+
+def test_transposed_convolution_numbers() -> None:
+    node = analyze(parse_spec("input 8x8x1\nd: deconv 4 /2 pad 1 x1\n"))["d"]
+    assert node.shape == (16, 16, 1)
+    # unit x sees layer inputs [(x + 1 - 3) / 2, (x + 1) / 2]
+    assert node.jump == (0.5, 0.5)
+    assert node.rf == (2.5, 2.5)
+    assert node.box(4, 4) == ((1, 2.5), (1, 2.5))
+    deps = dependencies(parse_spec("input 8x8x1\nd: deconv 4 /2 pad 1 x1\n"))["d"]
+    assert dependency_box(deps, 4, 4, 8) == ((1, 2), (1, 2))
+
+
+def test_ceil_mode_and_same_shapes_match_torch_rules() -> None:
+    net = parse_spec("""
+input 15x17x3
+p: maxpool 3 /2 ceil
+q: maxpool 2 /2 pad same
+c: conv 3x3 /2 pad 1 dil 2 x4
+""")
+    a = analyze(net)
+    # torch: ceil((15 - 3) / 2) + 1 = 7; ceil((17 - 3) / 2) + 1 = 8
+    assert a["p"].shape == (7, 8, 3)
+    assert a["q"].shape == (4, 4, 3)
+    # floor((4 + 2 - 5) / 2) + 1 = 1
+    assert a["c"].shape == (1, 1, 4)
+
+
+def test_deep_graph_is_fast_enough_to_run() -> None:
+    layers = "\n".join(f"c{i}: conv 3 pad 1 x1" for i in range(1000))
+    node = analyze(parse_spec("input 64x64x1\n" + layers)).output
+    assert node.rf == (2001, 2001)
+    assert math.isclose(float(node.center[0]), 0.0)
+    assert np.all(np.array(node.padding) == 1000)
+
+
+@pytest.mark.parametrize("text", ["input 8x8x1\nconv 9 x1\n", "input 8x8x1\nmaxpool 3 /2\nconv 4 x1\n"])
+def test_impossible_shapes_name_the_layer(text: str) -> None:
+    from rfdocs.compute import SpecError
+    with pytest.raises(SpecError) as err:
+        analyze(parse_spec(text))
+    assert err.value.layer is not None and "impossible shape" in str(err.value)
