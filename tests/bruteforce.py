@@ -92,7 +92,10 @@ def dependencies(net: Network) -> dict[str, np.ndarray]:
     return {name: a > 0 for name, a in acts.items()}
 
 
-def dependency_box(dep: np.ndarray, y: int, x: int, width: int) -> tuple[tuple[int, int], tuple[int, int]] | None:
+Box = tuple[tuple[int, int], tuple[int, int]]
+
+
+def dependency_box(dep: np.ndarray, y: int, x: int, width: int) -> Box | None:
     """Bounding box ((r0, r1), (c0, c1)) of the input pixels unit (y, x) depends on."""
     pixels = np.flatnonzero(dep[y, x])
     if pixels.size == 0:
