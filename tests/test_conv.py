@@ -1,0 +1,319 @@
+"""The convolution engine against the loop-based reference, PyTorch (when present) and itself
+(adjoint identities, finite differences)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+from rfdocs.compute import conv
+from rfdocs.compute.receptive import window_size
+from rfdocs.compute.spec import Layer
+from tests import reference as ref
+
+SETTINGS = settings(max_examples=60, deadline=None,
+                    suppress_health_check=[HealthCheck.too_slow])
+
+
+def close(got: Any, want: Any) -> None:
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-9)
+
+
+@dataclass(frozen=True)
+class Geometry:
+    """One random window configuration (sizes, pads and channels)."""
+
+    h: int
+    w: int
+    kernel: tuple[int, int]
+    stride: tuple[int, int]
+    dilation: tuple[int, int]
+    pads: tuple[int, int, int, int]
+    cin: int
+    cout: int
+    groups: int
+    seed: int
+
+
+@st.composite
+def geometries(draw: st.DrawFn, max_size: int = 8, max_kernel: int = 4) -> Geometry:
+    kernel = (draw(st.integers(1, max_kernel)), draw(st.integers(1, max_kernel)))
+    stride = (draw(st.integers(1, 4)), draw(st.integers(1, 4)))  # may exceed the kernel
+    dilation = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    pads = tuple(draw(st.integers(0, 3)) for _ in range(4))
+    groups = draw(st.sampled_from([1, 1, 2, 3]))
+    cin = groups * draw(st.integers(1, 3))
+    cout = groups * draw(st.integers(1, 2))
+    if draw(st.booleans()) and groups > 1:  # depthwise: one input channel per group
+        cin = groups
+    h = draw(st.integers(1, max_size))
+    w = draw(st.integers(1, max_size))
+    return Geometry(h, w, kernel, stride, dilation, (pads[0], pads[1], pads[2], pads[3]),
+                    cin, cout, groups, draw(st.integers(0, 2**31)))
+
+
+def fits(g: Geometry) -> bool:
+    return all(conv.conv_size(n, g.kernel[a], g.stride[a], g.dilation[a], g.pads[2 * a],
+                              g.pads[2 * a + 1]) >= 1 for a, n in enumerate((g.h, g.w)))
+
+
+# --------------------------------------------------------------------------- conv2d
+
+
+@SETTINGS
+@given(geometries(), st.booleans())
+def test_conv2d_matches_reference(g: Geometry, with_bias: bool) -> None:
+    assume(fits(g))
+    rng = np.random.default_rng(g.seed)
+    x = rng.standard_normal((g.h, g.w, g.cin))
+    w = rng.standard_normal((*g.kernel, g.cin // g.groups, g.cout))
+    b = rng.standard_normal(g.cout) if with_bias else None
+    got = conv.conv2d(x, w, b, stride=g.stride, pads=g.pads, dilation=g.dilation,
+                      groups=g.groups)
+    close(got, ref.conv2d(x, w, b, g.stride, g.pads, g.dilation, g.groups))
+
+
+def test_conv2d_batch_axis_and_one_by_one() -> None:
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((3, 5, 4, 6))
+    w = rng.standard_normal((1, 1, 6, 2))
+    got = conv.conv2d(x, w, stride=(2, 1), pads=(1, 0, 0, 2))
+    assert got.shape == (3, 3, 6, 2)
+    for k in range(3):
+        close(got[k], ref.conv2d(x[k], w, None, (2, 1), (1, 0, 0, 2), (1, 1), 1))
+
+
+def test_conv2d_keeps_float32_and_promotes_ints() -> None:
+    x32 = np.ones((4, 4, 2), np.float32)
+    assert conv.conv2d(x32, np.ones((3, 3, 2, 1), np.float32)).dtype == np.float32
+    y = conv.conv2d(np.ones((4, 4, 2), np.int64), np.ones((3, 3, 2, 1), np.int64))
+    assert y.dtype == np.float64
+    close(y, np.full((2, 2, 1), 18.0))
+
+
+def test_conv2d_rejects_bad_shapes_and_huge_work() -> None:
+    with pytest.raises(ValueError, match="groups"):
+        conv.conv2d(np.zeros((4, 4, 3)), np.zeros((3, 3, 2, 2)), groups=1)
+    with pytest.raises(ValueError, match="does not fit"):
+        conv.conv2d(np.zeros((2, 2, 1)), np.zeros((3, 3, 1, 1)))
+    with pytest.raises(ValueError, match="max_bytes"):
+        conv.conv2d(np.zeros((64, 64, 8)), np.zeros((3, 3, 8, 8)), max_bytes=100_000)
+
+
+# --------------------------------------------------------------------------- transposed
+
+
+@SETTINGS
+@given(geometries(max_size=6), st.data())
+def test_conv_transpose2d_matches_reference(g: Geometry, data: st.DataObject) -> None:
+    op = tuple(data.draw(st.integers(0, max(g.stride[a], g.dilation[a]) - 1)) for a in range(2))
+    sizes = [conv.conv_transpose_size(n, g.kernel[a], g.stride[a], g.dilation[a], g.pads[2 * a],
+                                      g.pads[2 * a + 1], op[a]) for a, n in enumerate((g.h, g.w))]
+    assume(min(sizes) >= 1)
+    rng = np.random.default_rng(g.seed)
+    x = rng.standard_normal((g.h, g.w, g.cin))
+    w = rng.standard_normal((*g.kernel, g.cin, g.cout // g.groups))
+    b = rng.standard_normal(g.cout)
+    got = conv.conv_transpose2d(x, w, b, stride=g.stride, pads=g.pads, dilation=g.dilation,
+                                output_padding=(op[0], op[1]), groups=g.groups)
+    assert got.shape == (*sizes, g.cout)
+    close(got, ref.conv_transpose2d(x, w, b, g.stride, g.pads, g.dilation, (op[0], op[1]),
+                                    g.groups))
+
+
+@SETTINGS
+@given(geometries(max_size=12, max_kernel=5))
+def test_conv_transpose_is_the_adjoint_of_conv(g: Geometry) -> None:
+    """<conv(x), y> == <x, convT(y)> with the transposed weight, convT sized back to x."""
+    assume(fits(g))
+    rng = np.random.default_rng(g.seed)
+    x = rng.standard_normal((2, g.h, g.w, g.cin))
+    w = rng.standard_normal((*g.kernel, g.cin // g.groups, g.cout))
+    kw: dict[str, Any] = {"stride": g.stride, "pads": g.pads, "dilation": g.dilation,
+                          "groups": g.groups}
+    y = conv.conv2d(x, w, **kw)
+    dy = rng.standard_normal(y.shape)
+    rest = tuple(n + g.pads[2 * a] + g.pads[2 * a + 1] - g.dilation[a] * (g.kernel[a] - 1) - 1
+                 - (y.shape[1 + a] - 1) * g.stride[a] for a, n in enumerate((g.h, g.w)))
+    back = conv.conv_transpose2d(dy, w.transpose(0, 1, 3, 2), output_padding=rest, **kw)
+    assert back.shape == x.shape
+    np.testing.assert_allclose(np.vdot(y, dy), np.vdot(x, back), rtol=1e-9, atol=1e-9)
+
+
+def test_conv_transpose2d_rejects_cropping_everything() -> None:
+    with pytest.raises(ValueError, match="crop"):
+        conv.conv_transpose2d(np.zeros((1, 1, 1)), np.zeros((1, 1, 1, 1)), pads=(1, 1, 0, 0))
+
+
+# --------------------------------------------------------------------------- pooling
+
+
+@st.composite
+def pool_cases(draw: st.DrawFn) -> tuple[Geometry, bool]:
+    g = draw(geometries(max_size=9))
+    return g, draw(st.booleans())
+
+
+def pool_fits(g: Geometry, ceil_mode: bool) -> bool:
+    return all(conv.pool_size(n, g.kernel[a], g.stride[a], g.dilation[a], g.pads[2 * a],
+                              g.pads[2 * a + 1], ceil_mode) >= 1
+               for a, n in enumerate((g.h, g.w)))
+
+
+@SETTINGS
+@given(pool_cases())
+def test_max_pool2d_matches_reference(case: tuple[Geometry, bool]) -> None:
+    g, ceil_mode = case
+    assume(pool_fits(g, ceil_mode))
+    x = np.random.default_rng(g.seed).standard_normal((g.h, g.w, g.cin))
+    got = conv.max_pool2d(x, g.kernel, stride=g.stride, pads=g.pads, dilation=g.dilation,
+                          ceil_mode=ceil_mode)
+    want = ref.max_pool2d(x, g.kernel, g.stride, g.pads, g.dilation, ceil_mode)
+    assert got.shape == want.shape
+    np.testing.assert_array_equal(np.isinf(got), np.isinf(want))
+    close(np.where(np.isinf(got), 0, got), np.where(np.isinf(want), 0, want))
+
+
+@SETTINGS
+@given(pool_cases(), st.booleans())
+def test_avg_pool2d_matches_reference(case: tuple[Geometry, bool], include: bool) -> None:
+    g, ceil_mode = case
+    assume(pool_fits(g, ceil_mode))
+    x = np.random.default_rng(g.seed).standard_normal((g.h, g.w, g.cin))
+    got = conv.avg_pool2d(x, g.kernel, stride=g.stride, pads=g.pads, dilation=g.dilation,
+                          ceil_mode=ceil_mode, count_include_pad=include)
+    close(got, ref.avg_pool2d(x, g.kernel, g.stride, g.pads, g.dilation, ceil_mode, include))
+
+
+@SETTINGS
+@given(pool_cases(), st.sampled_from(["conv", "maxpool", "avgpool", "deconv"]))
+def test_output_sizes_agree_with_the_shape_analysis(case: tuple[Geometry, bool], op: str) -> None:
+    g, ceil_mode = case
+    layer = Layer(name="l", op=op, kernel=g.kernel, stride=g.stride, padding=g.pads,
+                  dilation=g.dilation, ceil_mode=ceil_mode and op in ("maxpool", "avgpool"),
+                  output_padding=(0, 0))
+    for a, n in enumerate((g.h, g.w)):
+        before, after = g.pads[2 * a], g.pads[2 * a + 1]
+        k, s, d = g.kernel[a], g.stride[a], g.dilation[a]
+        if op == "conv":
+            mine = conv.conv_size(n, k, s, d, before, after)
+        elif op == "deconv":
+            mine = conv.conv_transpose_size(n, k, s, d, before, after, 0)
+        else:
+            mine = conv.pool_size(n, k, s, d, before, after, layer.ceil_mode)
+        assert mine == window_size(layer, n, a, before, after)
+        if mine >= 1 and op != "deconv":
+            assert mine == ref.out_size(n, k, s, d, before, after, layer.ceil_mode)
+
+
+@SETTINGS
+@given(pool_cases(), st.booleans())
+def test_avg_pool2d_backward_is_the_adjoint(case: tuple[Geometry, bool], include: bool) -> None:
+    g, ceil_mode = case
+    assume(pool_fits(g, ceil_mode))
+    rng = np.random.default_rng(g.seed)
+    x = rng.standard_normal((2, g.h, g.w, g.cin))
+    kw: dict[str, Any] = {"stride": g.stride, "pads": g.pads, "dilation": g.dilation,
+                          "ceil_mode": ceil_mode, "count_include_pad": include}
+    y = conv.avg_pool2d(x, g.kernel, **kw)
+    dy = rng.standard_normal(y.shape)
+    back = conv.avg_pool2d_backward(dy, (g.h, g.w), g.kernel, **kw)
+    assert back.shape == x.shape
+    np.testing.assert_allclose(np.vdot(y, dy), np.vdot(x, back), rtol=1e-9, atol=1e-9)
+
+
+@SETTINGS
+@given(pool_cases())
+def test_max_pool2d_backward_matches_finite_differences(case: tuple[Geometry, bool]) -> None:
+    g, ceil_mode = case
+    assume(pool_fits(g, ceil_mode))
+    rng = np.random.default_rng(g.seed)
+    x = rng.standard_normal((g.h, g.w, 1))
+    kw: dict[str, Any] = {"stride": g.stride, "pads": g.pads, "dilation": g.dilation,
+                          "ceil_mode": ceil_mode}
+    y = ref.max_pool2d(x, g.kernel, g.stride, g.pads, g.dilation, ceil_mode)
+    dy = rng.standard_normal(y.shape)
+    got = conv.max_pool2d_backward(x, dy, g.kernel, **kw)
+    finite = np.isfinite(y)
+    eps = 1e-6
+    want = np.zeros_like(x)
+    for idx in np.ndindex(*x.shape):
+        bumped = x.copy()
+        bumped[idx] += eps
+        yb = ref.max_pool2d(bumped, g.kernel, g.stride, g.pads, g.dilation, ceil_mode)
+        want[idx] = np.sum((np.where(finite, yb, 0.0) - np.where(finite, y, 0.0)) * dy) / eps
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+
+
+def test_max_pool2d_backward_picks_the_first_tie() -> None:
+    x = np.zeros((2, 2, 1))
+    got = conv.max_pool2d_backward(x, np.ones((1, 1, 1)), (2, 2), stride=(2, 2),
+                                   pads=(0, 0, 0, 0))
+    np.testing.assert_array_equal(got[..., 0], [[1, 0], [0, 0]])
+
+
+def test_pools_refuse_huge_work_and_windows_that_do_not_fit() -> None:
+    with pytest.raises(ValueError, match="max_bytes"):
+        conv.max_pool2d(np.zeros((64, 64, 8)), (2, 2), stride=(2, 2), pads=(0, 0, 0, 0),
+                        max_bytes=10_000)
+    with pytest.raises(ValueError, match="does not fit"):
+        conv.avg_pool2d(np.zeros((2, 2, 1)), (3, 3), stride=(1, 1), pads=(0, 0, 0, 0))
+
+
+# --------------------------------------------------------------------------- PyTorch
+
+
+@SETTINGS
+@given(geometries(max_size=10), st.data())
+def test_against_torch(g: Geometry, data: st.DataObject) -> None:
+    torch = pytest.importorskip("torch")
+    functional = torch.nn.functional
+    rng = np.random.default_rng(g.seed)
+    ph, pw = g.pads[0], g.pads[2]  # PyTorch pads symmetrically
+    sym = (ph, ph, pw, pw)
+    x = rng.standard_normal((g.h, g.w, g.cin))
+    tx = torch.from_numpy(x.transpose(2, 0, 1)[None].copy())
+
+    def back(t: Any) -> Any:
+        return t[0].numpy().transpose(1, 2, 0)
+
+    if all(conv.conv_size(n, g.kernel[a], g.stride[a], g.dilation[a], sym[2 * a],
+                          sym[2 * a]) >= 1 for a, n in enumerate((g.h, g.w))):
+        w = rng.standard_normal((*g.kernel, g.cin // g.groups, g.cout))
+        want = functional.conv2d(tx, torch.from_numpy(w.transpose(3, 2, 0, 1).copy()),
+                                 stride=g.stride, padding=(ph, pw), dilation=g.dilation,
+                                 groups=g.groups)
+        close(conv.conv2d(x, w, stride=g.stride, pads=sym, dilation=g.dilation,
+                          groups=g.groups), back(want))
+
+    op = tuple(data.draw(st.integers(0, max(g.stride[a], g.dilation[a]) - 1)) for a in range(2))
+    if all(conv.conv_transpose_size(n, g.kernel[a], g.stride[a], g.dilation[a], sym[2 * a],
+                                    sym[2 * a], op[a]) >= 1 for a, n in enumerate((g.h, g.w))):
+        wt = rng.standard_normal((*g.kernel, g.cin, g.cout // g.groups))
+        want = functional.conv_transpose2d(
+            tx, torch.from_numpy(wt.transpose(2, 3, 0, 1).copy()), stride=g.stride,
+            padding=(ph, pw), output_padding=op, dilation=g.dilation, groups=g.groups)
+        close(conv.conv_transpose2d(x, wt, stride=g.stride, pads=sym, dilation=g.dilation,
+                                    output_padding=(op[0], op[1]), groups=g.groups), back(want))
+
+    ceil_mode = data.draw(st.booleans())
+    kh, kw = g.kernel
+    if 2 * ph <= kh and 2 * pw <= kw:  # PyTorch's limit on pooling pads
+        pk: dict[str, Any] = {"stride": g.stride, "pads": sym, "ceil_mode": ceil_mode}
+        if pool_fits(Geometry(g.h, g.w, g.kernel, g.stride, g.dilation, sym, 1, 1, 1, 0),
+                     ceil_mode):
+            want = functional.max_pool2d(tx, g.kernel, g.stride, (ph, pw), g.dilation,
+                                         ceil_mode=ceil_mode)
+            close(conv.max_pool2d(x, g.kernel, dilation=g.dilation, **pk), back(want))
+        if pool_fits(Geometry(g.h, g.w, g.kernel, g.stride, (1, 1), sym, 1, 1, 1, 0),
+                     ceil_mode):
+            for include in (True, False):
+                want = functional.avg_pool2d(tx, g.kernel, g.stride, (ph, pw),
+                                             ceil_mode=ceil_mode, count_include_pad=include)
+                close(conv.avg_pool2d(x, g.kernel, count_include_pad=include, **pk),
+                      back(want))
