@@ -1,12 +1,18 @@
-"""The figure layer: matplotlib drawings fed by compute results (no Sphinx here)."""
+"""The figure layer: matplotlib drawings fed by compute results (no Sphinx here).
+
+Importing this package is cheap (matplotlib loads with the first figure kind), so Sphinx
+start-up does not pay for it.
+"""
 
 from __future__ import annotations
 
 from importlib import import_module
+from typing import TYPE_CHECKING, Any
 
-from rfdocs.figures.base import FigureKind, Rendered
-from rfdocs.figures.options import OptionError
-from rfdocs.figures.style import DARK, LIGHT, THEMES, Theme
+if TYPE_CHECKING:
+    from rfdocs.figures.base import FigureKind, Rendered
+    from rfdocs.figures.options import OptionError
+    from rfdocs.figures.style import DARK, LIGHT, THEMES, Theme
 
 #: kind name -> module defining ``KIND``; directive ``rf-<name>`` draws it.
 KIND_MODULES = {
@@ -17,15 +23,29 @@ KIND_MODULES = {
     "erf": "rfdocs.figures.erf",
 }
 
+_LAZY = {
+    "FigureKind": "rfdocs.figures.base", "Rendered": "rfdocs.figures.base",
+    "OptionError": "rfdocs.figures.options", "Theme": "rfdocs.figures.style",
+    "LIGHT": "rfdocs.figures.style", "DARK": "rfdocs.figures.style", "THEMES": "rfdocs.figures.style",
+}
+
 
 def get_kind(name: str) -> FigureKind:
     """The figure kind called ``name`` (imports its module on first use)."""
+    from rfdocs.figures.base import FigureKind
+    from rfdocs.figures.options import OptionError
+
     if name not in KIND_MODULES:
-        raise OptionError("kind", f"unknown figure kind {name!r}; allowed: "
-                          + ", ".join(KIND_MODULES))
+        raise OptionError("kind", f"unknown figure kind {name!r}; allowed: " + ", ".join(KIND_MODULES))
     kind = import_module(KIND_MODULES[name]).KIND
     assert isinstance(kind, FigureKind)
     return kind
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(import_module(_LAZY[name]), name)
+    raise AttributeError(name)
 
 
 __all__ = ["DARK", "KIND_MODULES", "LIGHT", "THEMES", "FigureKind", "OptionError", "Rendered",

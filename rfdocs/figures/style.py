@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from matplotlib.figure import Figure
 
@@ -49,8 +50,8 @@ def new_figure(width: float, height: float, theme: Theme) -> Figure:
     return fig
 
 
-def text_kwargs(theme: Theme, size: float = FONT_SIZE, **extra: object) -> dict[str, object]:
+def text_kwargs(theme: Theme, size: float = FONT_SIZE, **extra: Any) -> dict[str, Any]:
     """Keyword arguments for ``Axes.text`` in the theme's foreground colour."""
-    kwargs: dict[str, object] = {"color": theme.fg, "fontsize": size}
+    kwargs: dict[str, Any] = {"color": theme.fg, "fontsize": size}
     kwargs.update(extra)
     return kwargs

@@ -1,0 +1,75 @@
+"""The Sphinx extension: directives and a role that compute and draw at build time."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from docutils import nodes
+from sphinx.application import Sphinx
+from sphinx.transforms.post_transforms import SphinxPostTransform
+from sphinx.util import logging
+
+import rfdocs
+from rfdocs.sphinxext.cache import FigureCache
+from rfdocs.sphinxext.config import setup_config
+from rfdocs.sphinxext.directives import setup_directives
+from rfdocs.sphinxext.roles import setup_roles
+from rfdocs.sphinxext.state import init_settings, is_html, merge_info, purge_doc, records, settings
+
+logger = logging.getLogger("rfdocs")
+
+STATIC = Path(__file__).resolve().parent.parent / "static"
+
+
+class DropDarkImages(SphinxPostTransform):
+    """Non-HTML builders (and EPUB) show only the light figure."""
+
+    default_priority = 5
+
+    def run(self, **kwargs: Any) -> None:
+        if is_html(self.app.builder) and settings(self.env).dark:
+            return
+        for image in list(self.document.findall(nodes.image)):
+            if "rfdocs-dark" in image.get("classes", []):
+                image.parent.remove(image)
+
+
+def add_static(app: Sphinx) -> None:
+    """builder-inited: our CSS for HTML builders."""
+    init_settings(app)
+    if is_html(app.builder):
+        app.config.html_static_path.append(str(STATIC))
+        app.add_css_file("rfdocs.css")
+        if app.config.rfdocs_dark_mode == "media":
+            app.add_css_file("rfdocs-media.css")
+
+
+def finish(app: Sphinx, exception: Exception | None) -> None:
+    """build-finished: prune unreferenced figures and print a timing summary."""
+    if exception is not None:
+        return
+    docs = records(app.env)
+    keep = set().union(*(d.keys for d in docs.values())) if docs else set()
+    removed = FigureCache(settings(app.env).config.cache_dir).prune(keep)
+    rendered = [s for d in docs.values() for _, s in d.rendered]
+    cached = sum(d.cached for d in docs.values())
+    for d in docs.values():  # report each render once, not again on the next build
+        d.rendered.clear()
+        d.cached = 0
+    if rendered or cached or removed:
+        logger.info(f"rfdocs: {len(rendered)} figure(s) rendered in {sum(rendered):.2f} s, "
+                    f"{cached} from cache, {removed} stale file(s) pruned")
+
+
+def setup(app: Sphinx) -> dict[str, Any]:
+    setup_config(app)
+    setup_directives(app)
+    setup_roles(app)
+    app.add_post_transform(DropDarkImages)
+    app.connect("builder-inited", add_static)
+    app.connect("env-purge-doc", purge_doc)
+    app.connect("env-merge-info", merge_info)
+    app.connect("build-finished", finish)
+    return {"version": rfdocs.__version__, "env_version": 1, "parallel_read_safe": True,
+            "parallel_write_safe": True}

@@ -1,0 +1,137 @@
+"""A content-addressed figure cache: keys cover everything that changes pixels; writes are atomic."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from functools import cache
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import rfdocs
+
+#: Bump to re-render every figure after a change that the code fingerprint cannot see.
+RENDER_VERSION = 1
+
+META_SUFFIX = ".json"
+
+
+@cache
+def code_fingerprint() -> str:
+    """Hash of the compute and figure code and of the libraries that draw (changes re-render)."""
+    digest = hashlib.sha256()
+    package = Path(rfdocs.__file__).parent
+    for folder in ("compute", "figures"):
+        for path in sorted((package / folder).glob("*.py")):
+            digest.update(path.name.encode())
+            digest.update(path.read_bytes())
+    for dist in ("matplotlib", "numpy", "pillow"):
+        try:
+            digest.update(f"{dist}={metadata.version(dist)}".encode())
+        except metadata.PackageNotFoundError:
+            digest.update(f"{dist}=none".encode())
+    digest.update(f"rfdocs={rfdocs.__version__};render={RENDER_VERSION}".encode())
+    return digest.hexdigest()
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    return str(value)
+
+
+def figure_key(kind: str, parts: Mapping[str, Any]) -> str:
+    """``<kind>-<hash>`` over the kind, the request's parts and the code fingerprint."""
+    canonical = json.dumps({"kind": kind, "parts": _jsonable(parts), "code": code_fingerprint()},
+                           sort_keys=True, separators=(",", ":"))
+    return f"{kind}-{hashlib.sha256(canonical.encode()).hexdigest()[:24]}"
+
+
+def file_digest(path: Path) -> str:
+    """sha256 of a file's bytes (for user images referenced by a page)."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write through a temporary file in the same folder and rename: never half-written."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with tmp.open("wb") as handle:
+            handle.write(data)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+@dataclass(frozen=True)
+class FigureCache:
+    """Files ``<key>.<fmt>`` (light), ``<key>-dark.<fmt>`` and ``<key>.json`` (alt text, numbers)
+    under ``root``. The JSON is written last, so its presence means the figure is complete."""
+
+    root: Path
+
+    def path(self, key: str, theme: str, fmt: str) -> Path:
+        return self.root / f"{key}{'' if theme == 'light' else '-' + theme}.{fmt}"
+
+    def meta_path(self, key: str) -> Path:
+        return self.root / f"{key}{META_SUFFIX}"
+
+    def read_meta(self, key: str) -> dict[str, Any] | None:
+        try:
+            data = json.loads(self.meta_path(key).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        return data if isinstance(data, dict) else None
+
+    def complete(self, key: str, themes: Iterable[str], formats: Iterable[str]) -> dict[str, Any] | None:
+        """The stored metadata when every wanted file exists, else None."""
+        meta = self.read_meta(key)
+        if meta is None:
+            return None
+        for theme in themes:
+            for fmt in formats:
+                if not self.path(key, theme, fmt).is_file():
+                    return None
+        return meta
+
+    def store(self, key: str, files: Mapping[tuple[str, str], bytes], meta: Mapping[str, Any]) -> None:
+        """Write the figure's files, then its metadata (atomic each; files are never rewritten
+        when present, so untouched figures keep their times)."""
+        for (theme, fmt), data in sorted(files.items()):
+            target = self.path(key, theme, fmt)
+            if not target.is_file():
+                write_atomic(target, data)
+        old = self.read_meta(key) or {}
+        merged = {**old, **meta}
+        if merged != old or not self.meta_path(key).is_file():
+            write_atomic(self.meta_path(key), json.dumps(merged, sort_keys=True, indent=1).encode())
+
+    def prune(self, keep: set[str]) -> int:
+        """Delete files whose key is not in ``keep`` (and stray temporary files); returns a count."""
+        if not self.root.is_dir():
+            return 0
+        removed = 0
+        for path in self.root.iterdir():
+            name = path.name
+            stray_tmp = name.startswith(".") and name.endswith(".tmp")
+            key = name.split(".", 1)[0].removesuffix("-dark")
+            if stray_tmp or (path.is_file() and key not in keep):
+                path.unlink(missing_ok=True)
+                removed += 1
+        return removed
+
+
+RenderCallback = Callable[[str], tuple[Mapping[str, bytes], Mapping[str, Any]]]

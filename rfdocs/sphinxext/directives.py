@@ -1,0 +1,376 @@
+"""The figure directives (rf-block, rf-growth, rf-featuremaps, rf-steps, rf-erf), rf-table and
+rf-network: thin adapters from page text to the compute and figure layers."""
+
+from __future__ import annotations
+
+import os
+import time
+import warnings
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from docutils import nodes
+from docutils.parsers.rst import directives
+from sphinx.application import Sphinx
+from sphinx.util import logging
+from sphinx.util.docutils import SphinxDirective
+
+from rfdocs.compute import Network, SpecError, analyze
+from rfdocs.sphinxext.cache import FigureCache, figure_key, file_digest
+from rfdocs.sphinxext.errors import report
+from rfdocs.sphinxext.sources import SourceError, page_networks, resolve_network, safe_path
+from rfdocs.sphinxext.state import record, settings
+
+logger = logging.getLogger("rfdocs")
+
+#: Options every figure directive takes besides its kind's own.
+COMMON_OPTIONS: dict[str, str] = {
+    "caption": "inline text under the figure (numbered when the figure has a :name:)",
+    "name": "a label for :numref: and :ref:",
+    "alt": "alternative text (default: computed from the figure's numbers)",
+    "align": "left, center or right",
+    "width": "a length or percentage, e.g. 80% or 400px",
+    "class": "extra CSS class names",
+    "model": "a zoo model name",
+    "spec": "a spec file, relative to the page (inside the source directory)",
+    "network": "a network defined earlier on the page with rf-network",
+}
+PATH_OPTIONS = ("image",)  # kind options naming a file: resolved safely, hashed into the key
+
+
+class AnyOption(dict[str, Any]):
+    """An option_spec that takes every option as text: rfdocs validates them itself, so a
+    misspelt option gets a message listing what is allowed (and figure modules load lazily)."""
+
+    def __missing__(self, key: str) -> Any:
+        return directives.unchanged
+
+
+class DirectiveProblem(Exception):
+    """Raised inside ``run`` to turn into one located warning and an error box."""
+
+    def __init__(self, message: str, subtype: str, line_offset: int | None = None) -> None:
+        self.subtype = subtype
+        self.line_offset = line_offset
+        super().__init__(message)
+
+
+class RfdocsDirective(SphinxDirective):
+    """Shared plumbing: network resolution and error reporting with the page's file and line."""
+
+    has_content = True
+    required_arguments = 0
+    optional_arguments = 0
+    final_argument_whitespace = True
+    option_spec: ClassVar[dict[str, Any]] = AnyOption({name: directives.unchanged
+                                                       for name in COMMON_OPTIONS})
+    directive_name: ClassVar[str] = ""
+
+    def body_text(self) -> str:
+        return "\n".join(self.content)
+
+    def body_line(self, offset: int | None) -> int:
+        """Document line of line ``offset`` (1-based) of the directive body."""
+        if offset is None or not self.content:
+            return int(self.lineno)
+        if self.content_offset < self.lineno:
+            # MyST gives the body's offset from the directive's first line, docutils the
+            # body's 0-based line in the document.
+            return int(self.lineno + self.content_offset) + offset
+        return int(self.content_offset) + offset
+
+    def fail(self, problem: DirectiveProblem) -> list[nodes.Node]:
+        line = self.body_line(problem.line_offset)
+        location = f"{self.get_source_info()[0]}:{line}"
+        return report(settings(self.env).config.on_error,
+                      f"{self.directive_name}: {problem}", location, problem.subtype, line)
+
+    def check_options(self, allowed: set[str]) -> None:
+        unknown = sorted(set(self.options) - allowed)
+        if unknown:
+            raise DirectiveProblem(f"unknown option :{unknown[0]}:; allowed: "
+                                   + ", ".join(f":{o}:" for o in sorted(allowed)), "option")
+
+    def network(self) -> Network | None:
+        try:
+            source = resolve_network(self.env, self.body_text(), self.options,
+                                     settings(self.env).config.max_layers)
+        except SourceError as err:
+            raise DirectiveProblem(str(err), err.subtype, err.line_offset) from None
+        return None if source is None else source.network
+
+    def analysed(self, net: Network) -> None:
+        try:
+            analyze(net)
+        except SpecError as err:
+            raise DirectiveProblem(f"bad network spec: {err}", "spec") from None
+
+    def run(self) -> list[nodes.Node]:
+        try:
+            return self.make_nodes()
+        except DirectiveProblem as problem:
+            return self.fail(problem)
+
+    def make_nodes(self) -> list[nodes.Node]:
+        raise NotImplementedError
+
+
+def _common(directive: RfdocsDirective) -> tuple[str | None, str | None, str | None, list[str]]:
+    """Validated :align:, :width:, :alt: and :class: values."""
+    opts = directive.options
+    align = opts.get("align")
+    if align is not None and align.strip() not in ("left", "center", "right"):
+        raise DirectiveProblem(f":align: {align!r} is not allowed; use left, center or right", "option")
+    width = opts.get("width")
+    if width is not None:
+        try:
+            width = directives.length_or_percentage_or_unitless(width.strip())
+        except ValueError:
+            raise DirectiveProblem(f":width: {width!r} is not a length or percentage "
+                                   "(e.g. 80% or 400px)", "option") from None
+    classes: list[str] = []
+    if opts.get("class"):
+        try:
+            classes = directives.class_option(opts["class"])
+        except ValueError:
+            raise DirectiveProblem(f":class: {opts['class']!r} is not a list of class names",
+                                   "option") from None
+    return (align.strip() if align else None), width, opts.get("alt"), classes
+
+
+class RfFigureDirective(RfdocsDirective):
+    """A computed figure of one kind (``kind_name``)."""
+
+    kind_name: ClassVar[str] = ""
+
+    def make_nodes(self) -> list[nodes.Node]:
+        from rfdocs.figures import THEMES, OptionError, get_kind
+
+        kind = get_kind(self.kind_name)
+        kind_names = {o.name for o in kind.options}
+        self.check_options(set(COMMON_OPTIONS) | kind_names)
+        align, width, alt, classes = _common(self)
+        net = self.network()
+        if net is not None:
+            if not kind.uses_network:
+                raise DirectiveProblem("this figure takes no network (remove the body, :model:, "
+                                       ":spec: or :network:)", "option")
+            self.analysed(net)
+        given: dict[str, Any] = {k: v for k, v in self.options.items() if k in kind_names}
+        key_parts: dict[str, Any] = {}
+        for name in PATH_OPTIONS:
+            if name in given and given[name].strip() not in ("", "builtin"):
+                try:
+                    path = safe_path(self.env, given[name], name)
+                except SourceError as err:
+                    raise DirectiveProblem(str(err), err.subtype) from None
+                given[name] = str(path)
+                key_parts[f"{name}_sha256"] = file_digest(path)
+        try:
+            resolved = kind.resolve(given)
+        except OptionError as err:
+            raise DirectiveProblem(f":{err.option}: {err.message}", "option") from None
+
+        build = settings(self.env)
+        cache = FigureCache(build.config.cache_dir)
+        key_parts.update(options={k: (os.path.basename(v) if k in PATH_OPTIONS and isinstance(v, str)
+                                      else v) for k, v in resolved.items()},
+                         network=None if net is None else net.to_dict(),
+                         settings=build.config.pixel_settings())
+        key = figure_key(kind.name, key_parts)
+        fmt = build.image_format
+        doc = record(self.env)
+        doc.keys.add(key)
+        meta = cache.complete(key, build.themes, (fmt,))
+        if meta is None and build.config.execute == "never":
+            return [self.placeholder(key)]
+        if meta is None:
+            started = time.perf_counter()
+            meta = self.render(kind, net, resolved, cache, key, build.themes, fmt, THEMES)
+            seconds = time.perf_counter() - started
+            doc.rendered.append((key, seconds))
+            logger.info(f"rfdocs: rendered {key} ({self.env.docname}) in {seconds * 1000:.0f} ms")
+        else:
+            doc.cached += 1
+        return [self.figure_node(key, str(meta.get("alt", "")), align, width, alt, classes,
+                                 build.themes)]
+
+    def render(self, kind: Any, net: Network | None, resolved: Mapping[str, Any], cache: FigureCache,
+               key: str, themes: tuple[str, ...], fmt: str, theme_table: Mapping[str, Any]) -> dict[str, Any]:
+        from rfdocs.figures import OptionError
+        from rfdocs.figures.output import figure_bytes
+
+        files: dict[tuple[str, str], bytes] = {}
+        alt = ""
+        numbers: Mapping[str, Any] = {}
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                for theme in themes:
+                    rendered = kind.render_function(net, resolved, theme_table[theme])
+                    files[(theme, fmt)] = figure_bytes(rendered.figure, fmt,
+                                                       dpi=settings(self.env).config.png_dpi)
+                    alt, numbers = rendered.alt, rendered.numbers
+            except OptionError as err:
+                raise DirectiveProblem(f":{err.option}: {err.message}", "option") from None
+            except SpecError as err:
+                raise DirectiveProblem(f"bad network spec: {err}", "spec") from None
+            except (ValueError, MemoryError) as err:
+                raise DirectiveProblem(str(err), "render") from None
+        for warning in caught:
+            logger.warning(f"{self.directive_name}: while rendering: {warning.message}",
+                           location=self.get_location(), type="rfdocs", subtype="python")
+        meta = {"alt": alt, "numbers": _plain(numbers)}
+        cache.store(key, files, meta)
+        return meta
+
+    def placeholder(self, key: str) -> nodes.Node:
+        box = nodes.container("", classes=["rfdocs-placeholder"])
+        box += nodes.paragraph("", f"{self.directive_name} figure (not rendered: "
+                                   "rfdocs_execute = \"never\")")
+        self.set_source_info(box)
+        return box
+
+    def figure_node(self, key: str, computed_alt: str, align: str | None, width: str | None,
+                    alt: str | None, classes: list[str], themes: tuple[str, ...]) -> nodes.Node:
+        root = settings(self.env).config.cache_dir
+        srcdir = self.env.srcdir
+        rel = os.path.relpath(root, srcdir).replace(os.sep, "/")
+        base = f"/{rel}/{key}"
+        figure = nodes.figure("", classes=["rfdocs", f"rfdocs-{self.kind_name}", *classes])
+        if align:
+            figure["align"] = align
+        for theme in themes:
+            image = nodes.image(uri=f"{base}{'' if theme == 'light' else '-' + theme}.*",
+                                alt=alt if alt is not None else computed_alt,
+                                classes=[f"rfdocs-{theme}"])
+            if width:
+                image["width"] = width
+            self.set_source_info(image)
+            figure += image
+        caption_text = self.options.get("caption")
+        if caption_text:
+            inline, messages = self.parse_inline(caption_text, lineno=self.lineno)
+            caption = nodes.caption(caption_text, "", *inline)
+            self.set_source_info(caption)
+            figure += caption
+            figure += messages
+        self.set_source_info(figure)
+        self.add_name(figure)
+        return figure
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, int | float | str | bool) or value is None:
+        return value
+    return str(value)
+
+
+class RfTableDirective(RfdocsDirective):
+    """rf-table: per-layer shape, receptive field, jump, start and padding as a real table."""
+
+    directive_name = "rf-table"
+    TABLE_OPTIONS = {"layers": "only these layers (names separated by commas or spaces)",
+                     "no-input": "leave out the input row"}
+
+    def make_nodes(self) -> list[nodes.Node]:
+        from rfdocs.figures.table import layer_table
+
+        self.check_options(set(COMMON_OPTIONS) - {"alt", "width"} | set(self.TABLE_OPTIONS))
+        align, _, _, classes = _common(self)
+        net = self.network()
+        if net is None:
+            raise DirectiveProblem("rf-table needs a network: a body, :model:, :spec: or :network:",
+                                   "network")
+        try:
+            analysis = analyze(net)
+        except SpecError as err:
+            raise DirectiveProblem(f"bad network spec: {err}", "spec") from None
+        wanted = None
+        if self.options.get("layers"):
+            wanted = [w for w in self.options["layers"].replace(",", " ").split() if w]
+            names = {n.name for n in analysis}
+            missing = [w for w in wanted if w not in names]
+            if missing:
+                raise DirectiveProblem(f":layers: no layer {missing[0]!r}; layers are "
+                                       + ", ".join(n.name for n in analysis), "option")
+        include_input = "no-input" not in self.options
+        table_data = layer_table(analysis, include_input=include_input, layers=wanted)
+        table = nodes.table("", classes=["rfdocs-table", *classes])
+        if align:
+            table["align"] = align
+        if self.options.get("caption"):
+            inline, messages = self.parse_inline(self.options["caption"], lineno=self.lineno)
+            title = nodes.title(self.options["caption"], "", *inline)
+            self.set_source_info(title)
+            table += title
+        group = nodes.tgroup(cols=len(table_data.header))
+        table += group
+        for _ in table_data.header:
+            group += nodes.colspec(colwidth=1)
+        head = nodes.thead()
+        group += head
+        head += self._row(table_data.header)
+        body = nodes.tbody()
+        group += body
+        for row in table_data.rows:
+            body += self._row(row)
+        self.set_source_info(table)
+        self.add_name(table)
+        return [table]
+
+    @staticmethod
+    def _row(cells: tuple[str, ...]) -> nodes.row:
+        row = nodes.row()
+        for cell in cells:
+            entry = nodes.entry()
+            entry += nodes.paragraph("", cell)
+            row += entry
+        return row
+
+
+class RfNetworkDirective(RfdocsDirective):
+    """rf-network NAME: define a network once on a page; other directives use :network: NAME."""
+
+    directive_name = "rf-network"
+    required_arguments = 1
+    optional_arguments = 0
+    NETWORK_OPTIONS = {"show": "also show the spec as a code block"}
+
+    def make_nodes(self) -> list[nodes.Node]:
+        self.check_options({"model", "spec", "show"})
+        name = self.arguments[0].strip()
+        if not name.replace("_", "").replace("-", "").isalnum():
+            raise DirectiveProblem(f"network name {name!r} must be a word (letters, digits, _ and -)",
+                                   "option")
+        net = self.network()
+        if net is None:
+            raise DirectiveProblem("rf-network needs a spec: a body, :model: or :spec:", "network")
+        self.analysed(net)
+        page_networks(self.env)[name] = net
+        if "show" in self.options:
+            from rfdocs.compute import format_compact
+
+            text = self.body_text() or format_compact(net)
+            block = nodes.literal_block(text, text, language="text")
+            self.set_source_info(block)
+            return [block]
+        return []
+
+
+def figure_directive(kind: str) -> type[RfFigureDirective]:
+    return type(f"Rf{kind.title()}Directive", (RfFigureDirective,),
+                {"kind_name": kind, "directive_name": f"rf-{kind}"})
+
+
+def setup_directives(app: Sphinx) -> None:
+    from rfdocs.figures import KIND_MODULES
+
+    for kind in KIND_MODULES:
+        app.add_directive(f"rf-{kind}", figure_directive(kind))
+    app.add_directive("rf-table", RfTableDirective)
+    app.add_directive("rf-network", RfNetworkDirective)

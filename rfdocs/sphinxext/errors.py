@@ -1,0 +1,26 @@
+"""How rfdocs reports bad input in a page: one located, typed warning and an error box."""
+
+from __future__ import annotations
+
+from docutils import nodes
+from sphinx.errors import SphinxError
+from sphinx.util import logging
+
+logger = logging.getLogger("rfdocs")
+
+
+class RfdocsError(SphinxError):
+    category = "rfdocs error"
+
+
+def report(app_config_on_error: str, message: str, location: str, subtype: str,
+           lineno: int | None = None) -> list[nodes.Node]:
+    """Log ``message`` (type ``rfdocs``, ``subtype``) at ``location`` and return an error box;
+    raise instead when ``rfdocs_on_error = "raise"``."""
+    if app_config_on_error == "raise":
+        raise RfdocsError(f"{location}: {message}")
+    logger.warning(message, location=location, type="rfdocs", subtype=subtype)
+    box = nodes.error("", nodes.paragraph("", f"rfdocs: {message}"), classes=["rfdocs-error"])
+    if lineno is not None:
+        box.line = lineno
+    return [box]

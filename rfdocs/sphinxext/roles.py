@@ -1,0 +1,121 @@
+"""The ``rf`` role: computed numbers inline in prose, e.g. {rf}`vgg16:pool5:rf` -> 212×212."""
+
+from __future__ import annotations
+
+from docutils import nodes
+from docutils.nodes import Node, system_message
+from sphinx.application import Sphinx
+from sphinx.util.docutils import SphinxRole
+
+from rfdocs.compute import ZOO_NAMES, LayerInfo, Network, SpecError, analyze, zoo_network
+from rfdocs.sphinxext.errors import report
+from rfdocs.sphinxext.sources import page_networks
+from rfdocs.sphinxext.state import settings
+
+#: field -> (description, how to read it off a LayerInfo)
+FIELDS = ("shape", "rf", "jump", "start", "padding", "center", "aligned", "height", "width",
+          "channels", "size", "layers", "params")
+FIELD_HELP = {
+    "shape": "output shape H×W×C", "rf": "receptive field size h×w", "jump": "jump (effective stride)",
+    "start": "start of unit 0's field", "padding": "effective padding", "center": "centre of unit 0's field",
+    "aligned": "yes/no: whether all paths agree", "height": "output height", "width": "output width",
+    "channels": "output channels", "size": "output H×W", "layers": "number of layers in the network",
+    "params": "number of weights (conv and deconv, with biases)",
+}
+AXES = {"h": 0, "w": 1}
+
+
+def _params(net: Network, analysis_channels: dict[str, int]) -> int:
+    total = 0
+    for layer in net.layers:
+        if layer.op in ("conv", "deconv") and layer.filters is not None:
+            cin = analysis_channels[layer.inputs[0]]
+            total += layer.kernel[0] * layer.kernel[1] * (cin // layer.groups) * layer.filters
+            total += layer.filters
+    return total
+
+
+def format_field(net: Network, node: LayerInfo, field: str, axis: int | None) -> str:
+    from rfdocs.figures.text import fmt_count, fmt_dims, fmt_num
+
+    if field == "layers":
+        return str(len(net.layers))
+    if field == "params":
+        analysis = analyze(net)
+        return fmt_count(_params(net, {n.name: n.shape[2] for n in analysis}))
+    if field == "aligned":
+        return "yes" if node.aligned else "no"
+    if field in ("height", "width", "channels"):
+        return str(node.shape[("height", "width", "channels").index(field)])
+    if field == "size":
+        return fmt_dims(node.shape[:2])
+    if field == "shape":
+        return fmt_dims(node.shape)
+    values = getattr(node, field)
+    if axis is not None:
+        return fmt_num(values[axis])
+    if field == "rf":
+        return fmt_dims(values)
+    a, b = (fmt_num(v) for v in values)
+    return a if a == b else f"{a}×{b}"
+
+
+class RfRole(SphinxRole):
+    """``{rf}`SOURCE:LAYER:FIELD``` where SOURCE is a zoo model or a page network, LAYER a layer
+    name (empty for the output) and FIELD one of FIELDS, optionally ``.h`` or ``.w``."""
+
+    def run(self) -> tuple[list[Node], list[system_message]]:
+        try:
+            text = self.compute(self.text.strip())
+        except ValueError as err:
+            source, line = self.get_source_info()
+            location = f"{source}:{line}"
+            return report(settings(self.env).config.on_error, f"rf role: {err}", location, "role",
+                          self.lineno), []
+        node = nodes.inline(self.rawtext, text, classes=["rfdocs-number"])
+        self.set_source_info(node)
+        return [node], []
+
+    def compute(self, text: str) -> str:
+        parts = text.split(":")
+        if len(parts) != 3:
+            raise ValueError(f"{text!r} should read SOURCE:LAYER:FIELD, e.g. vgg16:pool5:rf "
+                             "(LAYER empty for the output)")
+        source, layer_name, field = (p.strip() for p in parts)
+        axis = None
+        if "." in field:
+            field, _, axis_name = field.partition(".")
+            if axis_name not in AXES:
+                raise ValueError(f"axis {axis_name!r} in {text!r}: use .h or .w")
+            axis = AXES[axis_name]
+        if field not in FIELDS:
+            raise ValueError(f"field {field!r}; allowed: {', '.join(FIELDS)}")
+        networks = page_networks(self.env)
+        if source in networks:
+            net = networks[source]
+        elif source.lower() in ZOO_NAMES:
+            net = zoo_network(source)
+        else:
+            raise ValueError(f"source {source!r} is neither a network defined earlier on this page "
+                             f"({', '.join(sorted(networks)) or 'none'}) nor a zoo model "
+                             f"({', '.join(ZOO_NAMES)})")
+        try:
+            analysis = analyze(net)
+        except SpecError as err:
+            raise ValueError(f"network {source!r}: {err}") from None
+        if layer_name in ("", "output"):
+            node = analysis.output
+        else:
+            try:
+                node = analysis[layer_name]
+            except KeyError:
+                names = [n.name for n in analysis]
+                shown = ", ".join(names[:12]) + (", ..." if len(names) > 12 else "")
+                raise ValueError(f"{source} has no layer {layer_name!r}; layers: {shown}") from None
+        if axis is not None and field not in ("rf", "jump", "start", "padding", "center"):
+            raise ValueError(f"field {field!r} has no .h/.w")
+        return format_field(net, node, field, axis)
+
+
+def setup_roles(app: Sphinx) -> None:
+    app.add_role("rf", RfRole())

@@ -1,0 +1,97 @@
+"""What rfdocs keeps on the build environment: this build's settings and, per document, the
+figures it uses (merged across parallel reads, purged with the document)."""
+
+from __future__ import annotations
+
+from collections.abc import Set
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sphinx.application import Sphinx
+from sphinx.builders import Builder
+from sphinx.environment import BuildEnvironment
+
+from rfdocs.sphinxext.config import RfdocsConfig
+
+# Preferred image format per builder, from what the builder can show.
+_FORMAT_BY_MIMETYPE = (("image/svg+xml", "svg"), ("application/pdf", "pdf"), ("image/png", "png"))
+
+
+@dataclass(frozen=True)
+class BuildSettings:
+    """The configuration plus what the current builder needs."""
+
+    config: RfdocsConfig
+    builder: str
+    image_format: str
+    dark: bool  # also draw dark variants (HTML builders, dark mode not off)
+
+    @property
+    def themes(self) -> tuple[str, ...]:
+        return ("light", "dark") if self.dark else ("light",)
+
+
+@dataclass
+class DocRecord:
+    """Figures of one document: cache keys used, and (key, seconds) of those rendered when read."""
+
+    keys: set[str] = field(default_factory=set)
+    rendered: list[tuple[str, float]] = field(default_factory=list)
+    cached: int = 0
+
+
+def image_format(builder: Builder) -> str:
+    supported = set(builder.supported_image_types)
+    for mimetype, fmt in _FORMAT_BY_MIMETYPE:
+        if mimetype in supported:
+            return fmt
+    return "png"  # text, man, ...: they show the alt text; the file keeps the image collector quiet
+
+
+def is_html(builder: Builder) -> bool:
+    return builder.format == "html" and not builder.name.startswith("epub")
+
+
+def init_settings(app: Sphinx) -> None:
+    """builder-inited: record this build's settings on the environment."""
+    config = RfdocsConfig.from_app(app)
+    builder = app.builder
+    dark = is_html(builder) and config.dark_mode != "off"
+    app.env.rfdocs_settings = BuildSettings(  # type: ignore[attr-defined]
+        config, builder.name, image_format(builder), dark)
+    if not hasattr(app.env, "rfdocs_docs"):
+        app.env.rfdocs_docs = {}  # type: ignore[attr-defined]
+
+
+def settings(env: BuildEnvironment) -> BuildSettings:
+    value = env.rfdocs_settings  # type: ignore[attr-defined]
+    assert isinstance(value, BuildSettings)
+    return value
+
+
+def records(env: BuildEnvironment) -> dict[str, DocRecord]:
+    if not hasattr(env, "rfdocs_docs"):
+        env.rfdocs_docs = {}  # type: ignore[attr-defined]
+    value = env.rfdocs_docs  # type: ignore[attr-defined]
+    assert isinstance(value, dict)
+    return value
+
+
+def record(env: BuildEnvironment) -> DocRecord:
+    return records(env).setdefault(env.docname, DocRecord())
+
+
+def purge_doc(app: Sphinx, env: BuildEnvironment, docname: str) -> None:
+    records(env).pop(docname, None)
+
+
+def merge_info(app: Sphinx, env: BuildEnvironment, docnames: Set[str],
+               other: BuildEnvironment) -> None:
+    mine, theirs = records(env), records(other)
+    for name in docnames:
+        if name in theirs:
+            mine[name] = theirs[name]
+
+
+def cache_root(env: BuildEnvironment) -> Path:
+    return settings(env).config.cache_dir
