@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SPHINXOPTS ?= -W --keep-going
 
-.PHONY: html test clean bench figures pdf latex epub fuzz venv
+.PHONY: html test clean bench figures pdf latex epub fuzz venv docs-check
 
 venv: $(STAMP)
 
@@ -31,6 +31,14 @@ test: $(STAMP)
 	$(BIN)/ruff check rfdocs tests
 	$(BIN)/mypy
 	$(BIN)/python -m pytest
+	$(MAKE) --no-print-directory docs-check
+
+# The builds Read the Docs runs, warnings as errors, into a scratch folder.
+docs-check: $(STAMP)
+	rm -rf build/docs-check
+	$(BIN)/sphinx-build -b html -W --keep-going -q docs build/docs-check/html
+	$(BIN)/sphinx-build -b latex -W --keep-going -q docs build/docs-check/latex
+	$(BIN)/sphinx-build -b epub -W --keep-going -q docs build/docs-check/epub
 
 figures: $(STAMP)
 	$(BIN)/python -m rfdocs.cli render-all figures
