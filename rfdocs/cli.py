@@ -92,7 +92,8 @@ def render_to_file(kind_name: str, options: Mapping[str, Any], network: Network 
                    out: Path, theme_name: str = "light") -> str:
     """Render a figure to ``out`` (format from the suffix); returns its alt text."""
     from rfdocs.figures import THEMES, get_kind
-    from rfdocs.figures.output import figure_bytes, format_of, write_atomic
+    from rfdocs.figures.output import figure_bytes, format_of
+    from rfdocs.files import write_atomic
 
     fmt = format_of(out)
     kind = get_kind(kind_name)
