@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SPHINXOPTS ?= -W --keep-going
 
-.PHONY: html test clean bench figures pdf latex epub fuzz venv docs-check
+.PHONY: html test clean bench figures pdf latex epub fuzz venv docs-check browser
 
 venv: $(STAMP)
 
@@ -27,11 +27,19 @@ epub: $(STAMP)
 pdf: latex
 	cd docs/_build/latex && latexmk -pdf -interaction=nonstopmode -halt-on-error rfdocs.tex
 
-test: $(STAMP)
+test: $(STAMP) browser
 	$(BIN)/ruff check rfdocs tests
 	$(BIN)/mypy
 	$(BIN)/python -m pytest
 	$(MAKE) --no-print-directory docs-check
+
+# Headless Chromium for the explorer's browser test: installed where we can (root with apt),
+# else the test skips and says why.
+browser:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
+	  { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; } || \
+	  echo "rfdocs: chromium not installed; the browser test will be skipped"
 
 # The builds Read the Docs runs, warnings as errors, into a scratch folder.
 docs-check: $(STAMP)
