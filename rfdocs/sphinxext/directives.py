@@ -142,13 +142,15 @@ class RfFigureDirective(RfdocsDirective):
     """A computed figure of one kind (``kind_name``)."""
 
     kind_name: ClassVar[str] = ""
+    animates: ClassVar[bool] = False  # HTML shows an animated GIF unless :static: is given
+    EXTRA_OPTIONS: ClassVar[dict[str, str]] = {}
 
     def make_nodes(self) -> list[nodes.Node]:
         from rfdocs.figures import THEMES, OptionError, get_kind
 
         kind = get_kind(self.kind_name)
         kind_names = {o.name for o in kind.options}
-        self.check_options(set(COMMON_OPTIONS) | kind_names)
+        self.check_options(set(COMMON_OPTIONS) | kind_names | set(self.EXTRA_OPTIONS))
         align, width, alt, classes = _common(self)
         net = self.network()
         if net is not None:
@@ -179,6 +181,8 @@ class RfFigureDirective(RfdocsDirective):
                          settings=build.config.pixel_settings())
         key = figure_key(kind.name, key_parts)
         fmt = build.image_format
+        if self.animates and build.html and "static" not in self.options:
+            fmt = "gif"
         doc = record(self.env)
         doc.keys.add(key)
         meta = cache.complete(key, build.themes, (fmt,))
@@ -193,7 +197,7 @@ class RfFigureDirective(RfdocsDirective):
         else:
             doc.cached += 1
         return [self.figure_node(key, str(meta.get("alt", "")), align, width, alt, classes,
-                                 build.themes)]
+                                 build.themes, "gif" if fmt == "gif" else "*")]
 
     def render(self, kind: Any, net: Network | None, resolved: Mapping[str, Any], cache: FigureCache,
                key: str, themes: tuple[str, ...], fmt: str, theme_table: Mapping[str, Any]) -> dict[str, Any]:
@@ -208,8 +212,13 @@ class RfFigureDirective(RfdocsDirective):
             try:
                 for theme in themes:
                     rendered = kind.render_function(net, resolved, theme_table[theme])
-                    files[(theme, fmt)] = figure_bytes(rendered.figure, fmt,
-                                                       dpi=settings(self.env).config.png_dpi)
+                    if fmt == "gif":
+                        from rfdocs.figures.steps import animation_bytes
+
+                        files[(theme, fmt)] = animation_bytes(rendered, "gif")
+                    else:
+                        files[(theme, fmt)] = figure_bytes(rendered.figure, fmt,
+                                                           dpi=settings(self.env).config.png_dpi)
                     alt, numbers = rendered.alt, rendered.numbers
             except OptionError as err:
                 raise DirectiveProblem(f":{err.option}: {err.message}", "option") from None
@@ -232,7 +241,8 @@ class RfFigureDirective(RfdocsDirective):
         return box
 
     def figure_node(self, key: str, computed_alt: str, align: str | None, width: str | None,
-                    alt: str | None, classes: list[str], themes: tuple[str, ...]) -> nodes.Node:
+                    alt: str | None, classes: list[str], themes: tuple[str, ...],
+                    suffix: str = "*") -> nodes.Node:
         root = settings(self.env).config.cache_dir
         srcdir = self.env.srcdir
         rel = os.path.relpath(root, srcdir).replace(os.sep, "/")
@@ -241,7 +251,7 @@ class RfFigureDirective(RfdocsDirective):
         if align:
             figure["align"] = align
         for theme in themes:
-            image = nodes.image(uri=f"{base}{'' if theme == 'light' else '-' + theme}.*",
+            image = nodes.image(uri=f"{base}{'' if theme == 'light' else '-' + theme}.{suffix}",
                                 alt=alt if alt is not None else computed_alt,
                                 classes=[f"rfdocs-{theme}"])
             if width:
@@ -362,9 +372,15 @@ class RfNetworkDirective(RfdocsDirective):
         return []
 
 
+#: Kinds whose HTML form is an animation, with the option that asks for the static strip.
+ANIMATED_KINDS = {"steps": {"static": "show the static strip instead of the animation on the web"}}
+
+
 def figure_directive(kind: str) -> type[RfFigureDirective]:
+    extra = ANIMATED_KINDS.get(kind, {})
     return type(f"Rf{kind.title()}Directive", (RfFigureDirective,),
-                {"kind_name": kind, "directive_name": f"rf-{kind}"})
+                {"kind_name": kind, "directive_name": f"rf-{kind}", "animates": bool(extra),
+                 "EXTRA_OPTIONS": extra})
 
 
 def setup_directives(app: Sphinx) -> None:

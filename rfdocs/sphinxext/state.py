@@ -25,6 +25,7 @@ class BuildSettings:
     builder: str
     image_format: str
     dark: bool  # also draw dark variants (HTML builders, dark mode not off)
+    html: bool  # an HTML builder (not EPUB): animations are shown
 
     @property
     def themes(self) -> tuple[str, ...]:
@@ -58,7 +59,7 @@ def init_settings(app: Sphinx) -> None:
     builder = app.builder
     dark = is_html(builder) and config.dark_mode != "off"
     app.env.rfdocs_settings = BuildSettings(  # type: ignore[attr-defined]
-        config, builder.name, image_format(builder), dark)
+        config, builder.name, image_format(builder), dark, is_html(builder))
     if not hasattr(app.env, "rfdocs_docs"):
         app.env.rfdocs_docs = {}  # type: ignore[attr-defined]
 
