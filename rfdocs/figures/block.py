@@ -1,0 +1,474 @@
+"""The classic "receptive field vs feature map" figure: 3-D blocks with one neuron's field.
+
+The input is drawn as an H×W×C block in an oblique (cabinet) projection, the chosen neuron's
+receptive field as a k×k×C prism at its true place in it (``LayerInfo.box``, clipped to the
+input, the part in the padding hatched), and every later layer as a block of feature maps with
+the neuron's footprint in it (the units it depends on, see ``geometry.footprints``); lines run
+from each footprint to the next, ending at the neuron.
+
+Every length (height, width, channels) is drawn as ``n`` up to 16 and as ``16 (1 + ln(n / 16))``
+above, one scale for all edges, and the figure says so when it applies; positions inside a
+block's front face are linear, so the field sits exactly where it is.  More than 16 channels are
+drawn as a stack of a few thin sheets, labelled with the count.  Features too small to see (a 1×1
+field in a 1,000-pixel input) are drawn at their true size and ringed.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
+
+from matplotlib.transforms import Affine2D
+
+from rfdocs.compute import Analysis, LayerInfo, Network, analyze, clipped_box, parse_spec
+from rfdocs.figures.base import FigureKind, Rendered
+from rfdocs.figures.geometry import (
+    LINE_PT,
+    MIN_FEATURE_IN,
+    PASSTHROUGH_OPS,
+    THIN_PT,
+    TITLE_PT,
+    Sheet,
+    ancestors,
+    box_size,
+    edge_color,
+    evenly,
+    face_colors,
+    footprints,
+    mix,
+    target_layer,
+    target_neuron,
+    unit_transform,
+    wrap_words,
+)
+from rfdocs.figures.options import Option, OptionError, int_pair, name_list, word
+from rfdocs.figures.style import Theme
+from rfdocs.figures.text import fmt_count, fmt_dims
+
+DEFAULT_SPEC = "input 50x50x3\nconv 5x5 /1 x100\n"
+MAX_BLOCKS = 6
+LOG_ABOVE = 16  # edges longer than this are drawn on a log scale
+SOLID_MAX = 16  # more channels than this are drawn as a stack of sheets
+FACE_MAX_IN = 1.7  # the largest front face side, inches
+WIDTH_MAX_IN = 9.0  # the widest the figure may grow before blocks shrink
+SLOT_GAP_IN = 0.42  # between neighbouring blocks (with their labels)
+DEPTH_ANGLE = math.radians(40)
+DEPTH_SCALE = 0.5  # cabinet projection: depth drawn at half length
+MIN_FACE_IN = 0.07
+MIN_DEPTH_IN = 0.035
+PAD_IN = 0.05  # label to edge
+SLAB_IN = 0.04  # thickness of one sheet of a stack of feature maps
+MAX_SLABS = 8
+SWATCH_IN = 0.09
+
+Number = int | float | Fraction
+
+
+def drawn_length(n: Number) -> float:
+    """The drawn length of an edge of ``n`` units: linear to 16, logarithmic above."""
+    return float(n) if n <= LOG_ABOVE else LOG_ABOVE * (1 + math.log(n / LOG_ABOVE))
+
+
+def slab_count(channels: int, depth: float, face: float) -> int:
+    """1 (a solid block) up to 16 channels; more are 3 to 8 sheets, close enough to read as
+    one stack (``depth`` and the smaller ``face`` side in inches)."""
+    if channels <= SOLID_MAX:
+        return 1
+    return max(3, min(MAX_SLABS, round(depth / (0.6 * face)) + 1))
+
+
+# --------------------------------------------------------------------------- options
+
+
+OPTIONS = (
+    Option("layer", word, None, "a layer name",
+           "The layer whose neuron is shown (default: the last layer)."),
+    Option("neuron", int_pair(0, 10**6), None, "row,col inside the layer",
+           "The neuron, as row,col of its layer (default: (H//4, 2*W//3), off centre so the "
+           "field's position is visible)."),
+    Option("layers", name_list(64), None, "a list of layer names",
+           "The layers to draw as blocks between the input and the neuron's layer (default: "
+           f"every layer it depends on except relu/identity; at most {MAX_BLOCKS} blocks are "
+           "drawn, evenly spaced, and the figure says which were skipped)."),
+)
+
+
+def _chosen_blocks(analysis: Analysis, target: LayerInfo, names: Sequence[str] | None
+                   ) -> tuple[list[LayerInfo], int]:
+    """The nodes to draw (input first, target last) and how many candidates there were."""
+    feeding = ancestors(analysis, target.name)
+    if names is None:
+        candidates = [n for n in feeding if n.op not in PASSTHROUGH_OPS or n is target
+                      or n.layer is None]
+    else:
+        by_name = {n.name: n for n in feeding}
+        for name in names:
+            if name not in by_name:
+                try:
+                    analysis[name]
+                except KeyError:
+                    raise OptionError("layers", f"no layer called {name!r}") from None
+                raise OptionError("layers", f"{name!r} does not feed {target.name!r}, so it "
+                                  "holds no part of the neuron's field")
+        wanted = set(names) | {feeding[0].name, target.name}
+        candidates = [n for n in feeding if n.name in wanted]
+    return evenly(candidates, MAX_BLOCKS), len(candidates)
+
+
+# --------------------------------------------------------------------------- layout
+
+Rect = tuple[float, float, float, float]  # x0, y0, x1, y1 in inches
+RING_IN = 0.075  # radius of the ring around features too small to see
+
+
+@dataclass(frozen=True)
+class Part:
+    """What one block shows: its node, the units of its footprint (rows r0..r1, cols c0..c1,
+    inclusive, maybe past the map's edges) and its labels."""
+
+    info: LayerInfo
+    box: tuple[Number, Number, Number, Number]
+    neuron: bool
+    caption: str
+
+    @property
+    def hangs(self) -> bool:
+        """The footprint reaches into the padding around the map."""
+        r0, r1, c0, c1 = self.box
+        return r0 < 0 or c0 < 0 or r1 > self.info.shape[0] - 1 or c1 > self.info.shape[1] - 1
+
+    def shown(self) -> tuple[int, int, int, int] | None:
+        """The whole units of the footprint inside the map (r0, r1, c0, c1), or None."""
+        r0, r1, c0, c1 = self.box
+        rows, cols = self.info.shape[:2]
+        a, b = max(math.ceil(r0), 0), min(math.floor(r1), rows - 1)
+        c, d = max(math.ceil(c0), 0), min(math.floor(c1), cols - 1)
+        return (a, b, c, d) if a <= b and c <= d else None
+
+
+@dataclass(frozen=True)
+class Block:
+    """A part placed on the sheet, in inches; the front face's bottom-left corner is (x0, 0)."""
+
+    part: Part
+    x0: float
+    fw: float
+    fh: float
+    dx: float
+    dy: float
+    band: Rect | None  # the padding around the face that the footprint reaches into
+    ring: tuple[float, float] | None  # centre of the ring around a tiny footprint
+    label_h: tuple[float, float]  # right end of the height label, and its y
+    label_w: tuple[float, float]  # centre-top of the width label
+    label_d: tuple[float, float]  # left-top of the depth label
+    left: float  # the slot: everything drawn for the block, captions included
+    right: float
+
+    def units(self) -> Affine2D:
+        """Unit (col, row) coordinates of the front face -> inches."""
+        rows, cols = self.part.info.shape[:2]
+        return unit_transform(self.x0, 0.0, self.fw, self.fh, rows, cols)
+
+    def rect_of(self, c0: Number, r0: Number, c1: Number, r1: Number) -> Rect:
+        """Units [c0, c1) × [r0, r1) of the front face in inches (x0, y0, x1, y1)."""
+        rows, cols = self.part.info.shape[:2]
+        uw, uh = self.fw / cols, self.fh / rows
+        return (self.x0 + float(c0) * uw, self.fh - float(r1) * uh,
+                self.x0 + float(c1) * uw, self.fh - float(r0) * uh)
+
+
+def _geometry(sheet: Sheet, part: Part, scale: float, x0: float) -> Block:
+    rows, cols, chans = part.info.shape
+    fw = max(drawn_length(cols) * scale, MIN_FACE_IN)
+    fh = max(drawn_length(rows) * scale, MIN_FACE_IN)
+    depth = max(drawn_length(chans) * scale * DEPTH_SCALE, MIN_DEPTH_IN)
+    dx, dy = depth * math.cos(DEPTH_ANGLE), depth * math.sin(DEPTH_ANGLE)
+    r0, r1, c0, c1 = part.box
+    uw, uh = fw / cols, fh / rows
+    feature = (x0 + float(c0) * uw, fh - float(r1 + 1) * uh,
+               x0 + float(c1 + 1) * uw, fh - float(r0) * uh)
+    band = None
+    if part.hangs and not part.neuron:
+        band = (min(feature[0], x0), min(feature[1], 0.0), max(feature[2], x0 + fw),
+                max(feature[3], fh))
+    shown = part.shown()
+    ring = None
+    if shown is None:
+        ring = ((feature[0] + feature[2]) / 2, (feature[1] + feature[3]) / 2)
+    elif min((shown[3] - shown[2] + 1) * uw, (shown[1] - shown[0] + 1) * uh) < MIN_FEATURE_IN:
+        ring = (x0 + (shown[2] + shown[3] + 1) * uw / 2, fh - (shown[0] + shown[1] + 1) * uh / 2)
+    lo_x, lo_y, hi_x = x0, 0.0, x0 + fw + dx / 2
+    if band is not None:
+        lo_x, lo_y, hi_x = min(lo_x, band[0]), min(lo_y, band[1]), max(hi_x, band[2])
+    if ring is not None:
+        lo_x, lo_y = min(lo_x, ring[0] - RING_IN), min(lo_y, ring[1] - RING_IN)
+        hi_x = max(hi_x, ring[0] + RING_IN)
+    label_h = (lo_x - PAD_IN, fh / 2)
+    label_w = (x0 + fw / 2, lo_y - PAD_IN)
+    label_d = (hi_x + PAD_IN, dy / 2 - 0.02)
+    h, w, c = (fmt_count(v) for v in part.info.shape)
+    under = max(sheet.measure(part.info.name, TITLE_PT, True)[0],
+                sheet.measure(part.caption)[0] + SWATCH_IN + 0.06, sheet.measure(w)[0])
+    left = min(label_h[0] - sheet.measure(h)[0], x0 + fw / 2 - under / 2)
+    right = max(x0 + fw + dx, label_d[0] + sheet.measure(c)[0], x0 + fw / 2 + under / 2)
+    if band is not None:
+        right = max(right, band[2])
+    return Block(part, x0, fw, fh, dx, dy, band, ring, label_h, label_w, label_d, left, right)
+
+
+def _place(sheet: Sheet, parts: Sequence[Part], scale: float) -> list[Block]:
+    blocks = []
+    cursor = 0.0
+    for part in parts:
+        probe = _geometry(sheet, part, scale, 0.0)
+        block = _geometry(sheet, part, scale, cursor - probe.left)
+        blocks.append(block)
+        cursor = block.right + SLOT_GAP_IN
+    return blocks
+
+
+def _layout(sheet: Sheet, parts: Sequence[Part]) -> list[Block]:
+    """Blocks left to right, bottoms aligned, all drawn to one scale that fits the width."""
+    longest = 1.0
+    for part in parts:
+        rows, cols, chans = part.info.shape
+        r0, r1, c0, c1 = part.box
+        spread = max(1.0, float(r1 - r0 + 1) / rows, float(c1 - c0 + 1) / cols)  # padding band
+        longest = max(longest, drawn_length(max(rows, cols)) * spread,
+                      drawn_length(chans) * DEPTH_SCALE)
+    scale = FACE_MAX_IN / longest
+    blocks = _place(sheet, parts, scale)
+    for _ in range(8):  # shrink until the row fits (label widths do not scale)
+        width = blocks[-1].right - blocks[0].left
+        if width <= WIDTH_MAX_IN:
+            break
+        scale *= max(0.5, WIDTH_MAX_IN / width * 0.98)
+        blocks = _place(sheet, parts, scale)
+    return blocks
+
+
+# --------------------------------------------------------------------------- drawing
+
+
+def _draw_block(sheet: Sheet, block: Block, color: str, theme: Theme) -> None:
+    """The block's faces; many channels as a stack of thin sheets spread over the depth."""
+    front, top, side = face_colors(color, theme)
+    edge = edge_color(color, theme)
+    x0, fw, fh = block.x0, block.fw, block.fh
+    depth = math.hypot(block.dx, block.dy)
+    n = slab_count(block.part.info.shape[2], depth, min(fw, fh))
+    if n == 1:
+        spans = [(0.0, 1.0)]
+    else:
+        t = min(SLAB_IN / depth, 0.5 / n)
+        spans = [(i * (1 - t) / (n - 1), i * (1 - t) / (n - 1) + t) for i in range(n)]
+    for i, (a, b) in reversed(list(enumerate(spans))):
+        ax_, ay_, bx_, by_ = block.dx * a, block.dy * a, block.dx * b, block.dy * b
+        style: dict[str, Any] = {"edgecolor": edge, "linewidth": LINE_PT, "zorder": 2}
+        sheet.polygon([(x0 + fw + ax_, ay_), (x0 + fw + bx_, by_),
+                       (x0 + fw + bx_, fh + by_), (x0 + fw + ax_, fh + ay_)],
+                      facecolor=side, **style)
+        sheet.polygon([(x0 + ax_, fh + ay_), (x0 + fw + ax_, fh + ay_),
+                       (x0 + fw + bx_, fh + by_), (x0 + bx_, fh + by_)],
+                      facecolor=top, **style)
+        sheet.polygon([(x0 + ax_, ay_), (x0 + fw + ax_, ay_),
+                       (x0 + fw + ax_, fh + ay_), (x0 + ax_, fh + ay_)],
+                      facecolor=front, gid=f"block-{block.part.info.name}" if i == 0 else None,
+                      **style)
+
+
+def _strips(outer: Rect, inner: Rect) -> list[Rect]:
+    """``outer`` minus ``inner`` as up to four rectangles."""
+    x0, y0, x1, y1 = outer
+    i0, j0, i1, j1 = max(inner[0], x0), max(inner[1], y0), min(inner[2], x1), min(inner[3], y1)
+    out = [(x0, y0, x1, j0), (x0, j1, x1, y1), (x0, j0, i0, j1), (i1, j0, x1, j1)]
+    return [s for s in out if s[2] - s[0] > 1e-9 and s[3] - s[1] > 1e-9]
+
+
+def _draw_feature(sheet: Sheet, block: Block, theme: Theme, notes: set[str]) -> Rect:
+    """The footprint: a full-depth prism on the front face (the neuron: one unit), the part in
+    the padding hatched; returns its front face for the projection lines."""
+    part = block.part
+    r0, r1, c0, c1 = part.box
+    tf = block.units()
+    color = theme.neuron if part.neuron else theme.field
+    edge = edge_color(color, theme)
+    face = (block.x0, 0.0, block.x0 + block.fw, block.fh)
+    feature = block.rect_of(c0, r0, c1 + 1, r1 + 1)
+    if block.band is not None:
+        hatch: dict[str, Any] = {"hatch": "////", "linewidth": 0.0, "zorder": 3}
+        for x0, y0, x1, y1 in _strips(block.band, face):
+            sheet.polygon([(x0, y0), (x1, y0), (x1, y1), (x0, y1)], facecolor="none",
+                          hatchcolor=theme.muted, gid="padding", **hatch)
+        for x0, y0, x1, y1 in _strips(feature, face):
+            sheet.polygon([(x0, y0), (x1, y0), (x1, y1), (x0, y1)],
+                          facecolor=mix(color, theme.bg, 0.3), hatchcolor=edge,
+                          gid="field-padding", **hatch)
+        sheet.rect(float(c0), float(r0), float(c1 - c0 + 1), float(r1 - r0 + 1), transform=tf,
+                   facecolor="none", edgecolor=edge, linestyle=(0, (3, 2)), zorder=4.6,
+                   gid="field-box")
+        notes.add("padding")
+    shown = part.shown()
+    gid = "neuron" if part.neuron else "field"
+    if block.ring is not None:
+        _ring(sheet, block.ring, edge if not part.neuron else theme.neuron, f"{gid}-marker")
+        notes.add("ringed")
+    if shown is None:
+        return feature
+    a, b, c, d = shown
+    x_a, y_a, x_b, y_b = block.rect_of(c, a, d + 1, b + 1)
+    if not part.neuron:
+        style: dict[str, Any] = {"edgecolor": edge, "linewidth": LINE_PT, "zorder": 4, "alpha": 0.95}
+        dx, dy = block.dx, block.dy
+        sheet.polygon([(x_b, y_a), (x_b + dx, y_a + dy), (x_b + dx, y_b + dy), (x_b, y_b)],
+                      facecolor=mix(color, theme.bg, 0.7), **style)
+        sheet.polygon([(x_a, y_b), (x_b, y_b), (x_b + dx, y_b + dy), (x_a + dx, y_b + dy)],
+                      facecolor=mix(color, theme.bg, 0.5), **style)
+    sheet.rect(c, a, d - c + 1, b - a + 1, transform=tf,
+               facecolor=color if part.neuron else mix(color, theme.bg, 0.88),
+               edgecolor=edge, zorder=4.5 if not part.neuron else 5, gid=gid)
+    return (x_a, y_a, x_b, y_b)
+
+
+def _ring(sheet: Sheet, centre: tuple[float, float], color: str, gid: str) -> None:
+    sheet.circle(centre[0], centre[1], RING_IN, facecolor="none", edgecolor=color,
+                 linewidth=1.0, zorder=5.5, gid=gid)
+
+
+def _project(sheet: Sheet, src: Rect, dst: Rect, theme: Theme) -> None:
+    """Lines from the corners of one footprint to the matching corners of the next."""
+    color = edge_color(theme.field, theme)
+    for i, j in ((0, 1), (2, 1), (0, 3), (2, 3)):
+        sheet.line([src[i], dst[i]], [src[j], dst[j]], color=color, linewidth=THIN_PT,
+                   alpha=0.9, zorder=6)
+
+
+def _draw_labels(sheet: Sheet, block: Block, theme: Theme, caption_y: float) -> None:
+    h, w, c = (fmt_count(v) for v in block.part.info.shape)
+    sheet.text(*block.label_h, h, ha="right", gid="dim-height")
+    sheet.text(*block.label_w, w, va="top", gid="dim-width")
+    sheet.text(*block.label_d, c, ha="left", va="top", gid="dim-depth")
+    cx = block.x0 + block.fw / 2
+    name = block.part.info.name
+    sheet.text(cx, caption_y, name, size=TITLE_PT, va="top", bold=True, gid="title")
+    _, line_h = sheet.measure(block.part.caption)
+    mid = caption_y - sheet.measure(name, TITLE_PT, True)[1] - 0.03 - line_h / 2
+    cap_w = sheet.measure(block.part.caption)[0]
+    left = cx - (cap_w + SWATCH_IN + 0.06) / 2
+    swatch = theme.neuron if block.part.neuron else theme.field
+    sheet.rect(left, mid - SWATCH_IN / 2, SWATCH_IN, SWATCH_IN, facecolor=swatch,
+               edgecolor=edge_color(swatch, theme), linewidth=THIN_PT, zorder=9)
+    sheet.text(left + SWATCH_IN + 0.06, mid, block.part.caption, ha="left", gid="caption")
+
+
+# --------------------------------------------------------------------------- render
+
+
+def render(network: Network | None, options: Mapping[str, Any], theme: Theme) -> Rendered:
+    """Draw the input, the chosen neuron's layer and the layers between as 3-D blocks."""
+    net = network if network is not None else parse_spec(DEFAULT_SPEC)
+    analysis = analyze(net)
+    target = target_layer(analysis, options.get("layer"))
+    h_t, w_t = target.shape[:2]
+    neuron = target_neuron(target, options.get("neuron"), (h_t // 4, 2 * w_t // 3))
+    nodes, candidates = _chosen_blocks(analysis, target, options.get("layers"))
+    feet = footprints(analysis, target.name, neuron)
+    src = analysis.input
+    (br0, br1), (bc0, bc1) = target.box(*neuron)
+    field_dims = (br1 - br0 + 1, bc1 - bc0 + 1, src.shape[2])
+
+    parts = []
+    for info in nodes:
+        if info is target:
+            parts.append(Part(info, (neuron[0], neuron[0], neuron[1], neuron[1]), True,
+                              f"neuron ({neuron[0]}, {neuron[1]})"))
+        elif info is src:
+            parts.append(Part(info, (br0, br1, bc0, bc1), False, f"{fmt_dims(field_dims)} field"))
+        else:
+            (r0, r1), (c0, c1) = feet[info.name]
+            dims = (*box_size(feet[info.name]), info.shape[2])
+            parts.append(Part(info, (r0, r1, c0, c1), False, fmt_dims(dims)))
+
+    sheet = Sheet(theme)
+    blocks = _layout(sheet, parts)
+    notes: set[str] = set()
+    for block in blocks:
+        _draw_block(sheet, block, theme.input if block.part.info is src else theme.maps, theme)
+    fronts = [_draw_feature(sheet, block, theme, notes) for block in blocks]
+    for a, b in zip(fronts, fronts[1:], strict=False):
+        _project(sheet, a, b, theme)
+    label_h = sheet.measure("0")[1]
+    caption_y = min(b.label_w[1] for b in blocks) - label_h - 0.1
+    for block in blocks:
+        _draw_labels(sheet, block, theme, caption_y)
+    lines = _notes(nodes, candidates, notes)
+    if lines:
+        x, y = sheet.bounds[0], sheet.bounds[1] - 0.1
+        for line in wrap_words(sheet, " ".join(lines), max(sheet.bounds[2] - x, 3.0)):
+            sheet.text(x, y, line, ha="left", va="top", color=theme.muted, gid="note")
+            y -= sheet.measure(line)[1] + 0.02
+    fig = sheet.finish()
+
+    inside = clipped_box(target, neuron[0], neuron[1], src.shape[:2])
+    numbers = {
+        "input_shape": src.shape,
+        "field": field_dims,
+        "field_box": ((br0, br1), (bc0, bc1)),
+        "field_in_input": inside,
+        "layer": target.name,
+        "neuron": neuron,
+        "output_shape": target.shape,
+        "blocks": tuple(n.name for n in nodes),
+        "footprints": {n.name: feet[n.name] for n in nodes},
+        "log_scale": _log_scaled(nodes),
+    }
+    return Rendered(fig, _alt(target, neuron, parts, field_dims, inside), numbers)
+
+
+def _log_scaled(nodes: Sequence[LayerInfo]) -> bool:
+    return any(max(n.shape) > LOG_ABOVE for n in nodes)
+
+
+def _notes(nodes: Sequence[LayerInfo], candidates: int, flags: set[str]) -> list[str]:
+    out = []
+    if _log_scaled(nodes):
+        out.append(f"Edges longer than {LOG_ABOVE} are drawn on a log scale.")
+    if "padding" in flags:
+        out.append("Hatched: zero padding.")
+    if "ringed" in flags:
+        out.append("Rings mark features too small to see.")
+    if candidates > len(nodes):
+        out.append(f"{len(nodes)} of {candidates} layers drawn; "
+                   "the field is traced through all of them.")
+    return out
+
+
+def _alt(target: LayerInfo, neuron: tuple[int, int], parts: Sequence[Part],
+         field_dims: tuple[Number, Number, int],
+         inside: tuple[tuple[int, int], tuple[int, int]] | None) -> str:
+    src = parts[0].info
+    where = f"in a {fmt_dims(src.shape)} input"
+    if inside is None:
+        where += " (entirely in the padding)"
+    else:
+        got = (inside[0][1] - inside[0][0] + 1, inside[1][1] - inside[1][0] + 1)
+        if got != tuple(field_dims[:2]):
+            where += f" ({fmt_dims(got)} of it inside the input, the rest padding)"
+    text = (f"A {fmt_dims(field_dims)} receptive field {where} feeds neuron "
+            f"({neuron[0]}, {neuron[1]}) of a {fmt_dims(target.shape)} block of feature maps")
+    between = parts[1:-1]
+    if between:
+        text += f" ({target.name}), through " + ", ".join(
+            f"{p.caption} units of {p.info.name}" for p in between)
+    return text + "."
+
+
+KIND = FigureKind(
+    name="block",
+    summary="The input and feature maps as 3-D blocks, with one neuron's receptive field.",
+    options=OPTIONS,
+    render_function=render,
+)
