@@ -1,0 +1,515 @@
+"""Feature maps of a real convolution on a real image: the input, one mosaic of maps, a colour bar.
+
+The image (by default the built-in public-domain photo, see ``rfdocs.compute.images``) is
+convolved with a bank of kernels by ``rfdocs.compute.conv.conv2d``; optional activation and
+pooling follow, and ``layers`` > 1 repeats conv → activation → pool, each map convolved again
+with its own kernel (a depthwise convolution, ``groups`` = number of maps; random kernels draw
+a fresh seeded bank per layer).
+
+All maps are drawn as ONE image (a tiled array with transparent gutters, a single ``imshow``)
+on one shared colour scale, so a hundred maps cost what one does.  Few maps get their kernel's
+name under each tile; many get an indexed grid (column numbers on top, the index of each row's
+first map on the left).
+
+Kernels of different sizes share one window: smaller kernels are centred in the largest one
+(zeros around), so every map has the same size.  A named 2-D kernel applied to a colour image
+weighs every channel by ``k / C`` (it sees the channel mean); random kernels are full-depth
+(``size × size × C``, He-initialised), like a network's first layer.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+import numpy as np
+from matplotlib.collections import PatchCollection
+from matplotlib.font_manager import FontProperties
+from matplotlib.patches import FancyArrowPatch, Rectangle
+from matplotlib.textpath import text_to_path
+from numpy.typing import NDArray
+
+from rfdocs.compute import Network
+from rfdocs.compute.conv import avg_pool2d, conv2d, max_pool2d
+from rfdocs.compute.images import DEFAULT_MAX_PIXELS, ImageError, is_builtin, load_image
+from rfdocs.compute.kernels import Kernel, parse_kernel, random_bank, split_specs
+from rfdocs.figures.base import FigureKind, Rendered
+from rfdocs.figures.options import Option, OptionError, choice, flag, int_range
+from rfdocs.figures.style import Theme, new_figure, text_kwargs
+from rfdocs.figures.text import TIMES, fmt_dims, fmt_num
+
+FloatArray = NDArray[np.float64]
+
+MAX_MAPS = 400
+LABELLED_MAX = 16  # up to this many maps each get a name label; more get an indexed grid
+FIG_WIDTH = 7.0  # inches at natural size (a textbook column)
+LABEL_PT = 8.0
+TITLE_PT = 9.0
+DEFAULT_KERNELS = ("sobel-x", "sobel-y", "laplacian", "gaussian")
+
+
+# --- options ------------------------------------------------------------------------------------
+
+
+def _kernel_list(value: Any) -> tuple[str, ...]:
+    """A kernel list: 'sobel-x, gaussian(5, 1) [[1,0],[0,-1]]' or a YAML list of specs."""
+    try:
+        if isinstance(value, list | tuple):
+            specs = [s for item in value for s in split_specs(str(item))]
+        else:
+            specs = split_specs(str(value))
+        if not specs:
+            raise ValueError("no kernels given")
+        if len(specs) > MAX_MAPS:
+            raise ValueError(f"{len(specs)} kernels given, at most {MAX_MAPS} allowed")
+        for spec in specs:
+            parse_kernel(spec)
+    except ValueError as exc:
+        raise OptionError("kernels", f"{exc}") from None
+    return tuple(specs)
+
+
+def _image_source(value: Any) -> Any:
+    """'photo' (the built-in photo), a path, or an already-loaded array."""
+    if isinstance(value, np.ndarray | Path):
+        return value
+    return str(value).strip() or "photo"
+
+
+def _cmap_name(value: Any) -> str:
+    text = str(value).strip()
+    if text and text not in matplotlib.colormaps:
+        raise OptionError("cmap", f"unknown colour map {text!r}; allowed: a matplotlib colour map "
+                          "name such as viridis, magma, gray, RdBu or PuOr (empty: the theme's)")
+    return text
+
+
+OPTIONS = (
+    Option("image", _image_source, "photo", "'photo' (the built-in photograph) or an image path",
+           "The input image; the Sphinx layer resolves paths relative to the document."),
+    Option("colour", flag, False, "a flag (yes/no)",
+           "Convolve the colour image (3 channels) instead of its greyscale luma."),
+    Option("size", int_range(8, 1024), 128, "an integer from 8 to 1024",
+           "Resize the image (area averaging) so that its longer side has this many pixels."),
+    Option("kernels", _kernel_list, DEFAULT_KERNELS,
+           "kernel names (identity, box, sobel-x, sobel-y, laplacian, sharpen, emboss, gaussian, "
+           "random, optionally with arguments like gaussian(5, 1.5)) or matrices like "
+           "[[1,0,-1],[2,0,-2],[1,0,-1]]",
+           "The kernel bank, one feature map per kernel."),
+    Option("count", int_range(1, MAX_MAPS), 1, f"an integer from 1 to {MAX_MAPS}",
+           "How many kernels each 'random' entry of the bank stands for."),
+    Option("seed", int_range(0, 2**31 - 1), 0, "an integer from 0 to 2147483647",
+           "Seed of the random kernels (unless a 'random(size, seed)' entry gives its own)."),
+    Option("padding", choice("valid", "same"), "valid", "valid or same",
+           "valid: no padding (maps shrink by kernel size - 1); same: zero padding keeping the size."),
+    Option("activation", choice("none", "relu", "abs"), "none", "none, relu or abs",
+           "Non-linearity applied to every map after each convolution."),
+    Option("pool", choice("none", "max", "avg"), "none", "none, max or avg",
+           "Pooling after each activation (window and stride pool_size)."),
+    Option("pool_size", int_range(2, 8), 2, "an integer from 2 to 8", "Pooling window and stride."),
+    Option("layers", int_range(1, 4), 1, "an integer from 1 to 4",
+           "Repeat conv → activation → pool this many times (later layers depthwise)."),
+    Option("columns", int_range(0, 40), 0, "an integer from 0 (automatic) to 40",
+           "Tiles per row of the mosaic."),
+    Option("cmap", _cmap_name, "", "a matplotlib colour map name",
+           "Colour map of the maps (default: the theme's diverging map for signed values, "
+           "its sequential map otherwise)."),
+    Option("show_input", flag, True, "a flag (yes/no)", "Draw the input image left of the maps."),
+)
+
+
+# --- computation --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FeatureMaps:
+    """The computed maps ``(N, h, w)`` with their kernels and the image they came from."""
+
+    image: FloatArray  # H×W×C in [0, 1]
+    labels: tuple[str, ...]
+    kernel_shape: tuple[int, int]
+    maps: FloatArray  # (N, h, w)
+    description: str  # the kernel bank in words, for alt text
+
+
+def kernel_bank(specs: Sequence[str], channels: int, count: int, seed: int,
+                ) -> tuple[FloatArray, tuple[str, ...], str]:
+    """Weights ``(K, K, C, N)`` of the bank, a label per kernel and the bank in words."""
+    kernels: list[FloatArray] = []  # each (kh, kw, C)
+    labels: list[str] = []
+    words: list[str] = []
+    for spec in specs:
+        parsed = parse_kernel(spec)
+        if parsed.name.startswith("random"):
+            size, own_seed = _random_args(parsed, seed)
+            bank = random_bank(count, size, own_seed, depth=channels)
+            kernels.extend(bank[:, :, :, i] for i in range(count))
+            labels.extend([parsed.name] if count == 1 else [f"random {i}" for i in range(count)])
+            words.append(f"{count} random {size}{TIMES}{size} kernel{'s' if count > 1 else ''} "
+                         f"(seed {own_seed})")
+        else:
+            k = parsed.weights
+            kernels.append(np.repeat(k[:, :, None], channels, axis=2) / channels)
+            labels.append(parsed.name)
+            words.append(parsed.name)
+    if len(kernels) > MAX_MAPS:
+        raise OptionError("count", f"the bank has {len(kernels)} kernels; at most {MAX_MAPS} allowed")
+    kh = max(k.shape[0] for k in kernels)
+    kw = max(k.shape[1] for k in kernels)
+    weights = np.zeros((kh, kw, channels, len(kernels)))
+    for n, k in enumerate(kernels):
+        top, left = (kh - k.shape[0]) // 2, (kw - k.shape[1]) // 2
+        weights[top:top + k.shape[0], left:left + k.shape[1], :, n] = k
+    return weights, tuple(labels), ", ".join(words)
+
+
+def _random_args(kernel: Kernel, seed: int) -> tuple[int, int]:
+    """(size, seed) of a 'random' or 'random(size[, seed])' kernel spec."""
+    size = kernel.shape[0]
+    if "," in kernel.name:
+        return size, int(kernel.name.rsplit(",", 1)[1].strip(" )"))
+    return size, seed
+
+
+def compute_maps(image: FloatArray, options: Mapping[str, Any]) -> FeatureMaps:
+    """The feature maps of ``image`` under the resolved ``options`` (conv → act → pool, repeated)."""
+    channels = image.shape[2]
+    weights, labels, words = kernel_bank(options["kernels"], channels, options["count"],
+                                         options["seed"])
+    kh, kw = weights.shape[:2]
+    n_maps = weights.shape[3]
+    x: FloatArray = image
+    for layer in range(options["layers"]):
+        if layer > 0:  # each map again with its own kernel: depthwise
+            weights = _depthwise(options["kernels"], weights, options["count"],
+                                 options["seed"] + layer)
+        pads = _pads(kh, kw) if options["padding"] == "same" else (0, 0, 0, 0)
+        if x.shape[0] + pads[0] + pads[1] < kh or x.shape[1] + pads[2] + pads[3] < kw:
+            raise OptionError("layers", f"layer {layer + 1} gets {fmt_dims(x.shape[:2])} maps, "
+                              f"smaller than the {kh}{TIMES}{kw} kernel; use fewer layers, no "
+                              "pooling or a larger size")
+        x = np.asarray(conv2d(x, weights, stride=(1, 1), pads=pads,
+                              groups=1 if layer == 0 else n_maps), dtype=np.float64)
+        if options["activation"] == "relu":
+            x = np.maximum(x, 0.0)
+        elif options["activation"] == "abs":
+            x = np.abs(x)
+        if options["pool"] != "none":
+            p = options["pool_size"]
+            if x.shape[0] < p or x.shape[1] < p:
+                raise OptionError("pool_size", f"{p}{TIMES}{p} pooling does not fit the "
+                                  f"{fmt_dims(x.shape[:2])} maps of layer {layer + 1}")
+            pool = max_pool2d if options["pool"] == "max" else avg_pool2d
+            x = np.asarray(pool(x, (p, p), stride=(p, p), pads=(0, 0, 0, 0)), dtype=np.float64)
+    maps = np.ascontiguousarray(np.moveaxis(x, 2, 0))
+    return FeatureMaps(image, labels, (kh, kw), maps, words)
+
+
+def _depthwise(specs: Sequence[str], first: FloatArray, count: int, seed: int) -> FloatArray:
+    """Depthwise weights ``(K, K, 1, N)`` for a later layer: named kernels reuse their 2-D form,
+    random ones draw a fresh bank seeded ``seed``."""
+    kh, kw, _, n_maps = first.shape
+    out: FloatArray = first.sum(axis=2, keepdims=True)  # named kernels: k/C summed over C is k
+    fresh = random_bank(n_maps, max(kh, kw), seed)[:kh, :kw]
+    n = 0
+    for spec in specs:
+        parsed = parse_kernel(spec)
+        if parsed.name.startswith("random"):
+            out[:, :, :, n:n + count] = fresh[:, :, :, n:n + count]
+            n += count
+        else:
+            n += 1
+    return out
+
+
+def _pads(kh: int, kw: int) -> tuple[int, int, int, int]:
+    """'same' padding (top, bottom, left, right); an even kernel puts the extra row below."""
+    return ((kh - 1) // 2, kh // 2, (kw - 1) // 2, kw // 2)
+
+
+# --- the mosaic ---------------------------------------------------------------------------------
+
+
+def mosaic(maps: FloatArray, columns: int, gap: int, row_gap: int | None = None) -> FloatArray:
+    """``maps`` (N, h, w) tiled row by row, ``columns`` per row, with NaN gutters of ``gap``
+    pixels between columns and ``row_gap`` (default ``gap``) between rows."""
+    n, h, w = maps.shape
+    row_gap = gap if row_gap is None else row_gap
+    rows = math.ceil(n / columns)
+    out = np.full((rows * h + (rows - 1) * row_gap, columns * w + (columns - 1) * gap), np.nan)
+    for i in range(n):
+        top, left = tile_origin(i, columns, h, w, gap, row_gap)
+        out[top:top + h, left:left + w] = maps[i]
+    return out
+
+
+def tile_origin(i: int, columns: int, h: int, w: int, gap: int,
+                row_gap: int | None = None) -> tuple[int, int]:
+    """(row, column) pixel of the top-left corner of tile ``i`` in the mosaic."""
+    row_gap = gap if row_gap is None else row_gap
+    r, c = divmod(i, columns)
+    return r * (h + row_gap), c * (w + gap)
+
+
+def auto_columns(n: int, h: int, w: int) -> int:
+    """Tiles per row: one row up to 6 labelled maps; a near-square grid for many."""
+    if n <= LABELLED_MAX:
+        rows = math.ceil(n / 6)
+        return math.ceil(n / rows)
+    ideal = math.sqrt(n * h / w)  # a square mosaic
+
+    def cost(c: int) -> float:  # empty tiles weigh more than a less square shape
+        return (math.ceil(n / c) * c - n) / c + abs(math.log(c / ideal)) * 2
+    return min(range(max(1, math.floor(ideal) - 2), math.ceil(ideal) + 3), key=cost)
+
+
+# --- drawing ------------------------------------------------------------------------------------
+
+
+def text_width_in(text: str, size: float) -> float:
+    """Width in inches of ``text`` in the default font at ``size`` points (FreeType metrics,
+    plus 6 % for the hinting Agg adds; about 0.3 ms)."""
+    if not text:
+        return 0.0
+    width, _, _ = text_to_path.get_text_width_height_descent(text, FontProperties(size=size),
+                                                              ismath=False)
+    return float(width) * 1.06 / 72.0
+
+
+def fit_text(text: str, width_in: float, size: float) -> str:
+    """``text``, shortened with an ellipsis until it fits ``width_in`` inches."""
+    if text_width_in(text, size) <= width_in:
+        return text
+    while len(text) > 1 and text_width_in(text + "…", size) > width_in:
+        text = text[:-1]
+    return text + "…"
+
+
+def render(network: Network | None, options: Mapping[str, Any], theme: Theme) -> Rendered:
+    """The featuremaps figure for resolved ``options``."""
+    del network
+    try:
+        image = load_image(options["image"], size=options["size"], grey=not options["colour"],
+                           max_pixels=DEFAULT_MAX_PIXELS)
+    except ImageError as exc:
+        raise OptionError("image", str(exc)) from None
+    return render_maps(compute_maps(image, options), options, theme)
+
+
+def render_maps(fm: FeatureMaps, options: Mapping[str, Any], theme: Theme) -> Rendered:
+    """Draw computed feature maps (split from ``render`` so callers may pass their own image)."""
+    maps = fm.maps
+    n, h, w = maps.shape
+    labelled = n <= LABELLED_MAX
+    columns = min(options["columns"] or auto_columns(n, h, w), n)
+    rows = math.ceil(n / columns)
+    gap = max(1, round(max(h, w) / 24))
+
+    vmin, vmax = float(maps.min()), float(maps.max())
+    signed = vmin < 0.0 < vmax or vmax <= 0.0 < -vmin
+    cmap = options["cmap"] or (diverging_cmap(theme) if signed else theme.cmap)
+    lo, hi = (-max(-vmin, vmax), max(-vmin, vmax)) if signed else (vmin, vmax)
+    if hi - lo <= 1e-12 * max(1.0, abs(hi)):
+        lo, hi = lo - 0.5, hi + 0.5
+
+    # --- geometry, in inches --------------------------------------------------------------------
+    margin = 0.08
+    show_input = bool(options["show_input"])
+    in_h_px, in_w_px = fm.image.shape[:2]
+    input_w = 1.45 if show_input else 0.0
+    arrow_w = 0.62 if show_input else 0.0
+    index_w = 0.0 if labelled else text_width_in(str((rows - 1) * columns), LABEL_PT) + 0.1
+    cbar_w = 0.12 + 0.08 + max(text_width_in(_tick_text(v), LABEL_PT) for v in (lo, hi)) + 0.1
+    label_h = 0.24 if labelled else 0.0
+    top_index_h = 0.0 if labelled else 0.2
+    title_h = 0.3
+
+    avail = FIG_WIDTH - 2 * margin - input_w - arrow_w - index_w - cbar_w
+    max_tile = 1.9 if labelled else 0.9
+    tile_w = min(max_tile, (avail - (columns - 1) * 0.02) / columns)
+    scale = tile_w / w  # inches per map pixel
+    gap_in = gap * scale
+    row_gap = max(gap, math.ceil((label_h + 0.04) / scale)) if labelled else gap
+    mos = mosaic(maps, columns, gap, row_gap)
+    mos_w, mos_h = mos.shape[1] * scale, mos.shape[0] * scale
+    del gap_in
+    # the input panel keeps its aspect and is no taller than the mosaic block (min 1 inch)
+    input_h = input_w * in_h_px / in_w_px if show_input else 0.0
+    block_h = mos_h + label_h  # last row's labels hang below the axes
+    if show_input:
+        cap = max(block_h, 1.2)
+        if input_h + 0.22 > cap:
+            input_h = cap - 0.22
+            input_w = input_h * in_w_px / in_h_px
+    body_h = max(block_h + top_index_h, input_h + 0.22 if show_input else 0.0)
+    width = 2 * margin + input_w + arrow_w + index_w + mos_w + cbar_w
+    height = 2 * margin + title_h + body_h
+
+    fig = new_figure(width, height, theme)
+
+    def axes(x: float, y: float, w_in: float, h_in: float) -> Any:
+        return fig.add_axes((x / width, y / height, w_in / width, h_in / height))
+
+    body_y = margin  # bottom of the body
+    mos_x = margin + input_w + arrow_w + index_w
+    mos_y = body_y + label_h + (body_h - top_index_h - block_h) / 2
+    mos_mid = mos_y + mos_h / 2
+
+    # --- input image and arrow ------------------------------------------------------------------
+    if show_input:
+        in_y = mos_mid - input_h / 2 + 0.11
+        in_y = min(max(in_y, body_y + 0.22), body_y + body_h - input_h)
+        ax_in = axes(margin, in_y, input_w, input_h)
+        rgb = fm.image if fm.image.shape[2] == 3 else fm.image[:, :, 0]
+        ax_in.imshow(rgb, cmap="gray", vmin=0.0, vmax=1.0, interpolation="antialiased")
+        _frame(ax_in, theme)
+        fig.text((margin + input_w / 2) / width, (in_y - 0.05) / height,
+                 f"input {fmt_dims((in_h_px, in_w_px))}",
+                 ha="center", va="top", **text_kwargs(theme, LABEL_PT))
+        ax_y = mos_mid
+        x0, x1 = margin + input_w + 0.06, margin + input_w + arrow_w - 0.06
+        fig.add_artist(FancyArrowPatch((x0 / width, ax_y / height), (x1 / width, ax_y / height),
+                                       transform=fig.transFigure, arrowstyle="-|>",
+                                       mutation_scale=10, color=theme.muted, lw=1.2))
+        kh, kw = fm.kernel_shape
+        fig.text((x0 + x1) / 2 / width, (ax_y + 0.06) / height, "conv", ha="center",
+                 va="bottom", **text_kwargs(theme, LABEL_PT, color=theme.muted))
+        fig.text((x0 + x1) / 2 / width, (ax_y - 0.06) / height, f"{kh}{TIMES}{kw}", ha="center",
+                 va="top", **text_kwargs(theme, LABEL_PT, color=theme.muted))
+
+    # --- the mosaic -----------------------------------------------------------------------------
+    ax = axes(mos_x, mos_y, mos_w, mos_h)
+    image = ax.imshow(mos, cmap=cmap, vmin=lo, vmax=hi, interpolation="antialiased",
+                      aspect="auto")
+    ax.set_xlim(-0.5, mos.shape[1] - 0.5)
+    ax.set_ylim(mos.shape[0] - 0.5, -0.5)
+    for spine in ax.spines.values():
+        spine.set_visible(False)
+    ax.add_collection(PatchCollection(
+        [Rectangle(tuple(np.array(tile_origin(i, columns, h, w, gap, row_gap))[::-1] - 0.5), w, h)
+         for i in range(n)], facecolor="none", edgecolor=theme.muted,
+        linewidth=0.5 if labelled else 0.3))
+    if labelled:
+        ax.set_axis_off()
+        for i, label in enumerate(fm.labels):
+            top, left = tile_origin(i, columns, h, w, gap, row_gap)
+            text = fit_text(label, tile_w + gap * scale * 0.8, LABEL_PT)
+            ax.text(left + w / 2 - 0.5, top + h - 0.5 + 0.04 / scale, text, ha="center", va="top",
+                    **text_kwargs(theme, LABEL_PT))
+    else:
+        _index_ticks(ax, columns, rows, h, w, gap, theme)
+
+    # --- colour bar -----------------------------------------------------------------------------
+    cax = axes(mos_x + mos_w + 0.12, mos_y, 0.12, mos_h)
+    bar = fig.colorbar(image, cax=cax)
+    bar.outline.set_edgecolor(theme.muted)
+    bar.outline.set_linewidth(0.6)
+    cax.tick_params(labelsize=LABEL_PT, colors=theme.fg, length=2.5, width=0.6)
+    ticks = matplotlib.ticker.MaxNLocator(nbins=max(2, min(6, int(mos_h / 0.35)))).tick_values(lo, hi)
+    ticks = [t for t in ticks if lo - 1e-9 * (hi - lo) <= t <= hi + 1e-9 * (hi - lo)]
+    bar.set_ticks(ticks, labels=[_tick_text(t) for t in ticks])
+
+    # --- title ----------------------------------------------------------------------------------
+    map_dims = fmt_dims((h, w))
+    title = f"{n} feature map{'s' if n != 1 else ''} of {map_dims}" + _pipeline(options, fm)
+    title_w = width - 2 * margin
+    fig.text(margin / width if show_input else mos_x / width, 1 - margin / height,
+             fit_text(title, title_w, TITLE_PT), ha="left", va="top",
+             **text_kwargs(theme, TITLE_PT))
+
+    alt = _alt_text(fm, options, vmin, vmax)
+    numbers = {
+        "input_shape": list(fm.image.shape), "kernel_shape": list(fm.kernel_shape),
+        "map_shape": [h, w], "count": n, "labels": list(fm.labels), "min": vmin, "max": vmax,
+        "columns": columns, "rows": rows, "gap": gap, "row_gap": row_gap,
+        "color_limits": [lo, hi], "cmap": cmap,
+    }
+    return Rendered(fig, alt, numbers)
+
+
+def diverging_cmap(theme: Theme) -> str:
+    """The theme's diverging map; on a dark page one whose middle (zero) is dark, so that
+    mostly-zero maps do not glare (Crameri's 'berlin': blue-black-orange, colour-blind safe)."""
+    if _is_dark(theme.bg) and "berlin" in matplotlib.colormaps:
+        return "berlin"
+    return theme.diverging
+
+
+def _is_dark(colour: str) -> bool:
+    r, g, b = matplotlib.colors.to_rgb(colour)
+    return 0.299 * r + 0.587 * g + 0.114 * b < 0.5
+
+
+def _pipeline(options: Mapping[str, Any], fm: FeatureMaps) -> str:
+    kh, kw = fm.kernel_shape
+    steps = [f"conv {kh}{TIMES}{kw} {options['padding']}"]
+    if options["activation"] != "none":
+        steps.append({"relu": "ReLU", "abs": "|x|"}[options["activation"]])
+    if options["pool"] != "none":
+        p = options["pool_size"]
+        steps.append(f"{options['pool']} pool {p}{TIMES}{p}")
+    chain = " → ".join(steps)
+    if options["layers"] > 1:
+        chain = f"({chain}) × {options['layers']} layers"
+    return f": {chain}"
+
+
+def _alt_text(fm: FeatureMaps, options: Mapping[str, Any], vmin: float, vmax: float) -> str:
+    src = options["image"]
+    what = "photograph" if isinstance(src, str) and is_builtin(src) else "image"
+    c = fm.image.shape[2]
+    tone = "colour" if c == 3 else "greyscale"
+    n, h, w = fm.maps.shape
+    ops = []
+    if options["activation"] != "none":
+        ops.append({"relu": "a ReLU", "abs": "the absolute value"}[options["activation"]])
+    if options["pool"] != "none":
+        p = options["pool_size"]
+        ops.append(f"{options['pool']} pooling {p}{TIMES}{p}")
+    then = f", then {' and '.join(ops)}" if ops else ""
+    layers = f", {options['layers']} layers deep" if options["layers"] > 1 else ""
+    count = f"{n} kernel{'s' if n != 1 else ''}"
+    bank = fm.description if len(fm.description) < 160 else fm.description[:157] + "…"
+    return (f"The {fmt_dims(fm.image.shape[:2])} {tone} {what} convolved with {count} ({bank})"
+            f"{then}{layers} gives {n} feature map{'s' if n != 1 else ''} of {fmt_dims((h, w))}; "
+            f"values range from {fmt_num(round(vmin, 3))} to {fmt_num(round(vmax, 3))}.")
+
+
+def _tick_text(value: float) -> str:
+    if abs(value) < 1e-12:
+        return "0"
+    return f"{value:.3g}".replace("-", "−")
+
+
+def _frame(ax: Any, theme: Theme) -> None:
+    ax.set_xticks([])
+    ax.set_yticks([])
+    for spine in ax.spines.values():
+        spine.set_edgecolor(theme.muted)
+        spine.set_linewidth(0.6)
+
+
+def _index_ticks(ax: Any, columns: int, rows: int, h: int, w: int, gap: int, theme: Theme) -> None:
+    """Column numbers on top and each row's first map index on the left."""
+    col_step = 1 if columns <= 12 else (2 if columns <= 24 else 5)
+    row_step = 1 if rows <= 12 else (2 if rows <= 24 else 5)
+    cols = list(range(0, columns, col_step))
+    rws = list(range(0, rows, row_step))
+    ax.xaxis.tick_top()
+    ax.set_xticks([c * (w + gap) + (w - 1) / 2 for c in cols], [str(c) for c in cols])
+    ax.set_yticks([r * (h + gap) + (h - 1) / 2 for r in rws], [str(r * columns) for r in rws])
+    ax.tick_params(labelsize=LABEL_PT, colors=theme.muted, labelcolor=theme.fg, length=0,
+                   pad=2)
+
+
+KIND = FigureKind(
+    name="featuremaps",
+    summary="Feature maps of a real convolution of an image with a kernel bank, as one mosaic.",
+    options=OPTIONS,
+    render_function=render,
+    uses_network=False,
+)

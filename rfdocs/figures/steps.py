@@ -1,0 +1,697 @@
+"""Convolution step by step: a small numeric input, the kernel, and the real output, window by window.
+
+Every number printed in an output grid comes from ``rfdocs.compute.conv``: ``conv2d`` for a
+convolution, ``conv_transpose2d`` for a transposed one (whose running sums are the transposed
+convolution of the input cells scattered so far).  The products written under each input are
+read from the same padded input and kernel, and add up to the printed value.
+
+A convolution step slides the window to one output cell: padding cells are grey with a dashed
+edge, the window's taps are tinted and its extent outlined, and the output cell is highlighted.
+A transposed step takes one input cell and scatters it times the kernel into the output; the
+output is drawn uncropped, the rows and columns that the padding crops away shown like
+padding cells.
+
+``Rendered.figure`` is a static strip of a few steps (for print); ``Rendered.frames`` holds one
+figure per step, and ``animation_bytes`` turns them into an animated GIF for the web.  GIF
+rather than animated SVG: an animated SVG needs SMIL or CSS animation, which many viewers
+(LaTeX, e-book readers, image previewers, some feed and chat renderers) ignore, showing a
+single frame or nothing, and with one copy of every frame's glyph paths it is several times
+larger; a GIF plays wherever images are shown, these flat-coloured figures quantise to a
+256-colour palette without visible loss, and Pillow writes it without timestamps.  Frames are
+painted onto the theme's page colour, since GIF transparency is one bit and would fringe
+anti-aliased edges.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.collections import PolyCollection
+from matplotlib.colors import to_rgba
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.transforms import Affine2D
+from numpy.typing import NDArray
+
+from rfdocs.compute import Network
+from rfdocs.compute.conv import conv2d, conv_size, conv_transpose2d
+from rfdocs.compute.kernels import parse_kernel, parse_matrix
+from rfdocs.figures.base import FigureKind, Rendered
+from rfdocs.figures.featuremaps import text_width_in
+from rfdocs.figures.options import Option, OptionError, flag, int_pair, int_range
+from rfdocs.figures.style import Theme, new_figure
+from rfdocs.figures.text import TIMES, fmt_dims
+
+FloatArray = NDArray[np.float64]
+
+MAX_INPUT = 10  # cells per axis of the input
+MAX_FRAMES = 40  # frames cost ~10 ms each to build and ~40 ms to draw
+PAGE_WIDTH = 7.0  # inches available at natural size
+VALUE_PT = 9.0
+SMALL_PT = 8.0
+TITLE_PT = 9.0
+LINE_H = 0.165  # inches per 8 pt text line
+MINUS = "\u2212"
+DOT = "\u00b7"
+
+
+# --- options ------------------------------------------------------------------------------------
+
+
+def _kernel_spec(value: Any) -> str:
+    text = str(value).strip()
+    try:
+        weights = parse_kernel(text).weights
+    except ValueError as exc:
+        raise OptionError("kernel", str(exc)) from None
+    if max(weights.shape) > 7:
+        raise OptionError("kernel", f"a {fmt_dims(weights.shape)} kernel is too large to write "
+                          "out step by step; at most 7×7")
+    return text
+
+
+def _values(value: Any) -> str:
+    text = str(value).strip()
+    if not text:
+        return ""
+    try:
+        array = parse_matrix(text)
+    except ValueError as exc:
+        raise OptionError("values", str(exc)) from None
+    if max(array.shape) > MAX_INPUT:
+        raise OptionError("values", f"the input is {fmt_dims(array.shape)}; at most "
+                          f"{MAX_INPUT}×{MAX_INPUT} cells fit a step-by-step figure")
+    return text
+
+
+OPTIONS = (
+    Option("input", int_pair(1, MAX_INPUT), (5, 5), f"a size like 5 or 4x6, each 1 to {MAX_INPUT}",
+           "Size of the input grid (filled with seeded random integers 0 to 4)."),
+    Option("values", _values, "", "a matrix like [[1,2,0],[0,1,3],[2,2,1]]",
+           "The input values (overrides input and seed)."),
+    Option("seed", int_range(0, 2**31 - 1), 0, "an integer from 0 to 2147483647",
+           "Seed of the random input values."),
+    Option("kernel", _kernel_spec, "[[1,0,-1],[1,0,-1],[1,0,-1]]",
+           "a kernel name (sobel-x, laplacian, box(2), gaussian(3, 1), ...) or a matrix "
+           "like [[1,0],[0,-1]], at most 7×7", "The kernel."),
+    Option("stride", int_pair(1, 6), (1, 1), "a stride like 1 or 2x1, each 1 to 6", "Stride."),
+    Option("padding", int_pair(0, 3), (0, 0), "a padding like 1 or 1x0, each 0 to 3",
+           "Zero padding on both sides of each axis (cropping, for a transposed convolution)."),
+    Option("dilation", int_pair(1, 4), (1, 1), "a dilation like 1 or 2, each 1 to 4", "Dilation."),
+    Option("transposed", flag, False, "a flag (yes/no)",
+           "Show a transposed convolution: each input cell scatters itself times the kernel."),
+    Option("output_padding", int_pair(0, 5), (0, 0), "a size like 0 or 1x0, each 0 to 5",
+           "Extra output rows/columns at the bottom/right of a transposed convolution "
+           "(less than the stride or the dilation)."),
+    Option("panels", int_range(0, 12), 0, "an integer from 0 (automatic) to 12",
+           "Steps drawn in the static strip: the first ones and the last; automatic: as many "
+           "as fit one row of the page, 2 to 4."),
+)
+
+
+# --- computation --------------------------------------------------------------------------------
+
+
+class Widths:
+    """Text widths in inches at ``size`` points, each string measured once per figure."""
+
+    def __init__(self) -> None:
+        self._seen: dict[tuple[str, float], float] = {}
+
+    def __call__(self, text: str, size: float = SMALL_PT) -> float:
+        key = (text, size)
+        if key not in self._seen:
+            self._seen[key] = text_width_in(text, size)
+        return self._seen[key]
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step: the output cell computed (conv) or the input cell scattered (transposed)."""
+
+    index: int
+    cell: tuple[int, int]  # output cell (conv) or input cell (transposed)
+    taps: tuple[tuple[int, int], ...]  # padded-input cells read (conv) / full-output cells written
+    products: tuple[tuple[float, float], ...]  # (input value, kernel value) per tap
+    value: float  # the output value (conv) or the input value (transposed)
+    shown: FloatArray  # output grid after this step; NaN where nothing computed yet
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything a steps figure draws, computed once."""
+
+    x: FloatArray  # input (H, W)
+    kernel: FloatArray  # (kh, kw)
+    kernel_name: str
+    stride: tuple[int, int]
+    padding: tuple[int, int]
+    dilation: tuple[int, int]
+    transposed: bool
+    output_padding: tuple[int, int]
+    y: FloatArray  # the result (conv2d / conv_transpose2d, cropped)
+    grid_in: FloatArray  # the input as drawn: padded (conv) or plain (transposed)
+    steps: tuple[Step, ...]
+    widths: Widths = field(default_factory=lambda: Widths(), compare=False, repr=False)
+
+    @property
+    def out_shape(self) -> tuple[int, int]:
+        return (int(self.y.shape[0]), int(self.y.shape[1]))
+
+
+def input_values(options: Mapping[str, Any]) -> FloatArray:
+    """The input grid: the given ``values`` or seeded integers 0..4 of size ``input``."""
+    if options["values"]:
+        return parse_matrix(options["values"])
+    rng = np.random.default_rng(options["seed"])
+    return rng.integers(0, 5, size=tuple(options["input"])).astype(np.float64)
+
+
+def plan_steps(options: Mapping[str, Any]) -> Plan:
+    """Run the real convolution for ``options`` and list its steps."""
+    x = input_values(options)
+    parsed = parse_kernel(options["kernel"])
+    k = parsed.weights
+    s, p, d = tuple(options["stride"]), tuple(options["padding"]), tuple(options["dilation"])
+    op = tuple(options["output_padding"])
+    w4 = k[:, :, None, None]
+    if options["transposed"]:
+        for a in range(2):
+            if op[a] >= max(s[a], d[a]):
+                raise OptionError("output_padding", f"{op[a]} must be less than the stride "
+                                  f"({s[a]}) or the dilation ({d[a]})")
+        full_h = (x.shape[0] - 1) * s[0] + d[0] * (k.shape[0] - 1) + 1 + op[0]
+        full_w = (x.shape[1] - 1) * s[1] + d[1] * (k.shape[1] - 1) + 1 + op[1]
+        if full_h - 2 * p[0] < 1 or full_w - 2 * p[1] < 1:
+            raise OptionError("padding", f"padding {p[0]}{TIMES}{p[1]} crops away the whole "
+                              f"{full_h}{TIMES}{full_w} output")
+        y = _tconv(x, w4, s, (p[0], p[0], p[1], p[1]), d, op)
+        steps = []
+        mask = np.zeros_like(x)
+        for index, (i, j) in enumerate(np.ndindex(*x.shape)):
+            mask[i, j] = 1.0
+            partial = _tconv(x * mask, w4, s, (0, 0, 0, 0), d, op)
+            reached = _tconv(mask, np.ones_like(w4), s, (0, 0, 0, 0), d, op) > 0
+            taps = tuple((i * s[0] + a * d[0], j * s[1] + b * d[1])
+                         for a in range(k.shape[0]) for b in range(k.shape[1]))
+            products = tuple((float(x[i, j]), float(k[a, b]))
+                             for a in range(k.shape[0]) for b in range(k.shape[1]))
+            steps.append(Step(index, (i, j), taps, products, float(x[i, j]),
+                              np.where(reached, partial, np.nan)))
+        return Plan(x, k, parsed.name, s, p, d, True, op, y, x, tuple(steps))
+    pads = (p[0], p[0], p[1], p[1])
+    ho = conv_size(x.shape[0], k.shape[0], s[0], d[0], p[0], p[0])
+    wo = conv_size(x.shape[1], k.shape[1], s[1], d[1], p[1], p[1])
+    if ho < 1 or wo < 1:
+        raise OptionError("kernel", f"the {fmt_dims(k.shape)} kernel with dilation "
+                          f"{d[0]}{TIMES}{d[1]} spans {d[0] * (k.shape[0] - 1) + 1}{TIMES}"
+                          f"{d[1] * (k.shape[1] - 1) + 1} cells, more than the padded "
+                          f"{x.shape[0] + 2 * p[0]}{TIMES}{x.shape[1] + 2 * p[1]} input")
+    y = np.asarray(conv2d(x[:, :, None], w4, stride=s, pads=pads, dilation=d),
+                   dtype=np.float64)[:, :, 0]
+    xp = np.pad(x, ((p[0], p[0]), (p[1], p[1])))
+    steps = []
+    for index, (r, c) in enumerate(np.ndindex(*y.shape)):
+        taps = tuple((r * s[0] + a * d[0], c * s[1] + b * d[1])
+                     for a in range(k.shape[0]) for b in range(k.shape[1]))
+        products = tuple((float(xp[t]), float(k[a, b]))
+                         for t, (a, b) in zip(taps, np.ndindex(*k.shape), strict=True))
+        shown = np.full(y.shape, np.nan)
+        shown.flat[:index + 1] = y.flat[:index + 1]
+        steps.append(Step(index, (r, c), taps, products, float(y[r, c]), shown))
+    return Plan(x, k, parsed.name, s, p, d, False, op, y, xp, tuple(steps))
+
+
+def _tconv(x: FloatArray, w4: FloatArray, s: tuple[int, ...], pads: tuple[int, int, int, int],
+           d: tuple[int, ...], op: tuple[int, ...]) -> FloatArray:
+    out = conv_transpose2d(x[:, :, None], w4, stride=(s[0], s[1]), pads=pads,
+                           dilation=(d[0], d[1]), output_padding=(op[0], op[1]))
+    return np.asarray(out, dtype=np.float64)[:, :, 0]
+
+
+def shown_steps(total: int, panels: int) -> list[int]:
+    """Steps of the static strip: all when they fit, else the first ``panels - 1`` and the last."""
+    if total <= panels:
+        return list(range(total))
+    return list(range(panels - 1)) + [total - 1]
+
+
+def auto_panels(plan: Plan) -> int:
+    """How many panels fit one row of the page (at least 2, at most 4)."""
+    for n in (4, 3):
+        geo = geometry(plan, shown_steps(len(plan.steps), n))
+        if _fits(plan, geo, n):
+            return n
+    return 2
+
+
+def frame_steps(total: int) -> list[int]:
+    """Steps of the animation: all, or the first ``MAX_FRAMES - 1`` and the last."""
+    return shown_steps(total, MAX_FRAMES)
+
+
+# --- text ---------------------------------------------------------------------------------------
+
+
+def fmt_value(value: float, integer: bool) -> str:
+    """A cell value: '7', '−3', '0.25', '−1.5', '0.075' (real minus sign; two decimals, three
+    below 0.1)."""
+    if integer:
+        text = str(int(round(value)))
+    else:
+        text = f"{value:.{3 if abs(value) < 0.1 else 2}f}".rstrip("0").rstrip(".")
+        if text in ("-0", ""):
+            text = "0"
+    return text.replace("-", MINUS)
+
+
+def _is_integer(a: FloatArray) -> bool:
+    finite = a[np.isfinite(a)]
+    return bool(np.all(np.abs(finite - np.round(finite)) < 1e-9))
+
+
+def arithmetic_lines(plan: Plan, step: Step, width: float) -> list[str]:
+    """The sum of one step written out, one kernel row per line when that fits ``width``
+    inches, else wrapped, else summarised."""
+    int_x, int_k = _is_integer(plan.grid_in), _is_integer(plan.kernel)
+    kh, kw = plan.kernel.shape
+
+    def term(xv: float, kv: float) -> str:
+        kt = fmt_value(kv, int_k)
+        return f"{fmt_value(xv, int_x)}{DOT}{'(' + kt + ')' if kv < 0 else kt}"
+
+    terms = [term(xv, kv) for xv, kv in step.products]
+    if plan.transposed:
+        head = f"adds {fmt_value(step.value, int_x)} {TIMES} kernel:"
+        rows = ["   ".join(terms[r * kw:(r + 1) * kw]) for r in range(kh)]
+        lines = [head] + rows
+        if all(plan.widths(line, SMALL_PT) <= width for line in lines) and len(lines) <= 8:
+            return lines
+        return [head, f"to {len(step.taps)} cells"]
+    exact = int_x and int_k  # else the written products are rounded: the sum is approximate
+    total = f"{'=' if exact else '≈'} {fmt_value(step.value, _is_integer(plan.y))}"
+    rows = [" + ".join(terms[r * kw:(r + 1) * kw]) for r in range(kh)]
+    lines = [rows[0]] + ["+ " + row for row in rows[1:]]
+    if len(lines) == 1 and plan.widths(lines[0] + " " + total, SMALL_PT) <= width:
+        return [lines[0] + " " + total]
+    lines.append(total)
+    if all(plan.widths(line, SMALL_PT) <= width for line in lines) and len(lines) <= 8:
+        return lines
+    # wrap greedily, term by term
+    wrapped: list[str] = []
+    current = ""
+    for t, text in enumerate(terms):
+        piece = text if t == 0 else f"+ {text}"
+        trial = f"{current} {piece}".strip()
+        if current and plan.widths(trial, SMALL_PT) > width:
+            wrapped.append(current)
+            current = piece
+        else:
+            current = trial
+    wrapped.extend([current, total])
+    if len(wrapped) <= 8 and all(plan.widths(line, SMALL_PT) <= width for line in wrapped):
+        return wrapped
+    return [f"sum of {len(terms)} products", total]
+
+
+# --- drawing ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Geometry:
+    """Sizes, in inches, shared by every panel of one figure (so frames line up)."""
+
+    cell_k: float  # kernel cells
+    cell_in: float  # input cells
+    cell_out: float  # output cells
+    panel_w: float
+    in_rows: int
+    in_cols: int
+    out_rows: int
+    out_cols: int
+    lines: int  # arithmetic lines
+
+    @property
+    def panel_h(self) -> float:
+        return (0.26 + self.in_rows * self.cell_in + 0.12 + self.lines * LINE_H + 0.1
+                + self.out_rows * self.cell_out)
+
+
+def _grid_shapes(plan: Plan) -> tuple[int, int, int, int]:
+    """(input rows, cols, output rows, cols) as drawn."""
+    gi = plan.grid_in.shape
+    go = plan.steps[0].shown.shape
+    return int(gi[0]), int(gi[1]), int(go[0]), int(go[1])
+
+
+def geometry(plan: Plan, steps: Sequence[int]) -> Geometry:
+    in_r, in_c, out_r, out_c = _grid_shapes(plan)
+    def cell_for(values: FloatArray) -> float:
+        integer = _is_integer(values)
+        texts = [fmt_value(float(v), integer) for v in values.flat if np.isfinite(v)]
+        return max(0.27, max(plan.widths(t, VALUE_PT) for t in texts) + 0.08)
+
+    cell_k = cell_for(plan.kernel)
+    cell_in = cell_for(plan.grid_in)
+    cell_out = cell_for(plan.steps[-1].shown)
+    panel_w = max(in_c * cell_in, out_c * cell_out, 1.45)
+    # let the arithmetic widen a panel up to 2.6 in, when that keeps it one row per kernel row
+    need = max(max(plan.widths(line, SMALL_PT) for line in arithmetic_lines(plan, plan.steps[i], 9.9))
+               for i in steps)
+    panel_w = max(panel_w, min(need, 2.6))
+    lines = max(len(arithmetic_lines(plan, plan.steps[i], panel_w)) for i in steps)
+    return Geometry(cell_k, cell_in, cell_out, panel_w, in_r, in_c, out_r, out_c, lines)
+
+
+class _Painter:
+    """Draws in inches on one axes spanning the whole figure (y grows downwards); cells are
+    collected and drawn as one PolyCollection (Rectangle patches cost ~100 µs each)."""
+
+    def __init__(self, fig: Figure, width: float, height: float, theme: Theme) -> None:
+        self.theme = theme
+        self.fig = fig
+        # inches from the top-left corner -> display; no Axes (they cost ~14 ms each)
+        self.transform = Affine2D().scale(1.0, -1.0).translate(0.0, height) + fig.dpi_scale_trans
+        self.boxes: list[tuple[float, float, float, float]] = []
+        self.faces: list[Any] = []
+        self.edges: list[Any] = []
+        self.widths: list[float] = []
+        self.styles: list[Any] = []
+
+    def cell(self, x: float, y: float, w: float, h: float, face: Any, edge: Any,
+             lw: float = 0.6, style: Any = "solid") -> None:
+        self.boxes.append((x, y, w, h))
+        self.faces.append(to_rgba(face))
+        self.edges.append(to_rgba(edge))
+        self.widths.append(lw)
+        self.styles.append(style)
+
+    def text(self, x: float, y: float, text: str, size: float = SMALL_PT, color: str | None = None,
+             **kw: Any) -> None:
+        self.fig.text(x, y, text, fontsize=size, color=color or self.theme.fg,
+                      transform=self.transform, **kw)
+
+    def line(self, xs: Sequence[float], ys: Sequence[float], color: str, lw: float) -> None:
+        self.fig.add_artist(Line2D(xs, ys, color=color, lw=lw, transform=self.transform))
+
+    def finish(self) -> None:
+        if not self.boxes:
+            return
+        b = np.array(self.boxes)
+        x0, y0, x1, y1 = b[:, 0], b[:, 1], b[:, 0] + b[:, 2], b[:, 1] + b[:, 3]
+        verts = np.stack([np.stack([x0, y0], 1), np.stack([x1, y0], 1),
+                          np.stack([x1, y1], 1), np.stack([x0, y1], 1)], axis=1)
+        self.fig.add_artist(PolyCollection(
+            list(verts), closed=True, facecolors=self.faces, edgecolors=self.edges,
+            linewidths=self.widths, linestyles=self.styles, zorder=1, transform=self.transform))
+
+
+def _tint(colour: str, alpha: float) -> tuple[float, float, float, float]:
+    return to_rgba(colour, alpha)
+
+
+def draw_grid(pt: _Painter, x0: float, y0: float, cell: float, values: FloatArray, integer: bool,
+              face: Any, pad_mask: NDArray[np.bool_] | None = None,
+              special: Mapping[tuple[int, int], Any] | None = None, gid: str = "") -> None:
+    """A grid of numbered cells at (x0, y0): cells in ``pad_mask`` drawn as padding, cells in
+    ``special`` with that face instead, NaN cells left empty (dotted).  Value texts get the
+    gid ``f"{gid}-{row}-{col}"`` (an SVG id; tests read the printed numbers by it)."""
+    th = pt.theme
+    special = special or {}
+    for (r, c), v in np.ndenumerate(values):
+        x, y = x0 + c * cell, y0 + r * cell
+        padded = pad_mask is not None and bool(pad_mask[r, c])
+        if (r, c) in special:
+            pt.cell(x, y, cell, cell, special[(r, c)], th.muted, 0.6,
+                    (0, (2, 2)) if padded else "solid")
+        elif padded:
+            pt.cell(x, y, cell, cell, _tint(th.padding, 0.5), th.muted, 0.6, (0, (2, 2)))
+        elif np.isfinite(v):
+            pt.cell(x, y, cell, cell, face, th.muted, 0.6)
+        else:
+            pt.cell(x, y, cell, cell, "none", _tint(th.muted, 0.7), 0.6, (0, (1, 2)))
+        if np.isfinite(v):
+            pt.text(x + cell / 2, y + cell / 2, fmt_value(float(v), integer), VALUE_PT,
+                    color=th.muted if padded else th.fg, ha="center", va="center_baseline",
+                    gid=f"{gid}-{r}-{c}" if gid else None)
+
+
+def draw_panel(pt: _Painter, plan: Plan, step: Step, geo: Geometry, x0: float, y0: float,
+               header: str, gid: str) -> None:
+    """One step: header, input grid with the window, the arithmetic, the output grid."""
+    th = pt.theme
+    cell, cello = geo.cell_in, geo.cell_out
+    pt.text(x0 + geo.panel_w / 2, y0 + 0.04, header, SMALL_PT, color=th.muted, ha="center",
+            va="top")
+    gy = y0 + 0.26
+    gx = x0 + (geo.panel_w - geo.in_cols * cell) / 2
+    in_int = _is_integer(plan.grid_in)
+    window = _tint(th.field, 0.45)
+    current = _tint(th.neuron, 0.4)
+    if plan.transposed:
+        draw_grid(pt, gx, gy, cell, plan.grid_in, in_int, _tint(th.input, 0.22),
+                  special={step.cell: current}, gid=f"{gid}-input")
+        i, j = step.cell
+        pt.cell(gx + j * cell, gy + i * cell, cell, cell, "none", th.neuron, 2.0)
+    else:
+        p0, p1 = plan.padding
+        mask = np.ones(plan.grid_in.shape, bool)
+        mask[p0:p0 + plan.x.shape[0], p1:p1 + plan.x.shape[1]] = False
+        draw_grid(pt, gx, gy, cell, plan.grid_in, in_int, _tint(th.input, 0.22), mask,
+                  special={t: window for t in step.taps}, gid=f"{gid}-input")
+        _outline(pt, gx, gy, cell, step.taps, th.field)
+
+    ay = gy + geo.in_rows * cell + 0.12
+    for n, line in enumerate(arithmetic_lines(plan, step, geo.panel_w)):
+        pt.text(x0 + geo.panel_w / 2, ay + n * LINE_H, line, SMALL_PT, ha="center", va="top",
+                gid=f"{gid}-sum-{n}")
+
+    oy = ay + geo.lines * LINE_H + 0.1
+    ox = x0 + (geo.panel_w - geo.out_cols * cello) / 2
+    out_int = _is_integer(plan.y) and _is_integer(step.shown)
+    if plan.transposed:
+        p0, p1 = plan.padding
+        crop = np.ones(step.shown.shape, bool)
+        crop[p0:p0 + plan.y.shape[0], p1:p1 + plan.y.shape[1]] = False
+        draw_grid(pt, ox, oy, cello, step.shown, out_int, _tint(th.maps, 0.2), crop,
+                  special={t: window for t in step.taps}, gid=f"{gid}-output")
+        _outline(pt, ox, oy, cello, step.taps, th.field)
+        if p0 or p1:  # the cropped output's outline
+            pt.cell(ox + p1 * cello, oy + p0 * cello, plan.y.shape[1] * cello,
+                    plan.y.shape[0] * cello, "none", th.fg, 1.0)
+    else:
+        draw_grid(pt, ox, oy, cello, step.shown, out_int, _tint(th.maps, 0.2),
+                  special={step.cell: current}, gid=f"{gid}-output")
+        r, c = step.cell
+        pt.cell(ox + c * cello, oy + r * cello, cello, cello, "none", th.neuron, 2.0)
+
+
+def _outline(pt: _Painter, gx: float, gy: float, cell: float, taps: Sequence[tuple[int, int]],
+             colour: str) -> None:
+    """Outline the window's extent (its taps are tinted by the grid)."""
+    rows = [t[0] for t in taps]
+    cols = [t[1] for t in taps]
+    r0, r1, c0, c1 = min(rows), max(rows), min(cols), max(cols)
+    pt.cell(gx + c0 * cell, gy + r0 * cell, (c1 - c0 + 1) * cell, (r1 - r0 + 1) * cell, "none",
+            colour, 2.0)
+
+
+def _title(plan: Plan) -> str:
+    h, w = plan.x.shape
+    parts = []
+    if plan.stride != (1, 1):
+        parts.append(f"stride {_pair(plan.stride)}")
+    if plan.padding != (0, 0):
+        parts.append(f"padding {_pair(plan.padding)}")
+    if plan.dilation != (1, 1):
+        parts.append(f"dilation {_pair(plan.dilation)}")
+    if plan.transposed and plan.output_padding != (0, 0):
+        parts.append(f"output padding {_pair(plan.output_padding)}")
+    how = f" ({', '.join(parts)})" if parts else ""
+    verb = "Transposed convolution" if plan.transposed else "Convolution"
+    return (f"{verb} of a {h}{TIMES}{w} input with a {fmt_dims(plan.kernel.shape)} kernel{how}"
+            f" → {fmt_dims(plan.out_shape)} output")
+
+
+def _pair(v: tuple[int, int]) -> str:
+    return str(v[0]) if v[0] == v[1] else f"{v[0]}{TIMES}{v[1]}"
+
+
+def _header(plan: Plan, step: Step) -> str:
+    total = len(plan.steps)
+    where = "input" if plan.transposed else "output"
+    return f"step {step.index + 1} of {total}: {where} ({step.cell[0]}, {step.cell[1]})"
+
+
+def _draw_kernel(pt: _Painter, plan: Plan, x0: float, y0: float, cell: float, width: float) -> None:
+    kh, kw = plan.kernel.shape
+    pt.text(x0 + width / 2, y0 + 0.04, "kernel", SMALL_PT, color=pt.theme.muted, ha="center",
+            va="top")
+    gx = x0 + (width - kw * cell) / 2
+    draw_grid(pt, gx, y0 + 0.26, cell, plan.kernel, _is_integer(plan.kernel),
+              _tint(pt.theme.field, 0.3), gid="kernel")
+
+
+def _output_label(pt: _Painter, geo: Geometry, right: float, y0: float) -> None:
+    """'output', right-aligned left of a row of panels, level with the output grids."""
+    y = y0 + geo.panel_h - geo.out_rows * geo.cell_out / 2
+    pt.text(right - 0.12, y, "output", SMALL_PT, color=pt.theme.muted, ha="right",
+            va="center_baseline")
+
+
+def _kernel_width(plan: Plan, cell: float) -> float:
+    return float(max(plan.kernel.shape[1] * cell, plan.widths("kernel", SMALL_PT)) + 0.3)
+
+
+MARGIN = 0.1
+TITLE_H = 0.3
+GAP = 0.25
+
+
+def _per_row(plan: Plan, geo: Geometry) -> int:
+    """Panels that fit one row of the page beside the kernel."""
+    room = PAGE_WIDTH - 2 * MARGIN - _kernel_width(plan, geo.cell_k) + GAP
+    return max(1, int(room // (geo.panel_w + GAP)))
+
+
+def _fits(plan: Plan, geo: Geometry, n: int) -> bool:
+    return _per_row(plan, geo) >= n
+
+
+def draw_strip(plan: Plan, indices: Sequence[int], theme: Theme) -> Figure:
+    """The static figure: the kernel, then one panel per step in ``indices``, wrapped in rows."""
+    geo = geometry(plan, indices)
+    kernel_w = _kernel_width(plan, geo.cell_k)
+    per_row = min(len(indices), _per_row(plan, geo))
+    n_rows = math.ceil(len(indices) / per_row)
+    title = _title(plan)
+    width = max(2 * MARGIN + kernel_w + per_row * geo.panel_w + (per_row - 1) * GAP,
+                2 * MARGIN + plan.widths(title, TITLE_PT) + 0.05)
+    height = 2 * MARGIN + TITLE_H + n_rows * geo.panel_h + (n_rows - 1) * GAP
+    fig = new_figure(width, height, theme)
+    pt = _Painter(fig, width, height, theme)
+    pt.text(MARGIN, MARGIN, title, TITLE_PT, ha="left", va="top")
+    top = MARGIN + TITLE_H
+    _draw_kernel(pt, plan, MARGIN, top, geo.cell_k, kernel_w)
+    for row in range(n_rows):
+        _output_label(pt, geo, MARGIN + kernel_w, top + row * (geo.panel_h + GAP))
+    for n, i in enumerate(indices):
+        row, col = divmod(n, per_row)
+        x0 = MARGIN + kernel_w + col * (geo.panel_w + GAP)
+        y0 = top + row * (geo.panel_h + GAP)
+        draw_panel(pt, plan, plan.steps[i], geo, x0, y0, _header(plan, plan.steps[i]), f"panel{n}")
+        if col > 0:  # a thin rule between panels
+            xr = x0 - GAP / 2
+            pt.line([xr, xr], [y0 + 0.3, y0 + geo.panel_h], theme.face, 0.8)
+    pt.finish()
+    return fig
+
+
+def draw_frame(plan: Plan, index: int, geo: Geometry, theme: Theme) -> Figure:
+    """One animation frame: the title, the kernel and the panel of step ``index``."""
+    kernel_w = _kernel_width(plan, geo.cell_k)
+    title = _title(plan)
+    width = max(2 * MARGIN + kernel_w + geo.panel_w, 2 * MARGIN + plan.widths(title, TITLE_PT) + 0.05)
+    height = 2 * MARGIN + TITLE_H + geo.panel_h
+    fig = new_figure(width, height, theme)
+    pt = _Painter(fig, width, height, theme)
+    pt.text(MARGIN, MARGIN, title, TITLE_PT, ha="left", va="top")
+    x0 = MARGIN + kernel_w + (width - 2 * MARGIN - kernel_w - geo.panel_w) / 2
+    _draw_kernel(pt, plan, MARGIN, MARGIN + TITLE_H, geo.cell_k, kernel_w)
+    draw_panel(pt, plan, plan.steps[index], geo, x0, MARGIN + TITLE_H,
+               _header(plan, plan.steps[index]), "panel0")
+    _output_label(pt, geo, MARGIN + kernel_w, MARGIN + TITLE_H)
+    pt.finish()
+    return fig
+
+
+def render(network: Network | None, options: Mapping[str, Any], theme: Theme) -> Rendered:
+    """The steps figure for resolved ``options``: a static strip and one frame per step."""
+    del network
+    plan = plan_steps(options)
+    indices = shown_steps(len(plan.steps), options["panels"] or auto_panels(plan))
+    fig = draw_strip(plan, indices, theme)
+    frame_idx = frame_steps(len(plan.steps))
+    geo = geometry(plan, frame_idx)
+    frames = tuple(draw_frame(plan, i, geo, theme) for i in frame_idx)
+    y_int = _is_integer(plan.y)
+    numbers = {
+        "input": plan.x.tolist(), "kernel": plan.kernel.tolist(), "output": plan.y.tolist(),
+        "steps": len(plan.steps), "shown_steps": indices, "frame_steps": frame_idx,
+        "stride": list(plan.stride), "padding": list(plan.padding),
+        "dilation": list(plan.dilation), "transposed": plan.transposed,
+        "page_colour": theme.bg,
+    }
+    return Rendered(fig, _alt_text(plan, y_int), numbers, frames)
+
+
+def _alt_text(plan: Plan, y_int: bool) -> str:
+    values = ", ".join(fmt_value(v, y_int).replace(MINUS, "-") for v in plan.y.flat[:12])
+    more = ", ..." if plan.y.size > 12 else ""
+    how = _title(plan)
+    return (f"{how}, {len(plan.steps)} steps; output values "
+            f"(row by row): {values}{more}.")
+
+
+# --- animation ----------------------------------------------------------------------------------
+
+FRAME_MS = 900
+LAST_FRAME_MS = 2400
+
+
+def _frame_rgb(fig: Figure, bg: str, dpi: float) -> Any:
+    """The figure drawn by Agg at ``dpi`` and painted onto the page colour ``bg`` (PIL RGB)."""
+    from PIL import Image
+
+    fig.set_dpi(dpi)
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()  # type: ignore[no-untyped-call]
+    pixels = bytes(canvas.buffer_rgba())  # type: ignore[no-untyped-call]
+    rgba = Image.frombuffer("RGBA", canvas.get_width_height(), pixels, "raw", "RGBA", 0, 1)
+    page = Image.new("RGBA", rgba.size, bg)
+    return Image.alpha_composite(page, rgba).convert("RGB")
+
+
+def animation_bytes(rendered: Rendered, fmt: str = "gif", *, dpi: float = 150,
+                    bg: str | None = None) -> bytes:
+    """The frames of ``rendered`` as an animated GIF ('gif') or animated PNG ('png', full colour),
+    painted on the page colour ``bg`` (default: the theme's, recorded in ``numbers``); the same
+    frames always give the same bytes."""
+    from PIL import Image
+
+    if fmt not in ("gif", "png"):
+        raise ValueError(f"unknown animation format {fmt!r}; allowed: gif, png")
+    frames = rendered.frames or (rendered.figure,)
+    page = bg or str(rendered.numbers.get("page_colour", "#ffffff"))
+    images = [_frame_rgb(f, page, dpi) for f in frames]
+    durations = [FRAME_MS] * (len(images) - 1) + [LAST_FRAME_MS]
+    buf = io.BytesIO()
+    if fmt == "png":
+        images[0].save(buf, format="PNG", save_all=True, append_images=images[1:],
+                       duration=durations, loop=0, optimize=False)
+        return buf.getvalue()
+    # one palette for all frames, from all frames side by side: no flicker between frames
+    sheet = Image.new("RGB", (images[0].width, images[0].height * len(images)))
+    for n, im in enumerate(images):
+        sheet.paste(im, (0, n * images[0].height))
+    palette = sheet.quantize(colors=255, method=Image.Quantize.MEDIANCUT,
+                             dither=Image.Dither.NONE)
+    indexed = [im.quantize(palette=palette, dither=Image.Dither.NONE) for im in images]
+    indexed[0].save(buf, format="GIF", save_all=True, append_images=indexed[1:],
+                    duration=durations, loop=0, optimize=False, disposal=1)
+    return buf.getvalue()
+
+
+KIND = FigureKind(
+    name="steps",
+    summary="A convolution (or transposed convolution) computed step by step on a small grid.",
+    options=OPTIONS,
+    render_function=render,
+    uses_network=False,
+)
