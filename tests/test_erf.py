@@ -419,3 +419,49 @@ def test_erf_random_on_resnet50_with_few_channels() -> None:
     outside = np.ones(erf.shape, bool)
     outside[r0:r1 + 1, c0:c1 + 1] = False
     assert np.all(erf[outside] == 0) and np.any(erf != 0)
+
+
+def test_input_gradient_against_torch_autograd() -> None:
+    torch = pytest.importorskip("torch")
+    functional = torch.nn.functional
+    net = parse_spec(EVERY_OP)
+    weights = init_weights(net, seed=11)
+    x = np.random.default_rng(12).standard_normal(net.input)
+    tx = torch.from_numpy(x.transpose(2, 0, 1)[None].copy()).requires_grad_(True)
+    acts = {"input": tx}
+    for layer in net.layers:
+        a = acts[layer.inputs[0]]
+        pads = resolve_pads(layer, (a.shape[2], a.shape[3]))
+        if layer.op == "conv":
+            w = torch.from_numpy(weights[layer.name].transpose(3, 2, 0, 1).copy())
+            padded = functional.pad(a, (pads[2], pads[3], pads[0], pads[1]))
+            out = functional.conv2d(padded, w, stride=layer.stride, dilation=layer.dilation,
+                                    groups=layer.groups)
+        elif layer.op == "deconv":
+            assert pads[0] == pads[1] and pads[2] == pads[3]
+            w = torch.from_numpy(weights[layer.name].transpose(2, 3, 0, 1).copy())
+            out = functional.conv_transpose2d(a, w, stride=layer.stride,
+                                              padding=(pads[0], pads[2]),
+                                              output_padding=layer.output_padding,
+                                              dilation=layer.dilation)
+        elif layer.op == "maxpool":
+            out = functional.max_pool2d(a, layer.kernel, layer.stride, (pads[0], pads[2]),
+                                        layer.dilation, ceil_mode=layer.ceil_mode)
+        elif layer.op == "avgpool":
+            out = functional.avg_pool2d(a, layer.kernel, layer.stride, (pads[0], pads[2]),
+                                        ceil_mode=layer.ceil_mode)
+        elif layer.op == "relu":
+            out = functional.relu(a)
+        elif layer.op == "add":
+            out = sum(acts[name] for name in layer.inputs)
+        else:
+            out = torch.cat([acts[name] for name in layer.inputs], dim=1)
+        acts[layer.name] = out
+    mine = forward(net, x, weights)
+    for name, value in acts.items():
+        np.testing.assert_allclose(mine[name], value.detach()[0].numpy().transpose(1, 2, 0),
+                                   rtol=1e-5, atol=1e-9)
+    acts["ap"][0, :, 2, 1].sum().backward()
+    assert np.count_nonzero(tx.grad.numpy()) > 20
+    np.testing.assert_allclose(input_gradient(net, x, weights, "ap", (2, 1)),
+                               tx.grad[0].numpy().transpose(1, 2, 0), rtol=1e-5, atol=1e-12)
