@@ -320,8 +320,10 @@ class RfTableDirective(RfdocsDirective):
             table += title
         group = nodes.tgroup(cols=len(table_data.header))
         table += group
-        for _ in table_data.header:
-            group += nodes.colspec(colwidth=1)
+        for column in zip(table_data.header, *table_data.rows, strict=True):
+            # text builders wrap cells to colwidth characters; HTML and LaTeX size columns
+            # themselves (no "colwidths-given" class)
+            group += nodes.colspec(colwidth=max(len(cell) for cell in column))
         head = nodes.thead()
         group += head
         head += self._row(table_data.header)
