@@ -1,0 +1,341 @@
+"""Receptive-field growth: one neuron traced back through every layer to the input.
+
+One 2-D panel per layer, input first: the layer's map (a cell per unit when it has at most 36
+units a side, a plain rectangle when larger) with the neuron's footprint in it, the units of
+that layer the neuron depends on (``geometry.footprints``).  Footprint cells that fall outside
+the map are padding and are hatched.  Each panel is drawn to its own scale (the maps shrink
+through the network; their sizes are printed), and is labelled with the footprint's size in
+that layer and how many input pixels one of its units sees.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from matplotlib.collections import LineCollection
+from matplotlib.patches import FancyArrowPatch
+
+from rfdocs.compute import Analysis, LayerInfo, Network, analyze, parse_spec
+from rfdocs.figures.base import FigureKind, Rendered
+from rfdocs.figures.geometry import (
+    LINE_PT,
+    MIN_FEATURE_IN,
+    PASSTHROUGH_OPS,
+    THIN_PT,
+    TITLE_PT,
+    Box,
+    Sheet,
+    ancestors,
+    box_size,
+    clip_box,
+    edge_color,
+    evenly,
+    footprints,
+    mix,
+    target_layer,
+    target_neuron,
+    unit_transform,
+    wrap_words,
+)
+from rfdocs.figures.options import Option, int_pair, int_range, word
+from rfdocs.figures.style import Theme
+from rfdocs.figures.text import fmt_dims
+
+DEFAULT_SPEC = """input 32x32x3
+conv1: conv 3x3 /1 pad 1 x16
+conv2: conv 3x3 /2 pad 1 x32
+conv3: conv 3x3 /2 pad 1 x64
+"""
+PANEL_IN = 1.15  # the longer side of every panel
+MIN_SIDE_IN = 0.3
+GRID_MAX = 36  # units a side up to which every unit gets a cell
+GAP_IN = 0.5  # between panels (room for the arrow)
+ROW_GAP_IN = 0.25
+RING_IN = 0.075
+MAX_PER_ROW = 5
+
+OPTIONS = (
+    Option("layer", word, None, "a layer name",
+           "The layer whose neuron is traced (default: the last layer)."),
+    Option("neuron", int_pair(0, 10**6), None, "row,col inside the layer",
+           "The neuron, as row,col of its layer (default: the centre, (H//2, W//2))."),
+    Option("max_layers", int_range(2, 16), 8, "an integer from 2 to 16",
+           "At most this many panels, input and neuron's layer included; layers between are "
+           "then picked evenly and the arrows say how many were skipped. relu/identity "
+           "layers (same footprint as their input) are never drawn."),
+)
+
+
+@dataclass(frozen=True)
+class Panel:
+    """One layer's map with the footprint, placed on the sheet (inches)."""
+
+    info: LayerInfo
+    box: Box  # footprint, unclipped
+    region: Box  # the units drawn: the map plus any padding the footprint reaches
+    x0: float
+    y0: float
+    width: float
+    height: float
+    lines_above: tuple[str, ...]
+    lines_below: tuple[str, ...]
+
+    def units(self) -> Any:
+        (r0, r1), (c0, c1) = self.region
+        return unit_transform(self.x0, self.y0, self.width, self.height, r1 - r0 + 1,
+                              c1 - c0 + 1, row0=r0, col0=c0)
+
+
+def _region(info: LayerInfo, box: Box) -> Box:
+    h, w = info.shape[:2]
+    (r0, r1), (c0, c1) = box
+    if r0 > r1 or c0 > c1:
+        return ((0, h - 1), (0, w - 1))
+    return ((min(r0, 0), max(r1, h - 1)), (min(c0, 0), max(c1, w - 1)))
+
+
+def _size(region: Box) -> tuple[float, float]:
+    rows, cols = box_size(region)
+    scale = PANEL_IN / max(rows, cols)
+    return max(cols * scale, MIN_SIDE_IN), max(rows * scale, MIN_SIDE_IN)
+
+
+def _texts(info: LayerInfo, box: Box, src: LayerInfo, target: LayerInfo,
+           neuron: tuple[int, int]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    above = (info.name, fmt_dims(info.shape))
+    rows, cols = box_size(box)
+    inside = clip_box(box, info.shape)
+    in_rows, in_cols = box_size(inside) if inside is not None else (0, 0)
+    rf = fmt_dims(info.rf)
+    if info is target:
+        below = [f"neuron ({neuron[0]}, {neuron[1]})", f"sees {rf} px"]
+    elif info is src:
+        below = [f"{rows}×{cols} pixel{'' if rows * cols == 1 else 's'}"]
+    else:
+        below = [f"{rows}×{cols} units", f"each sees {rf} px"]
+    if info is not target and (in_rows, in_cols) != (rows, cols):
+        below.append(f"{in_rows}×{in_cols} inside the {'image' if info is src else 'map'}")
+    return above, tuple(below)
+
+
+def _layout(sheet: Sheet, nodes: Sequence[LayerInfo], feet: Mapping[str, Box],
+            src: LayerInfo, target: LayerInfo, neuron: tuple[int, int]) -> list[Panel]:
+    """Panels in rows of at most five (two even rows beyond), columns aligned across rows."""
+    per_row = len(nodes) if len(nodes) <= MAX_PER_ROW else math.ceil(len(nodes) / 2)
+    title_h = sheet.measure("Ag", TITLE_PT, True)[1]
+    line_h = sheet.measure("Ag")[1]
+    specs = []
+    for info in nodes:
+        box = feet[info.name]
+        region = _region(info, box)
+        above, below = _texts(info, box, src, target, neuron)
+        width, height = _size(region)
+        slot = max([width, sheet.measure(above[0], TITLE_PT, True)[0]]
+                   + [sheet.measure(t)[0] for t in (*above[1:], *below)])
+        specs.append((info, box, region, above, below, width, height, slot))
+    columns = [max(s[7] for s in specs[i::per_row]) for i in range(per_row)]
+    panels: list[Panel] = []
+    top = 0.0
+    for start in range(0, len(specs), per_row):
+        row = specs[start:start + per_row]
+        tallest = max(s[6] for s in row)
+        panel_top = top - title_h - line_h - 0.1
+        centre = panel_top - tallest / 2
+        x = 0.0
+        for column, (info, box, region, above, below, width, height, _) in zip(
+                columns, row, strict=False):
+            cx = x + column / 2
+            panels.append(Panel(info, box, region, cx - width / 2, centre - height / 2,
+                                width, height, above, below))
+            x += column + GAP_IN
+        below_lines = max(len(s[4]) for s in row)
+        top = panel_top - tallest - 0.08 - below_lines * (line_h + 0.02) - ROW_GAP_IN
+    return panels
+
+
+# --------------------------------------------------------------------------- drawing
+
+
+def _rect_units(sheet: Sheet, panel: Panel, c0: float, r0: float, c1: float, r1: float,
+                **kw: Any) -> Any:
+    """Units [c0, c1] × [r0, r1] (inclusive) of the panel's layer."""
+    return sheet.rect(c0, r0, c1 - c0 + 1, r1 - r0 + 1, transform=panel.units(), **kw)
+
+
+def _draw_panel(sheet: Sheet, panel: Panel, theme: Theme, is_input: bool,
+                neuron: tuple[int, int] | None, notes: set[str]) -> None:
+    info = panel.info
+    h, w = info.shape[:2]
+    (g0, g1), (k0, k1) = panel.region
+    tf = panel.units()
+    color = theme.input if is_input else theme.maps
+    name = info.name
+    # padding around the map, where the footprint reaches into it
+    if (g0, g1, k0, k1) != (0, h - 1, 0, w - 1):
+        _rect_units(sheet, panel, k0, g0, k1, g1, facecolor="none", edgecolor=theme.muted,
+                    hatch="////", hatchcolor=theme.padding, linewidth=THIN_PT,
+                    linestyle=(0, (2, 2)), zorder=1, gid=f"padding-{name}")
+        notes.add("padding")
+    _rect_units(sheet, panel, 0, 0, w - 1, h - 1, facecolor=mix(color, theme.bg, 0.28),
+                edgecolor=edge_color(color, theme), zorder=2, gid=f"map-{name}")
+    rows, cols = g1 - g0 + 1, k1 - k0 + 1
+    cell = min(panel.width / cols, panel.height / rows)
+    box = panel.box
+    empty = box[0][0] > box[0][1] or box[1][0] > box[1][1]
+    fill = theme.neuron if neuron is not None else theme.field
+    edge = edge_color(fill, theme)
+    if not empty:
+        (r0, r1), (c0, c1) = box
+        inside = clip_box(box, info.shape)
+        if inside is not None:
+            (a, b), (c, d) = inside
+            _rect_units(sheet, panel, c, a, d, b, zorder=3, gid=f"footprint-{name}",
+                        facecolor=fill if neuron is not None else mix(fill, theme.bg, 0.85),
+                        edgecolor="none", linewidth=0)
+        if inside != box:
+            _rect_units(sheet, panel, c0, r0, c1, r1, facecolor=mix(fill, theme.bg, 0.3),
+                        hatch="////", hatchcolor=edge, edgecolor="none", linewidth=0,
+                        zorder=2.5, gid=f"footprint-padding-{name}")
+        if neuron is not None:
+            _rect_units(sheet, panel, neuron[1], neuron[0], neuron[1], neuron[0],
+                        facecolor=fill, edgecolor=edge, zorder=4.5, gid="neuron")
+    if max(rows, cols) <= GRID_MAX and cell >= 0.025:
+        segs = [[tf.transform((k0, r)), tf.transform((k1 + 1, r))] for r in range(g0, g1 + 2)]
+        segs += [[tf.transform((c, g0)), tf.transform((c, g1 + 1))] for c in range(k0, k1 + 2)]
+        grid = LineCollection(segs, colors=mix(theme.muted, theme.bg, 0.55),
+                              linewidths=0.3, zorder=3.2)
+        sheet.ax.add_artist(grid)
+    _rect_units(sheet, panel, 0, 0, w - 1, h - 1, facecolor="none",
+                edgecolor=edge_color(color, theme), zorder=4.2)
+    if not empty:
+        (r0, r1), (c0, c1) = box
+        _rect_units(sheet, panel, c0, r0, c1, r1, facecolor="none", edgecolor=edge,
+                    zorder=4, gid=f"footprint-box-{name}")
+        small = min(r1 - r0 + 1, c1 - c0 + 1) * cell < MIN_FEATURE_IN
+        if small:
+            x, y = tf.transform(((c0 + c1 + 1) / 2, (r0 + r1 + 1) / 2))
+            sheet.circle(float(x), float(y), RING_IN, facecolor="none",
+                         edgecolor=fill if neuron is not None else edge,
+                         linewidth=1.0, zorder=5, gid=f"marker-{name}")
+            notes.add("ringed")
+
+
+def _draw_texts(sheet: Sheet, panel: Panel, theme: Theme) -> None:
+    cx = panel.x0 + panel.width / 2
+    top = panel.y0 + panel.height + 0.06
+    sheet.text(cx, top, panel.lines_above[1], color=theme.muted, va="bottom",
+               gid="shape")
+    sheet.text(cx, top + sheet.measure(panel.lines_above[1])[1] + 0.01, panel.lines_above[0],
+               size=TITLE_PT, bold=True, va="bottom", gid="title")
+    y = panel.y0 - 0.08
+    for i, line in enumerate(panel.lines_below):
+        sheet.text(cx, y, line, va="top", color=theme.fg if i == 0 else theme.muted,
+                   gid="size" if i == 0 else "detail")
+        y -= sheet.measure(line)[1] + 0.02
+
+
+def _arrow(sheet: Sheet, a: Panel, end: float, skipped: int, theme: Theme) -> None:
+    """An arrow from panel ``a`` to x = ``end``, marked +n where n layers are not drawn."""
+    y = a.y0 + a.height / 2
+    x0 = a.x0 + a.width + 0.08
+    x1 = end - 0.08
+    if x1 - x0 < 0.12:
+        return
+    sheet.include((x0, x1), (y - 0.05, y + 0.05))
+    arrow = FancyArrowPatch((x0, y), (x1, y), arrowstyle="-|>", mutation_scale=9,
+                            color=theme.muted, linewidth=LINE_PT, zorder=6)
+    sheet.ax.add_artist(arrow)
+    if skipped:
+        sheet.text((x0 + x1) / 2, y + 0.06, f"+{skipped}", va="bottom", color=theme.muted,
+                   gid="skipped")
+
+
+# --------------------------------------------------------------------------- render
+
+
+def _chain(analysis: Analysis, target: LayerInfo, cap: int) -> tuple[list[LayerInfo], int]:
+    feeding = ancestors(analysis, target.name)
+    chain = [n for n in feeding if n.op not in PASSTHROUGH_OPS or n is target or n.layer is None]
+    return evenly(chain, cap), len(chain)
+
+
+def render(network: Network | None, options: Mapping[str, Any], theme: Theme) -> Rendered:
+    """Draw one panel per layer, input first, each with the neuron's footprint in it."""
+    net = network if network is not None else parse_spec(DEFAULT_SPEC)
+    analysis = analyze(net)
+    target = target_layer(analysis, options.get("layer"))
+    h_t, w_t = target.shape[:2]
+    neuron = target_neuron(target, options.get("neuron"), (h_t // 2, w_t // 2))
+    nodes, total = _chain(analysis, target, int(options.get("max_layers", 8)))
+    feet = footprints(analysis, target.name, neuron)
+    src = analysis.input
+
+    sheet = Sheet(theme)
+    panels = _layout(sheet, nodes, feet, src, target, neuron)
+    notes: set[str] = set()
+    chain_names = [n.name for n in _chain(analysis, target, 10**6)[0]]
+    for i, panel in enumerate(panels):
+        _draw_panel(sheet, panel, theme, panel.info is src,
+                    neuron if panel.info is target else None, notes)
+        _draw_texts(sheet, panel, theme)
+        if i + 1 < len(panels):
+            nxt = panels[i + 1]
+            skipped = chain_names.index(nxt.info.name) - chain_names.index(panel.info.name) - 1
+            same_row = abs(nxt.y0 + nxt.height / 2 - panel.y0 - panel.height / 2) < 1e-9
+            # at a row's end the arrow points out to the right: the trace goes on below
+            end = nxt.x0 if same_row else panel.x0 + panel.width + GAP_IN
+            _arrow(sheet, panel, end, skipped, theme)
+    lines = []
+    lines.append("Each map is drawn to its own scale.")
+    if "padding" in notes:
+        lines.append("Hatched: padding.")
+    if "ringed" in notes:
+        lines.append("Rings mark footprints too small to see.")
+    if total > len(nodes):
+        lines.append(f"{len(nodes)} of {total} layers drawn; +n on an arrow: n layers "
+                     "between, not drawn.")
+    x, y = sheet.bounds[0], sheet.bounds[1] - 0.08
+    for line in wrap_words(sheet, " ".join(lines), max(sheet.bounds[2] - x, 3.0)):
+        sheet.text(x, y, line, ha="left", va="top", color=theme.muted, gid="note")
+        y -= sheet.measure(line)[1] + 0.02
+    fig = sheet.finish()
+
+    sizes = {n.name: box_size(feet[n.name]) for n in nodes}
+    numbers = {
+        "layer": target.name,
+        "neuron": neuron,
+        "input_shape": src.shape,
+        "panels": tuple(n.name for n in nodes),
+        "footprints": {n.name: feet[n.name] for n in nodes},
+        "sizes": sizes,
+        "unit_rf": {n.name: n.rf for n in nodes},
+        "field_box": target.box(*neuron),
+    }
+    return Rendered(fig, _alt(nodes, sizes, src, target, neuron, total), numbers)
+
+
+def _alt(nodes: Sequence[LayerInfo], sizes: Mapping[str, tuple[int, int]], src: LayerInfo,
+         target: LayerInfo, neuron: tuple[int, int], total: int) -> str:
+    parts = []
+    for info in reversed(nodes[:-1]):
+        rows, cols = sizes[info.name]
+        if info is src:
+            parts.append(f"{rows}×{cols} pixels in the {fmt_dims(src.shape[:2])} input")
+        else:
+            parts.append(f"{rows}×{cols} in {info.name}")
+    text = f"Receptive field of neuron ({neuron[0]}, {neuron[1]}) of {target.name}: "
+    text += ", ".join(parts)
+    if total > len(nodes):
+        text += f" ({total - len(nodes)} layers between not listed)"
+    return text + "."
+
+
+KIND = FigureKind(
+    name="growth",
+    summary="One neuron's receptive field traced back through every layer to the input.",
+    options=OPTIONS,
+    render_function=render,
+)
