@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import os
+import sys
+from pathlib import Path
+
+# docs/_ext holds this site's own small extension: reference tables read from rfdocs' code.
+sys.path.insert(0, str(Path(__file__).resolve().parent / "_ext"))
 
 project = "rfdocs"
 author = "the rfdocs developers"
 copyright = "2026, the rfdocs developers"
 
-extensions = ["myst_parser", "rfdocs"]
+extensions = ["myst_parser", "rfdocs", "rfdocs_reference"]
 myst_enable_extensions = ["colon_fence", "dollarmath", "deflist"]
 myst_heading_anchors = 3
 
@@ -17,9 +22,24 @@ html_title = "rfdocs"
 numfig = True
 exclude_patterns = ["_build", ".rfdocs-cache"]
 
+# Characters pdflatex does not know by itself, mapped to what it does.
+_LATEX_CHARS = {
+    "×": r"\ensuremath{\times}",
+    "→": r"\ensuremath{\rightarrow}",
+    "−": r"\ensuremath{-}",
+    "≤": r"\ensuremath{\leq}",
+    "≥": r"\ensuremath{\geq}",
+    "≈": r"\ensuremath{\approx}",
+    "·": r"\ensuremath{\cdot}",
+    "√": r"\ensuremath{\surd}",
+}
 latex_documents = [("index", "rfdocs.tex", "rfdocs: receptive fields and feature maps, computed",
                     author, "manual")]
-latex_elements = {"papersize": "a4paper", "preamble": r"\usepackage{newunicodechar}\newunicodechar{×}{\ensuremath{\times}}"}
+latex_elements = {
+    "papersize": "a4paper",
+    "preamble": r"\usepackage{newunicodechar}" + "".join(
+        rf"\newunicodechar{{{char}}}{{{tex}}}" for char, tex in _LATEX_CHARS.items()),
+}
 epub_show_urls = "no"
 
 # Reproducible output: honour SOURCE_DATE_EPOCH where builders stamp dates.
