@@ -103,7 +103,16 @@ class RfdocsDirective(SphinxDirective):
         try:
             analyze(net)
         except SpecError as err:
-            raise DirectiveProblem(f"bad network spec: {err}", "spec") from None
+            raise self.spec_problem(err) from None
+
+    def spec_problem(self, err: SpecError) -> DirectiveProblem:
+        """A network that parsed but cannot be built; at the layer's line when it is in the body
+        (from a file or the zoo the line means nothing in the page)."""
+        if err.line is not None and self.body_text().strip():
+            text = str(err).removeprefix(f"line {err.line}: ")
+            return DirectiveProblem(f"bad network spec in the directive body: {text}", "spec",
+                                    err.line)
+        return DirectiveProblem(f"bad network spec: {err}", "spec")
 
     def run(self) -> list[nodes.Node]:
         try:
@@ -223,7 +232,7 @@ class RfFigureDirective(RfdocsDirective):
             except OptionError as err:
                 raise DirectiveProblem(f":{err.option}: {err.message}", "option") from None
             except SpecError as err:
-                raise DirectiveProblem(f"bad network spec: {err}", "spec") from None
+                raise self.spec_problem(err) from None
             except (ValueError, MemoryError) as err:
                 raise DirectiveProblem(str(err), "render") from None
         for warning in caught:
@@ -299,7 +308,7 @@ class RfTableDirective(RfdocsDirective):
         try:
             analysis = analyze(net)
         except SpecError as err:
-            raise DirectiveProblem(f"bad network spec: {err}", "spec") from None
+            raise self.spec_problem(err) from None
         wanted = None
         if self.options.get("layers"):
             wanted = [w for w in self.options["layers"].replace(",", " ").split() if w]
