@@ -94,7 +94,7 @@ def resolve_network(env: BuildEnvironment, body: str, options: dict[str, str],
         if source == "spec" and err.line is not None:
             where += f", line {err.line}"
         err_text = str(err)
-        if offset is not None and err_text.startswith(f"line {err.line}: "):
+        if err.line is not None and err_text.startswith(f"line {err.line}: "):
             err_text = err_text[len(f"line {err.line}: "):]
         raise SourceError(f"bad network spec {where}: {err_text}".replace("  ", " "), "spec",
                           offset) from None
