@@ -24,3 +24,13 @@ def report(app_config_on_error: str, message: str, location: str, subtype: str,
     if lineno is not None:
         box.line = lineno
     return [box]
+
+
+def report_inline(app_config_on_error: str, message: str, location: str, subtype: str,
+                  rawtext: str) -> list[nodes.Node]:
+    """Like ``report``, for a role: the role's text marked as a problem where it stands (an
+    error box would put a block inside the paragraph)."""
+    if app_config_on_error == "raise":
+        raise RfdocsError(f"{location}: {message}")
+    logger.warning(message, location=location, type="rfdocs", subtype=subtype)
+    return [nodes.problematic(rawtext, rawtext, classes=["rfdocs-error"])]

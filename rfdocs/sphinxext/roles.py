@@ -8,7 +8,7 @@ from sphinx.application import Sphinx
 from sphinx.util.docutils import SphinxRole
 
 from rfdocs.compute import ZOO_NAMES, LayerInfo, Network, SpecError, analyze, zoo_network
-from rfdocs.sphinxext.errors import report
+from rfdocs.sphinxext.errors import report_inline
 from rfdocs.sphinxext.sources import page_networks
 from rfdocs.sphinxext.state import settings
 
@@ -70,8 +70,8 @@ class RfRole(SphinxRole):
         except ValueError as err:
             source, line = self.get_source_info()
             location = f"{source}:{line}"
-            return report(settings(self.env).config.on_error, f"rf role: {err}", location, "role",
-                          self.lineno), []
+            return report_inline(settings(self.env).config.on_error, f"rf role: {err}", location,
+                                 "role", self.rawtext), []
         node = nodes.inline(self.rawtext, text, classes=["rfdocs-number"])
         self.set_source_info(node)
         return [node], []
