@@ -452,11 +452,13 @@ def _alt(target: LayerInfo, neuron: tuple[int, int], parts: Sequence[Part],
     src = parts[0].info
     where = f"in a {fmt_dims(src.shape)} input"
     if inside is None:
-        where += " (entirely in the padding)"
+        where += " (none of it on an input pixel)"
     else:
         got = (inside[0][1] - inside[0][0] + 1, inside[1][1] - inside[1][0] + 1)
+        whole = all(not isinstance(v, Fraction) or v.denominator == 1 for v in field_dims)
         if got != tuple(field_dims[:2]):
-            where += f" ({fmt_dims(got)} of it inside the input, the rest padding)"
+            where += (f" ({fmt_dims(got)} of it inside the input, the rest padding)" if whole
+                      else f" ({fmt_dims(got)} of it on whole input pixels)")
     text = (f"A {fmt_dims(field_dims)} receptive field {where} feeds neuron "
             f"({neuron[0]}, {neuron[1]}) of a {fmt_dims(target.shape)} block of feature maps")
     between = parts[1:-1]

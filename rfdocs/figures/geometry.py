@@ -33,6 +33,7 @@ from rfdocs.figures.style import Theme, new_figure
 
 Range = tuple[int, int]  # first, last (inclusive); first > last means empty
 Box = tuple[Range, Range]  # rows, cols
+EMPTY: Box = ((0, -1), (0, -1))
 
 LABEL_PT = 8.0
 TITLE_PT = 9.0
@@ -227,20 +228,25 @@ def _back(info: LayerInfo, axis: int, rng: Range) -> Range:
 
 
 def footprints(analysis: Analysis, name: str, neuron: tuple[int, int]) -> dict[str, Box]:
-    """Footprint of unit ``neuron`` of layer ``name`` in it and every node it depends on."""
+    """Footprint of unit ``neuron`` of layer ``name`` in it and every node it depends on (an
+    empty box, first > last, where it depends on none of that node's units)."""
     out: dict[str, Box] = {name: ((neuron[0], neuron[0]), (neuron[1], neuron[1]))}
     for node in reversed(ancestors(analysis, name)):
-        if node.name not in out or node.layer is None:
+        if node.layer is None:
             continue
-        rows, cols = out[node.name]
-        if rows[0] > rows[1] or cols[0] > cols[1]:
-            continue  # depends on nothing (a transposed convolution's gap)
-        back = (_back(node, 0, rows), _back(node, 1, cols))
+        rows, cols = out.get(node.name, EMPTY)
+        back = EMPTY
+        if rows[0] <= rows[1] and cols[0] <= cols[1]:
+            back = (_back(node, 0, rows), _back(node, 1, cols))
+        if back[0][0] > back[0][1] or back[1][0] > back[1][1]:
+            back = EMPTY  # a transposed convolution's gap: no units at all
         for src in node.layer.inputs:
-            old = out.get(src)
-            out[src] = back if old is None else (
-                (min(old[0][0], back[0][0]), max(old[0][1], back[0][1])),
-                (min(old[1][0], back[1][0]), max(old[1][1], back[1][1])))
+            old = out.get(src, EMPTY)
+            if old == EMPTY:
+                out[src] = back
+            elif back != EMPTY:
+                out[src] = ((min(old[0][0], back[0][0]), max(old[0][1], back[0][1])),
+                            (min(old[1][0], back[1][0]), max(old[1][1], back[1][1])))
     return out
 
 

@@ -113,12 +113,19 @@ def _texts(info: LayerInfo, box: Box, src: LayerInfo, target: LayerInfo,
     if info is target:
         below = [f"neuron ({neuron[0]}, {neuron[1]})", f"sees {rf} px"]
     elif info is src:
-        below = [f"{rows}×{cols} pixel{'' if rows * cols == 1 else 's'}"]
+        below = [_count(rows, cols, "pixel")]
     else:
-        below = [f"{rows}×{cols} units", f"each sees {rf} px"]
+        below = [_count(rows, cols, "unit"), f"each sees {rf} px"]
     if info is not target and (in_rows, in_cols) != (rows, cols):
         below.append(f"{in_rows}×{in_cols} inside the {'image' if info is src else 'map'}")
     return above, tuple(below)
+
+
+def _count(rows: int, cols: int, what: str) -> str:
+    """'7×7 units', '1×1 pixel' or 'no units'."""
+    if rows * cols == 0:
+        return f"no {what}s"
+    return f"{rows}×{cols} {what}{'' if rows * cols == 1 else 's'}"
 
 
 def _layout(sheet: Sheet, nodes: Sequence[LayerInfo], feet: Mapping[str, Box],
@@ -323,9 +330,9 @@ def _alt(nodes: Sequence[LayerInfo], sizes: Mapping[str, tuple[int, int]], src: 
     for info in reversed(nodes[:-1]):
         rows, cols = sizes[info.name]
         if info is src:
-            parts.append(f"{rows}×{cols} pixels in the {fmt_dims(src.shape[:2])} input")
+            parts.append(f"{_count(rows, cols, 'pixel')} in the {fmt_dims(src.shape[:2])} input")
         else:
-            parts.append(f"{rows}×{cols} in {info.name}")
+            parts.append(f"{'none' if rows * cols == 0 else f'{rows}×{cols}'} in {info.name}")
     text = f"Receptive field of neuron ({neuron[0]}, {neuron[1]}) of {target.name}: "
     text += ", ".join(parts)
     if total > len(nodes):

@@ -1,0 +1,153 @@
+"""The growth figure: one neuron's footprint in every layer, drawn where it is computed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from matplotlib.artist import Artist
+from matplotlib.figure import Figure
+from matplotlib.text import Text
+
+from rfdocs.compute import analyze, parse_spec, zoo_network
+from rfdocs.figures import DARK, LIGHT, OptionError, get_kind
+from rfdocs.figures.growth import DEFAULT_SPEC
+from rfdocs.figures.layout import text_overlaps, texts_outside
+from rfdocs.figures.output import FORMATS, figure_bytes
+
+KIND = get_kind("growth")
+CHAIN = "input 32x32x3\nconv1: conv 3x3 x8\nconv2: conv 3x3 x8\nconv3: conv 3x3 x8"
+
+AWKWARD = {
+    "default": "",
+    "chain": CHAIN,
+    "one-by-one kernel": "input 28x28x3\nconv 1x1 x8",
+    "1000-pixel input": "input 1000x1000x3\nconv 5x5 /1 x64\nconv 3x3 /2 x64",
+    "stride above kernel": "input 20x20x1\nconv 2x2 /5 x4",
+    "2048 channels": "input 7x7x2048\nconv 1x1 x512",
+    "deconv": "input 8x8x3\nd: deconv 3x3 /2 x8 pad 1\nc: conv 3x3 x4",
+    "vgg16": "zoo:vgg16",
+    "resnet50": "zoo:resnet50",
+}
+
+
+def _net(spec: str) -> Any:
+    if not spec:
+        return None
+    if spec.startswith("zoo:"):
+        return zoo_network(spec[4:])
+    return parse_spec(spec)
+
+
+def _by_gid(fig: Figure, gid: str) -> list[Any]:
+    return [a for a in fig.findobj(Artist) if a.get_gid() == gid]
+
+
+def _units(fig: Figure, gid: str) -> tuple[tuple[float, float], tuple[float, float]]:
+    """((first row, last row), (first col, last col)) of a rectangle drawn in unit coordinates."""
+    (rect,) = _by_gid(fig, gid)
+    x, y, w, h = rect.get_x(), rect.get_y(), rect.get_width(), rect.get_height()
+    return ((y, y + h - 1), (x, x + w - 1))
+
+
+def test_alt_text_lists_the_growth() -> None:
+    rendered = KIND.render(parse_spec(CHAIN), {"neuron": "3,3"}, LIGHT)
+    assert rendered.alt == ("Receptive field of neuron (3, 3) of conv3: 3×3 in conv2, 5×5 in "
+                            "conv1, 7×7 pixels in the 32×32 input.")
+    default = KIND.render(None, {}, LIGHT)
+    output = analyze(parse_spec(DEFAULT_SPEC)).output
+    assert default.numbers["neuron"] == (output.shape[0] // 2, output.shape[1] // 2) == (4, 4)
+    assert default.alt == ("Receptive field of neuron (4, 4) of conv3: 3×3 in conv2, 7×7 in "
+                           "conv1, 9×9 pixels in the 32×32 input.")
+    assert default.numbers["sizes"]["input"] == output.rf == (9, 9)
+
+
+@pytest.mark.parametrize("neuron", [(4, 4), (0, 0), (7, 2)])
+def test_drawn_footprints_are_the_computed_ones(neuron: tuple[int, int]) -> None:
+    net = parse_spec(DEFAULT_SPEC)
+    analysis = analyze(net)
+    target = analysis["conv3"]
+    rendered = KIND.render(net, {"neuron": f"{neuron[0]},{neuron[1]}"}, LIGHT)
+    feet = rendered.numbers["footprints"]
+    assert feet["input"] == target.box(*neuron)  # a chain: the input footprint is the field
+    for name in ("input", "conv1", "conv2"):
+        info = analysis[name]
+        (r0, r1), (c0, c1) = feet[name]
+        assert _units(rendered.figure, f"footprint-box-{name}") == ((r0, r1), (c0, c1))
+        h, w = info.shape[:2]
+        inside = ((max(r0, 0), min(r1, h - 1)), (max(c0, 0), min(c1, w - 1)))
+        assert _units(rendered.figure, f"footprint-{name}") == inside
+        # the fields of the footprint's units together make the neuron's field
+        assert info.box(r0, c0)[0][0] == target.box(*neuron)[0][0]
+        assert info.box(r1, c1)[1][1] == target.box(*neuron)[1][1]
+        sized = rendered.numbers["sizes"][name]
+        assert sized == (r1 - r0 + 1, c1 - c0 + 1)
+    assert _units(rendered.figure, "neuron") == ((neuron[0],) * 2, (neuron[1],) * 2)
+
+
+def test_padding_is_hatched_where_the_footprint_leaves_the_map() -> None:
+    corner = KIND.render(None, {"neuron": "0,0"}, LIGHT)
+    fig = corner.figure
+    for name in ("input", "conv1", "conv2"):
+        assert _by_gid(fig, f"padding-{name}"), name
+        assert _by_gid(fig, f"footprint-padding-{name}")[0].get_hatch()
+    texts = [t.get_text() for t in fig.findobj(Text)]
+    assert "5×5 inside the image" in texts and "4×4 inside the map" in texts
+    centre = KIND.render(None, {}, LIGHT).figure
+    assert not [a for a in centre.findobj(Artist) if str(a.get_gid()).startswith("padding-")]
+
+
+def test_cap_keeps_input_and_neuron_and_counts_the_skipped() -> None:
+    net = zoo_network("vgg16")
+    rendered = KIND.render(net, {"max_layers": 4}, LIGHT)
+    panels = rendered.numbers["panels"]
+    assert len(panels) == 4 and panels[0] == "input" and panels[-1] == "pool5"
+    skipped = sum(int(t.get_text()[1:]) for t in _by_gid(rendered.figure, "skipped"))
+    assert skipped == 18 - 3  # 18 layers; 3 of them drawn
+    notes = " ".join(t.get_text() for t in _by_gid(rendered.figure, "note"))
+    assert "4 of 19 layers drawn" in notes
+    assert "(15 layers between not listed)" in rendered.alt
+    assert len(KIND.render(net, {}, LIGHT).numbers["panels"]) == 8
+
+
+def test_relu_layers_are_not_drawn() -> None:
+    net = parse_spec("input 16x16x3\nconv1: conv 3x3 x8\nr1: relu\nconv2: conv 3x3 x8")
+    assert KIND.render(net, {}, LIGHT).numbers["panels"] == ("input", "conv1", "conv2")
+
+
+@pytest.mark.parametrize("name", list(AWKWARD))
+@pytest.mark.parametrize("theme", [LIGHT, DARK], ids=["light", "dark"])
+def test_labels_do_not_overlap_or_leave_the_canvas(name: str, theme: Any) -> None:
+    fig = KIND.render(_net(AWKWARD[name]), {}, theme).figure
+    assert text_overlaps(fig) == []
+    assert texts_outside(fig) == []
+    for text in fig.findobj(Text):
+        if text.get_text().strip():
+            assert float(text.get_fontsize()) >= 8, text.get_text()
+    assert 1.5 < fig.get_size_inches()[0] < 9.0
+
+
+def test_tiny_footprints_are_ringed() -> None:
+    fig = KIND.render(_net(AWKWARD["1000-pixel input"]), {}, LIGHT).figure
+    assert _by_gid(fig, "marker-input")
+    assert not _by_gid(KIND.render(None, {}, LIGHT).figure, "marker-input")
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_deterministic_bytes(fmt: str) -> None:
+    first = figure_bytes(KIND.render(None, {"neuron": "0,0"}, DARK).figure, fmt)
+    second = figure_bytes(KIND.render(None, {"neuron": "0,0"}, DARK).figure, fmt)
+    assert first == second
+
+
+@pytest.mark.parametrize(("options", "option", "words"), [
+    ({"layer": "conv9"}, "layer", "no layer called 'conv9'"),
+    ({"neuron": "8,0"}, "neuron", "row must be 0 to 7"),
+    ({"max_layers": 1}, "max_layers", "from 2 to 16"),
+    ({"max_layers": "many"}, "max_layers", "from 2 to 16"),
+])
+def test_bad_options_name_the_option(options: dict[str, Any], option: str, words: str) -> None:
+    with pytest.raises(OptionError) as err:
+        KIND.render(None, options, LIGHT)
+    assert err.value.option == option
+    assert words in str(err.value)
