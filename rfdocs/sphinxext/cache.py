@@ -96,11 +96,12 @@ class FigureCache:
         return meta
 
     def store(self, key: str, files: Mapping[tuple[str, str], bytes], meta: Mapping[str, Any]) -> None:
-        """Write the figure's files, then its metadata (atomic each; files are never rewritten
-        when present, so untouched figures keep their times)."""
+        """Write the figure's files, then its metadata (atomic each; a file already holding the
+        same bytes is left alone, so untouched figures keep their times, but a leftover with
+        other bytes, e.g. from a write cut short, is replaced)."""
         for (theme, fmt), data in sorted(files.items()):
             target = self.path(key, theme, fmt)
-            if not target.is_file():
+            if not target.is_file() or target.read_bytes() != data:
                 write_atomic(target, data)
         old = self.read_meta(key) or {}
         merged = {**old, **meta}
