@@ -62,6 +62,11 @@ def init_settings(app: Sphinx) -> None:
         config, builder.name, image_format(builder), dark, is_html(builder))
     if not hasattr(app.env, "rfdocs_docs"):
         app.env.rfdocs_docs = {}  # type: ignore[attr-defined]
+    # Render and cache counts are per build, but the environment was pickled with the last
+    # build's counts (before build-finished could clear them): start from zero.
+    for doc in records(app.env).values():
+        doc.rendered.clear()
+        doc.cached = 0
 
 
 def settings(env: BuildEnvironment) -> BuildSettings:
