@@ -31,7 +31,7 @@ from matplotlib.textpath import text_to_path
 from matplotlib.ticker import MaxNLocator, NullLocator
 from numpy.typing import NDArray
 
-from rfdocs.compute import LayerInfo, Network, analyze, clipped_box, parse_spec
+from rfdocs.compute import LayerInfo, Network, analyze, as_plain, clipped_box, parse_spec
 from rfdocs.compute.erf import cap_channels, erf_random, erf_uniform
 from rfdocs.figures.base import FigureKind, Rendered
 from rfdocs.figures.options import Option, OptionError, choice, flag, int_pair, int_range, word
@@ -113,7 +113,8 @@ class ErfMaps:
     network: Network
     target: LayerInfo
     unit: tuple[int, int]
-    box: tuple[tuple[float, float], tuple[float, float]]  # exact field, may pass the input
+    box: tuple[tuple[int | float, int | float], tuple[int | float, int | float]]  # exact field,
+    # first and last pixel per axis (may pass the input; fractions after transposed convs)
     inside_box: tuple[Span, Span] | None  # whole pixels of the field inside the input
     center: tuple[float, float]  # the field's centre, input pixels (row, col)
     row: int  # the input row of the profile: the centre's (inside the input)
@@ -260,7 +261,7 @@ def compute_erf(network: Network | None, options: Mapping[str, Any]) -> ErfMaps:
                                            channels=channels))
             maps[mode] = total / samples
     (r_lo, r_hi), (c_lo, c_hi) = info.box(*unit)
-    box = ((float(r_lo), float(r_hi)), (float(c_lo), float(c_hi)))
+    box = ((as_plain(r_lo), as_plain(r_hi)), (as_plain(c_lo), as_plain(c_hi)))
     inside_box = clipped_box(info, unit[0], unit[1], (h, w))
     center = ((box[0][0] + box[0][1]) / 2, (box[1][0] + box[1][1]) / 2)
     row = min(max(math.floor(center[0]), 0), h - 1)
@@ -357,9 +358,10 @@ def _ring_style() -> dict[str, Any]:
             "path_effects": [withStroke(linewidth=2.3, foreground=RING_EDGE)]}
 
 
-def _caption(stats: MapStats) -> list[str]:
+def _caption(mode: str, stats: MapStats) -> list[str]:
     if stats.radius is None:
-        return ["the gradient is zero", "(every path is cut by a ReLU)"]
+        return ["the gradient is zero", "(every path has an inactive ReLU)" if mode == "random"
+                else "(no input pixel reaches the unit)"]
     lines = [f"{MASS:.0%} within {_px(stats.radius)} px of the centre"]
     if stats.area is not None:
         lines.append(f"on {stats.area:.0%} of the field's pixels")
@@ -465,7 +467,7 @@ def draw(erf: ErfMaps, options: Mapping[str, Any], theme: Theme) -> Rendered:
         fig.text((x + map_w / 2) / width, (map_y + map_h + 0.06) / height, title,
                  ha="center", va="bottom", **text_kwargs(theme, TITLE_PT, fontweight="bold"))
         cap_y = map_y - xtick_h - 0.04
-        for j, line in enumerate(_caption(erf.stats[mode])):
+        for j, line in enumerate(_caption(mode, erf.stats[mode])):
             fig.text((x + map_w / 2) / width, (cap_y - j * 0.15) / height, line, ha="center",
                      va="top", **text_kwargs(theme, LABEL_PT))
         x += map_w + gap_w
