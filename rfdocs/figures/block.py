@@ -265,19 +265,20 @@ def _draw_block(sheet: Sheet, block: Block, color: str, theme: Theme) -> None:
     else:
         t = min(SLAB_IN / depth, 0.5 / n)
         spans = [(i * (1 - t) / (n - 1), i * (1 - t) / (n - 1) + t) for i in range(n)]
-    for i, (a, b) in reversed(list(enumerate(spans))):
+    faces: list[list[tuple[float, float]]] = []
+    colors: list[str] = []
+    for a, b in reversed(spans):  # back to front, so nearer sheets hide farther ones
         ax_, ay_, bx_, by_ = block.dx * a, block.dy * a, block.dx * b, block.dy * b
-        style: dict[str, Any] = {"edgecolor": edge, "linewidth": LINE_PT, "zorder": 2}
-        sheet.polygon([(x0 + fw + ax_, ay_), (x0 + fw + bx_, by_),
-                       (x0 + fw + bx_, fh + by_), (x0 + fw + ax_, fh + ay_)],
-                      facecolor=side, **style)
-        sheet.polygon([(x0 + ax_, fh + ay_), (x0 + fw + ax_, fh + ay_),
-                       (x0 + fw + bx_, fh + by_), (x0 + bx_, fh + by_)],
-                      facecolor=top, **style)
-        sheet.polygon([(x0 + ax_, ay_), (x0 + fw + ax_, ay_),
-                       (x0 + fw + ax_, fh + ay_), (x0 + ax_, fh + ay_)],
-                      facecolor=front, gid=f"block-{block.part.info.name}" if i == 0 else None,
-                      **style)
+        faces += [[(x0 + fw + ax_, ay_), (x0 + fw + bx_, by_), (x0 + fw + bx_, fh + by_),
+                   (x0 + fw + ax_, fh + ay_)],
+                  [(x0 + ax_, fh + ay_), (x0 + fw + ax_, fh + ay_), (x0 + fw + bx_, fh + by_),
+                   (x0 + bx_, fh + by_)],
+                  [(x0 + ax_, ay_), (x0 + fw + ax_, ay_), (x0 + fw + ax_, fh + ay_),
+                   (x0 + ax_, fh + ay_)]]
+        colors += [side, top, front]
+    sheet.polygons(faces[:-1], facecolors=colors[:-1], edgecolor=edge, zorder=2)
+    sheet.polygon(faces[-1], facecolor=front, edgecolor=edge, zorder=2,
+                  gid=f"block-{block.part.info.name}")
 
 
 def _strips(outer: Rect, inner: Rect) -> list[Rect]:

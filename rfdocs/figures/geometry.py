@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.collections import PolyCollection
 from matplotlib.colors import to_hex, to_rgb
 from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
@@ -131,6 +132,17 @@ class Sheet:
             patch.set_gid(gid)
         self.ax.add_artist(patch)  # not add_patch: the limits are set once, in finish()
         return patch
+
+    def polygons(self, polys: Sequence[Sequence[tuple[float, float]]], *, facecolors: Sequence[str],
+                 **kw: Any) -> PolyCollection:
+        """Many filled polygons as one artist (drawn in order, the last on top)."""
+        for points in polys:
+            self.include((p[0] for p in points), (p[1] for p in points))
+        kw.setdefault("linewidth", LINE_PT)
+        kw.setdefault("joinstyle", "round")
+        collection = PolyCollection([list(p) for p in polys], facecolors=list(facecolors), **kw)
+        self.ax.add_artist(collection)
+        return collection
 
     def rect(self, x: float, y: float, w: float, h: float, *, transform: Affine2D | None = None,
              gid: str | None = None, **kw: Any) -> Rectangle:
