@@ -323,20 +323,20 @@ def render_maps(fm: FeatureMaps, options: Mapping[str, Any], theme: Theme) -> Re
     input_w = 1.45 if show_input else 0.0
     arrow_w = 0.62 if show_input else 0.0
     index_w = 0.0 if labelled else text_width_in(str((rows - 1) * columns), LABEL_PT) + 0.1
-    cbar_w = 0.12 + 0.08 + max(text_width_in(_tick_text(v), LABEL_PT) for v in (lo, hi)) + 0.1
+    ticks = [float(t) for t in matplotlib.ticker.MaxNLocator(nbins=8).tick_values(lo, hi)
+             if lo - 1e-9 * (hi - lo) <= t <= hi + 1e-9 * (hi - lo)]
+    cbar_w = 0.12 + 0.08 + max(text_width_in(_tick_text(v), LABEL_PT) for v in ticks) + 0.1
     label_h = 0.24 if labelled else 0.0
     top_index_h = 0.0 if labelled else 0.2
     title_h = 0.3
 
     avail = FIG_WIDTH - 2 * margin - input_w - arrow_w - index_w - cbar_w
     max_tile = 1.9 if labelled else 0.9
-    tile_w = min(max_tile, (avail - (columns - 1) * 0.02) / columns)
-    scale = tile_w / w  # inches per map pixel
-    gap_in = gap * scale
+    scale = min(max_tile / w, avail / (columns * w + (columns - 1) * gap))  # inches per pixel
+    tile_w = w * scale
     row_gap = max(gap, math.ceil((label_h + 0.04) / scale)) if labelled else gap
     mos = mosaic(maps, columns, gap, row_gap)
     mos_w, mos_h = mos.shape[1] * scale, mos.shape[0] * scale
-    del gap_in
     # the input panel keeps its aspect and is no taller than the mosaic block (min 1 inch)
     input_h = input_w * in_h_px / in_w_px if show_input else 0.0
     block_h = mos_h + label_h  # last row's labels hang below the axes
@@ -409,8 +409,8 @@ def render_maps(fm: FeatureMaps, options: Mapping[str, Any], theme: Theme) -> Re
     bar.outline.set_edgecolor(theme.muted)
     bar.outline.set_linewidth(0.6)
     cax.tick_params(labelsize=LABEL_PT, colors=theme.fg, length=2.5, width=0.6)
-    ticks = matplotlib.ticker.MaxNLocator(nbins=max(2, min(6, int(mos_h / 0.35)))).tick_values(lo, hi)
-    ticks = [t for t in ticks if lo - 1e-9 * (hi - lo) <= t <= hi + 1e-9 * (hi - lo)]
+    room = max(2, min(7, int(mos_h / 0.3)))  # a short bar gets every k-th tick: no collisions
+    ticks = ticks[::math.ceil(len(ticks) / room)]
     bar.set_ticks(ticks, labels=[_tick_text(t) for t in ticks])
 
     # --- title ----------------------------------------------------------------------------------
@@ -476,7 +476,7 @@ def _alt_text(fm: FeatureMaps, options: Mapping[str, Any], vmin: float, vmax: fl
     bank = fm.description if len(fm.description) < 160 else fm.description[:157] + "…"
     return (f"The {fmt_dims(fm.image.shape[:2])} {tone} {what} convolved with {count} ({bank})"
             f"{then}{layers} gives {n} feature map{'s' if n != 1 else ''} of {fmt_dims((h, w))}; "
-            f"values range from {fmt_num(round(vmin, 3))} to {fmt_num(round(vmax, 3))}.")
+            f"values range from {fmt_num(vmin)} to {fmt_num(vmax)}.")
 
 
 def _tick_text(value: float) -> str:

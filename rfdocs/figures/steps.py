@@ -202,8 +202,9 @@ def plan_steps(options: Mapping[str, Any]) -> Plan:
                          for a in range(k.shape[0]) for b in range(k.shape[1]))
             products = tuple((float(x[i, j]), float(k[a, b]))
                              for a in range(k.shape[0]) for b in range(k.shape[1]))
+            last = index == x.size - 1  # cells no input reaches are 0: shown at the end
             steps.append(Step(index, (i, j), taps, products, float(x[i, j]),
-                              np.where(reached, partial, np.nan)))
+                              partial if last else np.where(reached, partial, np.nan)))
         return Plan(x, k, parsed.name, s, p, d, True, op, y, x, tuple(steps))
     pads = (p[0], p[0], p[1], p[1])
     ho = conv_size(x.shape[0], k.shape[0], s[0], d[0], p[0], p[0])
@@ -550,7 +551,20 @@ def _kernel_width(plan: Plan, cell: float) -> float:
 
 
 MARGIN = 0.1
-TITLE_H = 0.3
+TITLE_LINE_H = 0.18
+
+
+def _title_block(plan: Plan, content_w: float) -> tuple[str, float, float]:
+    """The title, on two lines (before its parenthesis or arrow) when one line is wider than
+    both the content and the page; with its width and height in inches."""
+    title = _title(plan)
+    room = max(content_w, PAGE_WIDTH - 2 * MARGIN)
+    if plan.widths(title, TITLE_PT) > room:
+        cut = title.find(" (") if " (" in title else title.find(" →")
+        title = title[:cut] + "\n" + title[cut + 1:]
+    lines = title.split("\n")
+    width = max(plan.widths(line, TITLE_PT) for line in lines) + 0.05
+    return title, width, 0.12 + TITLE_LINE_H * len(lines)
 GAP = 0.25
 
 
@@ -570,14 +584,14 @@ def draw_strip(plan: Plan, indices: Sequence[int], theme: Theme) -> Figure:
     kernel_w = _kernel_width(plan, geo.cell_k)
     per_row = min(len(indices), _per_row(plan, geo))
     n_rows = math.ceil(len(indices) / per_row)
-    title = _title(plan)
-    width = max(2 * MARGIN + kernel_w + per_row * geo.panel_w + (per_row - 1) * GAP,
-                2 * MARGIN + plan.widths(title, TITLE_PT) + 0.05)
-    height = 2 * MARGIN + TITLE_H + n_rows * geo.panel_h + (n_rows - 1) * GAP
+    content = kernel_w + per_row * geo.panel_w + (per_row - 1) * GAP
+    title, title_w, title_h = _title_block(plan, content)
+    width = 2 * MARGIN + max(content, title_w)
+    height = 2 * MARGIN + title_h + n_rows * geo.panel_h + (n_rows - 1) * GAP
     fig = new_figure(width, height, theme)
     pt = _Painter(fig, width, height, theme)
-    pt.text(MARGIN, MARGIN, title, TITLE_PT, ha="left", va="top")
-    top = MARGIN + TITLE_H
+    pt.text(MARGIN, MARGIN, title, TITLE_PT, ha="left", va="top", linespacing=1.3)
+    top = MARGIN + title_h
     _draw_kernel(pt, plan, MARGIN, top, geo.cell_k, kernel_w)
     for row in range(n_rows):
         _output_label(pt, geo, MARGIN + kernel_w, top + row * (geo.panel_h + GAP))
@@ -596,17 +610,18 @@ def draw_strip(plan: Plan, indices: Sequence[int], theme: Theme) -> Figure:
 def draw_frame(plan: Plan, index: int, geo: Geometry, theme: Theme) -> Figure:
     """One animation frame: the title, the kernel and the panel of step ``index``."""
     kernel_w = _kernel_width(plan, geo.cell_k)
-    title = _title(plan)
-    width = max(2 * MARGIN + kernel_w + geo.panel_w, 2 * MARGIN + plan.widths(title, TITLE_PT) + 0.05)
-    height = 2 * MARGIN + TITLE_H + geo.panel_h
+    title, title_w, title_h = _title_block(plan, kernel_w + geo.panel_w)
+    width = 2 * MARGIN + max(kernel_w + geo.panel_w, title_w)
+    height = 2 * MARGIN + title_h + geo.panel_h
     fig = new_figure(width, height, theme)
     pt = _Painter(fig, width, height, theme)
-    pt.text(MARGIN, MARGIN, title, TITLE_PT, ha="left", va="top")
+    pt.text(MARGIN, MARGIN, title, TITLE_PT, ha="left", va="top", linespacing=1.3)
     x0 = MARGIN + kernel_w + (width - 2 * MARGIN - kernel_w - geo.panel_w) / 2
-    _draw_kernel(pt, plan, MARGIN, MARGIN + TITLE_H, geo.cell_k, kernel_w)
-    draw_panel(pt, plan, plan.steps[index], geo, x0, MARGIN + TITLE_H,
-               _header(plan, plan.steps[index]), "panel0")
-    _output_label(pt, geo, MARGIN + kernel_w, MARGIN + TITLE_H)
+    top = MARGIN + title_h
+    _draw_kernel(pt, plan, MARGIN, top, geo.cell_k, kernel_w)
+    draw_panel(pt, plan, plan.steps[index], geo, x0, top, _header(plan, plan.steps[index]),
+               "panel0")
+    _output_label(pt, geo, MARGIN + kernel_w, top)
     pt.finish()
     return fig
 

@@ -1,0 +1,247 @@
+"""The featuremaps figure: maps equal a plain-loop convolution, the mosaic puts map i on tile i,
+the layout is clean, bytes are deterministic, bad options name themselves."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from matplotlib.image import AxesImage
+from matplotlib.text import Text
+
+from rfdocs.compute.images import load_image
+from rfdocs.compute.kernels import named_kernel
+from rfdocs.figures import DARK, LIGHT, OptionError, get_kind
+from rfdocs.figures.featuremaps import (
+    auto_columns,
+    compute_maps,
+    mosaic,
+    render_maps,
+    tile_origin,
+)
+from rfdocs.figures.layout import text_overlaps, texts_outside
+from rfdocs.figures.output import figure_bytes
+
+KIND = get_kind("featuremaps")
+
+
+def correlate_loop(image: np.ndarray, k: np.ndarray, pad: tuple[int, int, int, int] = (0, 0, 0, 0),
+                   ) -> np.ndarray:
+    """Plain-loop cross-correlation of a 2-D image with a 2-D kernel (zero padding)."""
+    t, b, left, r = pad
+    padded = np.zeros((image.shape[0] + t + b, image.shape[1] + left + r))
+    padded[t:t + image.shape[0], left:left + image.shape[1]] = image
+    kh, kw = k.shape
+    out = np.zeros((padded.shape[0] - kh + 1, padded.shape[1] - kw + 1))
+    for i in range(out.shape[0]):
+        for j in range(out.shape[1]):
+            total = 0.0
+            for a in range(kh):
+                for c in range(kw):
+                    total += padded[i + a, j + c] * k[a, c]
+            out[i, j] = total
+    return out
+
+
+def pool_loop(x: np.ndarray, p: int, how: str) -> np.ndarray:
+    out = np.zeros((x.shape[0] // p, x.shape[1] // p))
+    for i in range(out.shape[0]):
+        for j in range(out.shape[1]):
+            block = x[i * p:(i + 1) * p, j * p:(j + 1) * p]
+            out[i, j] = block.max() if how == "max" else block.mean()
+    return out
+
+
+@pytest.fixture(scope="module")
+def small_grey() -> np.ndarray:
+    return load_image("photo", size=20, grey=True)
+
+
+def test_maps_equal_plain_loop_correlation(small_grey: np.ndarray) -> None:
+    options = KIND.resolve({"kernels": "sobel-x, laplacian, [[1,2],[3,4]]", "size": "20"})
+    fm = compute_maps(small_grey, options)
+    assert fm.labels == ("sobel-x", "laplacian", "[[1,2], [3,4]]")
+    assert fm.kernel_shape == (3, 3)  # the 2x2 kernel sits centred in the common 3x3 window
+    x = small_grey[:, :, 0]
+    np.testing.assert_allclose(fm.maps[0], correlate_loop(x, named_kernel("sobel-x")), atol=1e-9)
+    np.testing.assert_allclose(fm.maps[1], correlate_loop(x, named_kernel("laplacian")), atol=1e-9)
+    embedded = np.zeros((3, 3))
+    embedded[0:2, 0:2] = [[1, 2], [3, 4]]
+    np.testing.assert_allclose(fm.maps[2], correlate_loop(x, embedded), atol=1e-9)
+
+
+def test_same_padding_relu_and_pooling(small_grey: np.ndarray) -> None:
+    x = small_grey[:, :, 0]
+    for pool in ("max", "avg"):
+        options = KIND.resolve({"kernels": "sobel-y", "padding": "same", "activation": "relu",
+                                "pool": pool, "pool_size": "3"})
+        fm = compute_maps(small_grey, options)
+        conv = correlate_loop(x, named_kernel("sobel-y"), (1, 1, 1, 1))
+        assert conv.shape == x.shape
+        np.testing.assert_allclose(fm.maps[0], pool_loop(np.maximum(conv, 0), 3, pool), atol=1e-9)
+
+
+def test_layers_repeat_each_kernel(small_grey: np.ndarray) -> None:
+    options = KIND.resolve({"kernels": "box, sobel-x", "layers": "2", "activation": "abs"})
+    fm = compute_maps(small_grey, options)
+    x = small_grey[:, :, 0]
+    for n, name in enumerate(("box", "sobel-x")):
+        k = named_kernel(name)
+        once = np.abs(correlate_loop(x, k))
+        np.testing.assert_allclose(fm.maps[n], np.abs(correlate_loop(once, k)), atol=1e-9)
+
+
+def test_named_kernel_on_colour_sees_the_channel_mean() -> None:
+    colour = load_image("photo", size=16)
+    options = KIND.resolve({"kernels": "laplacian", "colour": "yes"})
+    fm = compute_maps(colour, options)
+    ref = correlate_loop(colour.mean(axis=2), named_kernel("laplacian"))
+    np.testing.assert_allclose(fm.maps[0], ref, atol=1e-9)
+
+
+def test_random_bank_is_full_depth_and_seeded() -> None:
+    colour = load_image("photo", size=16)
+    options = KIND.resolve({"kernels": "random", "count": "100", "colour": "yes", "seed": "5"})
+    fm = compute_maps(colour, options)
+    assert fm.maps.shape == (100, 14, 12)
+    again = compute_maps(colour, options)
+    np.testing.assert_array_equal(fm.maps, again.maps)
+    other = compute_maps(colour, KIND.resolve({"kernels": "random", "count": "100",
+                                                "colour": "yes", "seed": "6"}))
+    assert not np.allclose(fm.maps, other.maps)
+    assert "100 random 3×3 kernels (seed 5)" in fm.description
+
+
+def test_mosaic_places_map_i_on_tile_i() -> None:
+    maps = np.stack([np.full((3, 4), float(i)) for i in range(7)])
+    tiled = mosaic(maps, columns=3, gap=2, row_gap=5)
+    assert tiled.shape == (3 * 3 + 2 * 5, 3 * 4 + 2 * 2)
+    for i in range(7):
+        top, left = tile_origin(i, 3, 3, 4, 2, 5)
+        assert (top, left) == ((i // 3) * 8, (i % 3) * 6)
+        np.testing.assert_array_equal(tiled[top:top + 3, left:left + 4], i)
+    covered = np.zeros(tiled.shape, bool)
+    for i in range(7):
+        top, left = tile_origin(i, 3, 3, 4, 2, 5)
+        covered[top:top + 3, left:left + 4] = True
+    assert np.all(np.isnan(tiled[~covered]))  # gutters and the two empty tiles
+
+
+def test_auto_columns() -> None:
+    assert auto_columns(4, 100, 100) == 4
+    assert auto_columns(8, 100, 100) == 4
+    assert auto_columns(100, 126, 107) == 10
+    assert auto_columns(64, 50, 50) == 8
+
+
+def test_many_maps_are_one_image_with_an_indexed_grid() -> None:
+    rendered = KIND.render(None, {"kernels": "random", "count": "100", "size": "48"}, LIGHT)
+    images = rendered.figure.findobj(AxesImage)
+    assert len(images) == 2  # the input and ONE mosaic (the colour bar is not an AxesImage)
+    mos = images[1].get_array()
+    assert mos is not None
+    n, (h, w) = 100, rendered.numbers["map_shape"]
+    cols, gap = rendered.numbers["columns"], rendered.numbers["gap"]
+    assert cols == 10 and mos.shape == (10 * h + 9 * gap, 10 * w + 9 * gap)
+    texts = {t.get_text() for t in rendered.figure.findobj(Text) if t.get_visible()}
+    assert {"0", "9", "10", "90"} <= texts  # column numbers and row start indices
+    assert not any(t.startswith("random") for t in texts)
+    assert n == rendered.numbers["count"]
+
+
+def test_few_maps_are_labelled() -> None:
+    rendered = KIND.render(None, {"size": "40"}, DARK)
+    texts = [t.get_text() for t in rendered.figure.findobj(Text)]
+    for name in ("sobel-x", "sobel-y", "laplacian", "gaussian"):
+        assert name in texts
+    lo, hi = rendered.numbers["color_limits"]
+    assert lo == -hi  # signed values: a symmetric diverging scale centred on 0
+    assert rendered.numbers["cmap"] == "berlin"  # dark page: a dark-centred diverging map
+    assert KIND.render(None, {"size": "40"}, LIGHT).numbers["cmap"] == LIGHT.diverging
+    relu = KIND.render(None, {"size": "40", "activation": "relu"}, LIGHT)
+    assert relu.numbers["cmap"] == LIGHT.cmap and relu.numbers["color_limits"][0] == 0
+
+
+def test_alt_text_states_the_computed_result() -> None:
+    rendered = KIND.render(None, {"size": "64"}, LIGHT)
+    fm = compute_maps(load_image("photo", size=64, grey=True), KIND.resolve({"size": "64"}))
+    lo, hi = fm.maps.min(), fm.maps.max()
+    assert rendered.alt == (
+        "The 64×55 greyscale photograph convolved with 4 kernels (sobel-x, sobel-y, laplacian, "
+        f"gaussian) gives 4 feature maps of 60×51; values range from {lo:.3g} to {hi:.3g}.")
+
+
+AWKWARD: list[dict[str, Any]] = [
+    {},
+    {"kernels": "identity(1)", "size": "32"},  # one 1x1 kernel: one map
+    {"kernels": "random", "count": "100", "activation": "relu", "size": "64"},
+    {"kernels": "random(5)", "count": "400", "size": "24", "colour": "yes"},
+    {"kernels": "sobel-x sobel-y emboss sharpen box(5) identity [[1,0],[0,-1]] gaussian(9, 2.5)",
+     "colour": "yes", "activation": "relu", "pool": "max"},
+    {"kernels": "laplacian gaussian(7, 3)", "layers": "3", "pool": "avg", "size": "96",
+     "show_input": "no"},
+    {"kernels": ", ".join(["gaussian(31, 30)"] * 16), "size": "40"},  # long labels, constant-ish
+    {"kernels": "box", "size": "8", "cmap": "magma"},
+]
+
+
+@pytest.mark.parametrize("theme", [LIGHT, DARK], ids=["light", "dark"])
+@pytest.mark.parametrize("given", AWKWARD)
+def test_layout_is_clean(given: dict[str, Any], theme: Any) -> None:
+    fig = KIND.render(None, given, theme).figure
+    assert text_overlaps(fig) == []
+    assert texts_outside(fig) == []
+    width, _ = fig.get_size_inches()
+    assert width <= 7.01
+    for text in fig.findobj(Text):
+        if text.get_visible() and text.get_text().strip():
+            assert float(text.get_fontsize()) >= 8
+
+
+def test_user_image_and_array(tmp_path: Path) -> None:
+    from PIL import Image
+
+    rgb = np.zeros((30, 60, 3), np.uint8)
+    rgb[:, 30:] = 255  # a vertical edge
+    Image.fromarray(rgb).save(tmp_path / "edge.png")
+    rendered = KIND.render(None, {"image": str(tmp_path / "edge.png"), "kernels": "sobel-x",
+                                  "size": "60"}, LIGHT)
+    assert rendered.numbers["input_shape"] == [30, 60, 1]
+    assert rendered.alt.startswith("The 30×60 greyscale image convolved with 1 kernel (sobel-x)")
+    assert rendered.numbers["min"] == pytest.approx(-4.0)  # 1+2+1 across a 0 -> 1 edge
+    from_array = KIND.render(None, {"image": rgb, "kernels": "sobel-x", "size": "60"}, LIGHT)
+    assert from_array.numbers["min"] == rendered.numbers["min"]
+    fm = compute_maps(load_image(rgb, grey=True), KIND.resolve({"kernels": "sobel-x"}))
+    assert render_maps(fm, KIND.resolve({"kernels": "sobel-x"}), LIGHT).numbers["count"] == 1
+
+
+def test_deterministic_bytes() -> None:
+    a = KIND.render(None, {"size": "48"}, LIGHT).figure
+    b = KIND.render(None, {"size": "48"}, LIGHT).figure
+    for fmt in ("svg", "png", "pdf"):
+        assert figure_bytes(a, fmt) == figure_bytes(b, fmt)
+
+
+@pytest.mark.parametrize(("given", "option", "words"), [
+    ({"kernels": "sobel"}, "kernels", "unknown kernel 'sobel'; allowed: identity, box"),
+    ({"kernels": "[[1,2],[3]]"}, "kernels", "different lengths"),
+    ({"kernels": "[[1,2],[3,4]"}, "kernels", "unclosed bracket"),
+    ({"kernels": "gaussian(5, -1)"}, "kernels", "sigma must be a positive number"),
+    ({"kernels": "random", "count": "401"}, "count", "1 to 400"),
+    ({"kernels": "random random", "count": "300"}, "count", "600 kernels; at most 400"),
+    ({"activation": "tanh"}, "activation", "none, relu or abs"),
+    ({"pool": "min"}, "pool", "none, max or avg"),
+    ({"cmap": "nosuchmap"}, "cmap", "unknown colour map 'nosuchmap'"),
+    ({"size": "4"}, "size", "8 to 1024"),
+    ({"image": "/nonexistent/x.png"}, "image", "does not exist"),
+    ({"size": "8", "pool": "max", "pool_size": "8"}, "pool_size", "does not fit the 4×3 maps of layer 1"),
+    ({"size": "8", "kernels": "box(5)", "layers": "2"}, "layers", "smaller than the 5×5 kernel"),
+    ({"stride": "2"}, "stride", "unknown option; allowed:"),
+])
+def test_bad_options_name_themselves(given: dict[str, Any], option: str, words: str) -> None:
+    with pytest.raises(OptionError) as info:
+        KIND.render(None, given, LIGHT)
+    assert info.value.option == option
+    assert words in str(info.value)

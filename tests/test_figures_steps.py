@@ -1,0 +1,265 @@
+"""The steps figure: printed numbers equal an independent plain-loop convolution, layout is clean,
+bytes and GIFs are deterministic, bad options name themselves."""
+
+from __future__ import annotations
+
+import io
+import itertools
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pytest
+from matplotlib.figure import Figure
+from matplotlib.text import Text
+
+from rfdocs.figures import DARK, LIGHT, OptionError, get_kind
+from rfdocs.figures.layout import text_overlaps, texts_outside
+from rfdocs.figures.output import figure_bytes
+from rfdocs.figures.steps import MINUS, animation_bytes, fmt_value, plan_steps
+
+KIND = get_kind("steps")
+
+
+# --- independent references: plain loops, no numpy tricks -------------------------------------
+
+
+def conv_loop(x: np.ndarray, k: np.ndarray, stride: tuple[int, int], pad: tuple[int, int],
+              dil: tuple[int, int]) -> np.ndarray:
+    h, w = x.shape
+    kh, kw = k.shape
+    hp, wp = h + 2 * pad[0], w + 2 * pad[1]
+
+    def at(i: int, j: int) -> float:
+        i, j = i - pad[0], j - pad[1]
+        return float(x[i, j]) if 0 <= i < h and 0 <= j < w else 0.0
+
+    rows = (hp - dil[0] * (kh - 1) - 1) // stride[0] + 1
+    cols = (wp - dil[1] * (kw - 1) - 1) // stride[1] + 1
+    out = np.zeros((rows, cols))
+    for r in range(rows):
+        for c in range(cols):
+            total = 0.0
+            for a in range(kh):
+                for b in range(kw):
+                    total += at(r * stride[0] + a * dil[0], c * stride[1] + b * dil[1]) * k[a, b]
+            out[r, c] = total
+    return out
+
+
+def tconv_loop(x: np.ndarray, k: np.ndarray, stride: tuple[int, int], pad: tuple[int, int],
+               dil: tuple[int, int], out_pad: tuple[int, int]) -> np.ndarray:
+    h, w = x.shape
+    kh, kw = k.shape
+    full = np.zeros(((h - 1) * stride[0] + dil[0] * (kh - 1) + 1 + out_pad[0],
+                     (w - 1) * stride[1] + dil[1] * (kw - 1) + 1 + out_pad[1]))
+    for i in range(h):
+        for j in range(w):
+            for a in range(kh):
+                for b in range(kw):
+                    full[i * stride[0] + a * dil[0], j * stride[1] + b * dil[1]] += x[i, j] * k[a, b]
+    return full[pad[0]:full.shape[0] - pad[0], pad[1]:full.shape[1] - pad[1]]
+
+
+def printed(fig: Figure, prefix: str) -> dict[tuple[int, int], str]:
+    """The texts printed in a grid, by (row, col), read back through their gids."""
+    out = {}
+    for text in fig.findobj(Text):
+        gid = text.get_gid()
+        if gid and gid.startswith(prefix + "-"):
+            r, c = gid[len(prefix) + 1:].split("-")
+            out[(int(r), int(c))] = text.get_text()
+    return out
+
+
+def as_number(text: str) -> float:
+    return float(text.replace(MINUS, "-"))
+
+
+CASES: list[dict[str, Any]] = [
+    {},
+    {"kernel": "[[2]]", "input": "3", "stride": "2"},  # 1x1 kernel, stride > kernel
+    {"kernel": "[[1,2],[3,4]]", "input": "7", "stride": "3", "padding": "1"},
+    {"kernel": "laplacian", "input": "6", "dilation": "2", "padding": "1"},
+    {"kernel": "sobel-y", "input": "4x6", "stride": "1x2", "padding": "2x0", "seed": "3"},
+    {"kernel": "[[1,-1,2]]", "values": "[[1,2,3,4,5],[5,6,7,8,9]]", "dilation": "1x2"},
+]
+TRANSPOSED: list[dict[str, Any]] = [
+    {"transposed": "yes", "input": "3", "kernel": "[[1,2],[0,-1]]", "stride": "2"},
+    {"transposed": "yes", "input": "3", "kernel": "sobel-x", "stride": "1"},  # overlapping sums
+    {"transposed": "yes", "input": "2x3", "kernel": "[[1,2],[3,4]]", "stride": "2",
+     "padding": "1", "output_padding": "1"},
+    {"transposed": "yes", "input": "2", "kernel": "[[1,0,2]]", "dilation": "2", "stride": "3"},
+]
+
+
+@pytest.mark.parametrize("given", CASES)
+def test_output_grid_prints_the_plain_loop_convolution(given: dict[str, Any]) -> None:
+    options = KIND.resolve(given)
+    rendered = KIND.render(None, given, LIGHT)
+    x = np.array(rendered.numbers["input"])
+    k = np.array(rendered.numbers["kernel"])
+    ref = conv_loop(x, k, options["stride"], options["padding"], options["dilation"])
+    np.testing.assert_allclose(np.array(rendered.numbers["output"]), ref, atol=1e-9)
+    # the last frame shows the whole output, every value as printed text
+    last = printed(rendered.frames[-1], "panel0-output")
+    assert len(last) == ref.size
+    for (r, c), text in last.items():
+        assert as_number(text) == pytest.approx(ref[r, c], abs=0.006)
+    # frame t shows exactly the outputs computed so far (row-major), the rest empty
+    for t, frame in enumerate(rendered.frames):
+        cells = printed(frame, "panel0-output")
+        assert sorted(cells) == [divmod(i, ref.shape[1]) for i in range(t + 1)]
+    # the padded input is printed around the real input
+    p0, p1 = options["padding"]
+    shown = printed(rendered.frames[0], "panel0-input")
+    for (r, c), text in shown.items():
+        inside = p0 <= r < p0 + x.shape[0] and p1 <= c < p1 + x.shape[1]
+        assert as_number(text) == (x[r - p0, c - p1] if inside else 0.0)
+
+
+@pytest.mark.parametrize("given", TRANSPOSED)
+def test_transposed_grid_prints_the_plain_loop_scatter(given: dict[str, Any]) -> None:
+    options = KIND.resolve(given)
+    rendered = KIND.render(None, given, LIGHT)
+    x = np.array(rendered.numbers["input"])
+    k = np.array(rendered.numbers["kernel"])
+    ref = tconv_loop(x, k, options["stride"], options["padding"], options["dilation"],
+                     options["output_padding"])
+    np.testing.assert_allclose(np.array(rendered.numbers["output"]), ref, atol=1e-9)
+    p0, p1 = options["padding"]
+    last = printed(rendered.frames[-1], "panel0-output")
+    for r, c in itertools.product(range(ref.shape[0]), range(ref.shape[1])):
+        assert as_number(last[(r + p0, c + p1)]) == pytest.approx(ref[r, c])
+    # running sums: after step t, the uncropped output is the scatter of the first t+1 cells
+    for t, frame in enumerate(rendered.frames):
+        mask = np.zeros_like(x)
+        mask.flat[:t + 1] = 1
+        partial = tconv_loop(x * mask, k, options["stride"], (0, 0), options["dilation"],
+                             options["output_padding"])
+        for (r, c), text in printed(frame, "panel0-output").items():
+            assert as_number(text) == pytest.approx(partial[r, c])
+
+
+def _check_sum_lines(lines: list[str]) -> tuple[float, float]:
+    """Evaluate '4·1 + 3·0 + 2·(−1)' lines ending '= 3' by hand: (sum of products, total)."""
+    body = " ".join(lines).replace(MINUS, "-")
+    left, _, right = body.rpartition("=")
+    total = 0.0
+    for term in left.split("+"):
+        a, b = term.strip().split("\u00b7")
+        total += float(a) * float(b.strip("()"))
+    return total, float(right)
+
+
+@pytest.mark.parametrize("given", CASES[:5])
+def test_written_arithmetic_adds_up(given: dict[str, Any]) -> None:
+    rendered = KIND.render(None, given, LIGHT)
+    for frame in rendered.frames:
+        lines = [t.get_text() for t in sorted(
+            (t for t in frame.findobj(Text) if (t.get_gid() or "").startswith("panel0-sum-")),
+            key=lambda t: int(str(t.get_gid()).rsplit("-", 1)[1]))]
+        products, total = _check_sum_lines(lines)
+        assert products == pytest.approx(total)
+
+
+def test_window_taps_follow_stride_and_dilation() -> None:
+    plan = plan_steps(KIND.resolve({"input": "7", "kernel": "[[1,2],[3,4]]", "stride": "3",
+                                    "dilation": "2"}))
+    step = plan.steps[2]  # output (1, 0) of a 2x2 output
+    assert step.cell == (1, 0)
+    assert step.taps == ((3, 0), (3, 2), (5, 0), (5, 2))
+
+
+def test_panels_show_first_steps_and_last() -> None:
+    rendered = KIND.render(None, {"panels": "4"}, LIGHT)
+    assert rendered.numbers["shown_steps"] == [0, 1, 2, 8]
+    for n, step in enumerate([0, 1, 2, 8]):
+        assert len(printed(rendered.figure, f"panel{n}-output")) == step + 1
+    auto = KIND.render(None, {}, LIGHT)
+    assert auto.numbers["shown_steps"] == [0, 1, 8]  # three panels fit one row of the page
+    assert auto.figure.get_size_inches()[0] <= 7.0
+
+
+def test_values_format() -> None:
+    assert fmt_value(-3.0, True) == f"{MINUS}3"
+    assert fmt_value(0.0751, False) == "0.075"
+    assert fmt_value(1.189, False) == "1.19"
+    assert fmt_value(-0.0001, False) == "0"
+    rendered = KIND.render(None, {"kernel": "gaussian(3, 1)", "input": "4"}, LIGHT)
+    sums = [t.get_text() for t in rendered.frames[0].findobj(Text)
+            if (t.get_gid() or "").startswith("panel0-sum-")]
+    assert sums[-1].startswith("\u2248 ")  # rounded products: an approximate sum
+
+
+AWKWARD = CASES + TRANSPOSED + [
+    {"kernel": "gaussian(3, 1)", "input": "6", "padding": "1"},
+    {"kernel": "random(5, 1)", "input": "10", "padding": "3", "panels": "2"},
+    {"kernel": "[[100,-100],[-100,100]]", "values": "[[255,0,255],[0,255,0],[255,0,255]]"},
+    {"panels": "12", "input": "3", "kernel": "[[1]]"},
+]
+
+
+@pytest.mark.parametrize("theme", [LIGHT, DARK], ids=["light", "dark"])
+@pytest.mark.parametrize("given", AWKWARD)
+def test_layout_is_clean(given: dict[str, Any], theme: Any) -> None:
+    rendered = KIND.render(None, given, theme)
+    for fig in (rendered.figure, rendered.frames[0], rendered.frames[-1]):
+        assert text_overlaps(fig) == []
+        assert texts_outside(fig) == []
+        for text in fig.findobj(Text):
+            if text.get_text().strip():
+                assert float(text.get_fontsize()) >= 8
+    sizes = {tuple(f.get_size_inches()) for f in rendered.frames}
+    assert len(sizes) == 1  # every frame the same size: the animation does not jump
+
+
+def test_deterministic_bytes_and_gif() -> None:
+    from PIL import Image
+
+    a = KIND.render(None, {"padding": "1", "stride": "2"}, DARK)
+    b = KIND.render(None, {"padding": "1", "stride": "2"}, DARK)
+    for fmt in ("svg", "png", "pdf"):
+        assert figure_bytes(a.figure, fmt) == figure_bytes(b.figure, fmt)
+    gif = animation_bytes(a, "gif")
+    assert gif == animation_bytes(b, "gif")
+    im = Image.open(io.BytesIO(gif))
+    assert im.format == "GIF" and getattr(im, "n_frames", 1) == len(a.frames) == a.numbers["steps"]
+    assert im.info["loop"] == 0
+    im.seek(0)
+    corner = im.convert("RGB").getpixel((1, 1))
+    assert corner == (0x13, 0x14, 0x16)  # painted on the dark page colour
+    apng = animation_bytes(a, "png")
+    assert getattr(Image.open(io.BytesIO(apng)), "n_frames", 1) == len(a.frames)
+    with pytest.raises(ValueError, match="allowed: gif, png"):
+        animation_bytes(a, "svg")
+
+
+def test_alt_text_states_the_result() -> None:
+    rendered = KIND.render(None, {"values": "[[1,2],[3,4]]", "kernel": "[[1]]"}, LIGHT)
+    assert rendered.alt == ("Convolution of a 2×2 input with a 1×1 kernel → 2×2 output, 4 steps; "
+                            "output values (row by row): 1, 2, 3, 4.")
+
+
+@pytest.mark.parametrize(("given", "option", "words"), [
+    ({"kernel": "sobel"}, "kernel", "unknown kernel 'sobel'"),
+    ({"kernel": "box(9)"}, "kernel", "at most 7×7"),
+    ({"kernel": "[[1,2],[3]]"}, "kernel", "different lengths"),
+    ({"values": "[[1,2],[3,x]]"}, "values", "only numbers"),
+    ({"values": "[" + ",".join(["[1]"] * 11) + "]"}, "values", "at most 10×10"),
+    ({"stride": "0"}, "stride", "each 1 to 6"),
+    ({"input": "11"}, "input", "each 1 to 10"),
+    ({"panels": "13"}, "panels", "0 (automatic) to 12"),
+    ({"transposed": "maybe"}, "transposed", "yes/no"),
+    ({"input": "2", "kernel": "sobel-x"}, "kernel", "more than the padded 2×2 input"),
+    ({"transposed": "yes", "stride": "2", "output_padding": "2"}, "output_padding",
+     "less than the stride"),
+    ({"transposed": "yes", "input": "1", "kernel": "[[1]]", "padding": "1"}, "padding",
+     "crops away the whole"),
+    ({"colour": "yes"}, "colour", "unknown option; allowed:"),
+])
+def test_bad_options_name_themselves(given: Mapping[str, Any], option: str, words: str) -> None:
+    with pytest.raises(OptionError) as info:
+        KIND.render(None, given, LIGHT)
+    assert info.value.option == option
+    assert words in str(info.value)
