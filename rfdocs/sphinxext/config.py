@@ -20,6 +20,7 @@ class Setting:
     check: Callable[[Any], bool]
     help: str
     pixels: bool  # changes the pixels of figures (part of the cache key)
+    types: tuple[type, ...] = ()  # types Sphinx accepts without a warning (default: the default's)
 
 
 def _positive_int(v: Any) -> bool:
@@ -30,7 +31,8 @@ SETTINGS = (
     Setting("rfdocs_cache_dir", "", "a path (str); empty for <output dir>/../.rfdocs-cache",
             lambda v: isinstance(v, str | Path),
             "Where rendered figures are kept between builds (relative paths are relative to "
-            "the configuration directory). It survives deleting the HTML output.", False),
+            "the configuration directory). It survives deleting the HTML output.", False,
+            (str, Path, type(Path()))),  # Sphinx wants the exact type: PosixPath, WindowsPath
     Setting("rfdocs_on_error", "warn", '"warn" or "raise"', lambda v: v in ("warn", "raise"),
             'What bad input does: "warn" logs one warning and shows an error box in the page; '
             '"raise" stops the build at the first.', False),
@@ -91,5 +93,6 @@ def validate_config(app: Sphinx, config: Config) -> None:
 
 def setup_config(app: Sphinx) -> None:
     for s in SETTINGS:
-        app.add_config_value(s.name, s.default, "env", types=frozenset({type(s.default)}))
+        app.add_config_value(s.name, s.default, "env",
+                             types=frozenset(s.types or {type(s.default)}))
     app.connect("config-inited", validate_config)
