@@ -1,0 +1,430 @@
+"""``make bench``: build, render and compute timings against their goals, as a table on stdout
+and as JSON in ``build/bench.json``.  Medians over several runs; every ratio compares runs made
+in this same invocation.  Nothing here fails: a missed goal is reported, never raised."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from benchmarks.timing import START, Samples, log, median
+
+REPO = Path(__file__).resolve().parent.parent
+SECTIONS = ("render", "compute", "conv", "site", "docs")
+KINDS = ("block", "growth", "featuremaps", "steps", "erf")
+
+
+@dataclass
+class Row:
+    """One line of the table: what was measured, its value, the goal and whether it is met."""
+
+    section: str
+    figure: str
+    value: float | None
+    unit: str
+    shown: str
+    goal: str = ""
+    met: bool | None = None  # None: no goal (for information)
+    detail: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"section": self.section, "figure": self.figure, "value": self.value,
+                "unit": self.unit, "shown": self.shown, "goal": self.goal, "met": self.met,
+                **({"detail": self.detail} if self.detail else {})}
+
+
+def at_most(value: float, limit: float) -> bool:
+    return value <= limit
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:.1f} ms" if seconds < 0.1 else f"{seconds * 1000:.0f} ms"
+
+
+@dataclass
+class Settings:
+    pages: int
+    per_page: int
+    noop_runs: int
+    clean_runs: int
+    cold_runs: int
+    docs_runs: int
+    repeat: int
+    theme: str
+    sections: tuple[str, ...]
+    keep: bool
+    json_path: Path
+    torch_path: str | None
+
+
+class Bench:
+    def __init__(self, settings: Settings, work: Path) -> None:
+        self.s = settings
+        self.work = work
+        self.logs = work / "logs"
+        self.rows: list[Row] = []
+        self.details: dict[str, Any] = {}
+        self.notes: list[str] = []
+        self.kinds: tuple[str, ...] = KINDS
+
+    def add(self, *rows: Row) -> None:
+        self.rows.extend(rows)
+
+    def section(self, name: str, fn: Callable[[], None]) -> None:
+        if name not in self.s.sections:
+            return
+        started = time.perf_counter()
+        try:
+            fn()
+        except Exception as err:  # report and go on: the bench never fails on what it measures
+            log(f"{name}: error: {err}")
+            self.notes.append(f"{name}: error: {type(err).__name__}: {err}")
+            self.details.setdefault("errors", {})[name] = traceback.format_exc()
+            self.add(Row(name, f"{name} section", None, "", "error (see notes)"))
+        self.details.setdefault("section_seconds", {})[name] = time.perf_counter() - started
+
+    # ----------------------------------------------------------------------- renders
+
+    def render(self) -> None:
+        from benchmarks.micro import render_kinds
+
+        timings = render_kinds(KINDS, self.s.repeat)
+        self.kinds = tuple(t.name for t in timings if t.samples is not None)
+        self.details["render"] = {t.name: ({"first_s": t.first_s, **t.samples.to_json()}
+                                           if t.samples else {"error": t.error}) for t in timings}
+        medians = []
+        for t in timings:
+            label = f"render {t.name} (defaults, light, SVG)"
+            if t.name == "block":
+                label = "render block: 46×46×100 feature block (defaults)"
+            if t.samples is None:
+                self.add(Row("render", label, None, "s", "unavailable", "", None, {"error": t.error}))
+                continue
+            limit = 0.25 if t.name == "block" else 0.1
+            medians.append(t.samples.median)
+            self.add(Row("render", label, t.samples.median, "s", ms(t.samples.median),
+                         f"≤ {limit * 1000:.0f} ms", at_most(t.samples.median, limit),
+                         {"first_render_incl_imports_s": t.first_s}))
+        if medians:
+            value = median(medians)
+            self.add(Row("render", f"render: median over {len(medians)} kind(s)", value, "s", ms(value),
+                         "≤ 100 ms", at_most(value, 0.1)))
+        missing = [k for k in KINDS if k not in self.kinds]
+        if missing:
+            self.notes.append("figure kinds not available yet (left out of the site): "
+                              + ", ".join(missing))
+
+    # ----------------------------------------------------------------------- compute
+
+    def compute(self) -> None:
+        from benchmarks.micro import compute_timings
+
+        r = compute_timings(self.s.repeat)
+        self.details["compute"] = {k: (v.to_json() if isinstance(v, Samples) else v) for k, v in r.items()}
+        a, e = r["analyze_1000"].median, r["erf_uniform_resnet50"].median
+        self.add(
+            Row("compute", f"analyze: {r['multipath_layers']}-layer multi-path graph", a, "s", ms(a),
+                "≤ 20 ms", at_most(a, 0.02)),
+            Row("compute", "parse_spec: the same graph, compact form", r["parse_1000_compact"].median,
+                "s", ms(r["parse_1000_compact"].median)),
+            Row("compute", "zoo_network('resnet50') (YAML parse, per call)",
+                r["zoo_resnet50_parse"].median, "s", ms(r["zoo_resnet50_parse"].median)),
+            Row("compute", "analyze(resnet50)", r["analyze_resnet50"].median, "s",
+                ms(r["analyze_resnet50"].median)),
+            Row("compute", "erf_uniform(resnet50), 224×224, exact", e, "s", f"{e:.3f} s", "≤ 0.5 s",
+                at_most(e, 0.5)),
+        )
+
+    # ----------------------------------------------------------------------- convolution
+
+    def conv(self) -> None:
+        if self.s.torch_path:
+            sys.path.append(self.s.torch_path)
+        from benchmarks.micro import blas_info, conv_timings
+
+        blas = blas_info()
+        self.details["blas"] = blas
+        pools = blas.get("pools")
+        shown = "; ".join(f"{p.get('internal_api')} {p.get('version')} {p.get('architecture')} "
+                          f"×{p.get('num_threads')}" for p in pools) if pools else str(
+                              blas.get("threadpoolctl"))
+        self.add(Row("conv", "numpy BLAS (threadpoolctl; OPENBLAS_CORETYPE="
+                     f"{blas['OPENBLAS_CORETYPE'] or 'unset'})", None, "", shown))
+        r = conv_timings(self.s.repeat)
+        small = r["loop_small"]
+        speed = small["loop"].median / small["rfdocs"].median
+        self.add(Row("conv", f"conv2d vs loop reference ({small['label']}), speed-up", speed, "x",
+                     f"{speed:.0f}× (max |diff| {small['max_abs_diff']:.1e})"))
+        if r["torch"] is None:
+            self.notes.append("torch is not installed: the conv2d-vs-torch goal was not measured "
+                              "(pip install torch into a scratch folder and pass --torch-path)")
+        for case in r["cases"]:
+            for tag in ("float64", "float32"):
+                ours = case[f"{tag}_rfdocs"].median
+                ratio = ours / case[f"{tag}_im2col"].median
+                agree = case[f"{tag}_agrees_with_im2col"]
+                self.add(Row("conv", f"conv2d {case['label']} {tag}: rfdocs / im2col", ratio, "x",
+                             f"{ratio:.2f}× ({ms(ours)})" + ("" if agree else " DISAGREE")))
+                if r["torch"] is not None:
+                    t = ours / case[f"{tag}_torch"].median
+                    agree = case[f"{tag}_agrees_with_torch"]
+                    self.add(Row("conv", f"conv2d {case['label']} {tag}: rfdocs / torch", t, "x",
+                                 f"{t:.2f}× (torch {ms(case[f'{tag}_torch'].median)})"
+                                 + ("" if agree else " DISAGREE"), "≤ 2×", at_most(t, 2.0)))
+        self.details["conv"] = {
+            "torch": r["torch"],
+            "loop_small": {k: (v.to_json() if isinstance(v, Samples) else v) for k, v in small.items()},
+            "cases": [{k: (v.to_json() if isinstance(v, Samples) else v) for k, v in c.items()}
+                      for c in r["cases"]],
+        }
+
+    # ----------------------------------------------------------------------- sites
+
+    def site(self) -> None:
+        from benchmarks.builds import Build, Site, build
+        from benchmarks.site import plan_site, write_rfdocs_site, write_static_site
+        from rfdocs.figures import get_kind
+
+        s = self.s
+        plan = plan_site([get_kind(k) for k in self.kinds], s.pages, s.per_page)
+        rf = Site("rfdocs", self.work / "rfdocs-src", self.work / "rfdocs-out")
+        static = Site("static", self.work / "static-src", self.work / "static-out")
+        write_rfdocs_site(plan, rf.src, s.theme)
+        what = (f"{s.pages} pages, {plan.figure_count} figures ({', '.join(plan.kinds)}), "
+                f"rf-table and 4 rf roles a page")
+        log(f"site: {what}")
+        runs: dict[str, list[Build]] = {}
+
+        def go(site: Site, kind: str, jobs: int = 1) -> None:
+            runs.setdefault(f"{site.label}-{kind}-j{jobs}", []).append(
+                build(site, kind, jobs=jobs, logs=self.logs))
+
+        for _ in range(s.cold_runs):  # interleaved, so drift hits both alike
+            go(rf, "cold", 1)
+            go(rf, "cold", 2)
+        images = write_static_site(plan, static.src, rf.html, s.theme)
+        build(static, "cold", logs=self.logs)  # untimed: warms the static site
+        for _ in range(s.clean_runs):
+            go(rf, "clean")
+            go(static, "clean")
+        for _ in range(s.noop_runs):
+            go(rf, "noop")
+            go(static, "noop")
+        self.details["site"] = {"plan": what, "static_images": images,
+                                "builds": {k: [b.to_json() for b in v] for k, v in runs.items()}}
+
+        def t(key: str) -> float:
+            return median([b.run.seconds for b in runs[key]])
+
+        label = f"{s.pages}-page figure site"
+        noop = t("rfdocs-noop-j1") / t("static-noop-j1")
+        clean = t("rfdocs-clean-j1") / t("static-clean-j1")
+        cold = t("rfdocs-cold-j1") / t("static-clean-j1")
+        speed = t("rfdocs-cold-j1") / t("rfdocs-cold-j2")
+        self.add(
+            Row("site", f"no-op rebuild, {label}: rfdocs / static", noop, "x",
+                f"{noop:.2f}× ({t('rfdocs-noop-j1'):.2f} s vs {t('static-noop-j1'):.2f} s)", "≤ 1.05×",
+                at_most(noop, 1.05)),
+            Row("site", f"clean rebuild (cache kept), {label}: rfdocs / static", clean, "x",
+                f"{clean:.2f}× ({t('rfdocs-clean-j1'):.2f} s vs {t('static-clean-j1'):.2f} s)",
+                "≤ 1.25×", at_most(clean, 1.25)),
+            Row("site", f"cold build (no cache), {label}, -j 1", t("rfdocs-cold-j1"), "s",
+                f"{t('rfdocs-cold-j1'):.1f} s ({cold:.1f}× static; "
+                f"{t('rfdocs-cold-j1') / max(plan.figure_count, 1) * 1000:.0f} ms a figure)"),
+            Row("site", f"cold build, {label}: -j 1 / -j 2", speed, "x",
+                f"{speed:.2f}× ({t('rfdocs-cold-j1'):.1f} s vs {t('rfdocs-cold-j2'):.1f} s)",
+                "≥ 1.7×", speed >= 1.7),
+        )
+        for key, builds in runs.items():
+            peak = max(b.run.max_rss_mib for b in builds)
+            self.add(Row("memory", f"peak RSS, {key.replace('-', ' ')}", peak, "MiB", f"{peak:.0f} MiB"))
+        for key, builds in runs.items():
+            warnings = sum(b.warnings for b in builds)
+            if warnings:
+                self.notes.append(f"{key}: {warnings} warning(s) in {len(builds)} build(s); see "
+                                  f"{self.logs}")
+        if any(b.cache_files_written for b in runs["rfdocs-clean-j1"]):
+            self.notes.append("clean rebuilds wrote figure cache files (figures re-rendered?)")
+        if any(b.pages_written for b in runs["rfdocs-noop-j1"] + runs["static-noop-j1"]):
+            self.notes.append("a no-op rebuild rewrote HTML pages (it was not a no-op)")
+
+    def docs(self) -> None:
+        from benchmarks.builds import Build, Site, build
+
+        root = self.work / "docs-copy"
+        site = Site("docs", root / "docs", root / "out")
+        runs: dict[str, list[Build]] = {"cold": [], "noop": []}
+        for _ in range(self.s.docs_runs):
+            runs["cold"].append(build(site, "cold", logs=self.logs))
+        for _ in range(self.s.docs_runs):
+            runs["noop"].append(build(site, "noop", logs=self.logs))
+        pages = len(list(site.html.rglob("*.html")))
+        figures = len([p for p in site.cache.iterdir() if p.suffix == ".json"]) if site.cache.is_dir() else 0
+        self.details["docs"] = {"pages": pages, "figures": figures,
+                                "builds": {k: [b.to_json() for b in v] for k, v in runs.items()}}
+        cold = median([b.run.seconds for b in runs["cold"]])
+        noop = median([b.run.seconds for b in runs["noop"]])
+        self.add(
+            Row("docs", f"cold build of docs/ ({pages} HTML files, {figures} figures), -j 1", cold,
+                "s", f"{cold:.1f} s"),
+            Row("docs", "no-op rebuild of docs/", noop, "s", f"{noop:.2f} s"),
+        )
+        for key, builds in runs.items():
+            peak = max(b.run.max_rss_mib for b in builds)
+            self.add(Row("memory", f"peak RSS, docs {key} j1", peak, "MiB", f"{peak:.0f} MiB"))
+        warnings = sum(b.warnings for b in runs["cold"])
+        if warnings:
+            self.notes.append(f"docs cold builds: {warnings} warning(s); see {self.logs}")
+
+
+def machine_info() -> dict[str, Any]:
+    import matplotlib
+    import numpy
+    import sphinx
+
+    cpu = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {"cpu": cpu or platform.processor(), "cores": os.cpu_count(), "platform": platform.platform(),
+            "python": platform.python_version(), "sphinx": sphinx.__version__,
+            "numpy": numpy.__version__, "matplotlib": matplotlib.__version__}
+
+
+def print_table(rows: Sequence[Row], notes: Sequence[str]) -> None:
+    header = ("figure", "value", "goal", "met")
+    cells = [header] + [(r.figure, r.shown, r.goal or "—",
+                         "—" if r.met is None else ("yes" if r.met else "NO")) for r in rows]
+    widths = [max(len(c[i]) for c in cells) for i in range(4)]
+    for n, c in enumerate(cells):
+        print("  ".join(v.ljust(w) for v, w in zip(c, widths, strict=True)).rstrip())
+        if n == 0:
+            print("  ".join("-" * w for w in widths))
+    for note in notes:
+        print(f"note: {note}")
+
+
+def parse_args(argv: Sequence[str] | None) -> Settings:
+    p = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__)
+    p.add_argument("--pages", type=int, default=40, help="pages of the generated site (40)")
+    p.add_argument("--figures-per-page", type=int, default=3, help="rfdocs figures a page (3)")
+    p.add_argument("--runs", type=int, default=None,
+                   help="runs of every build (default: 7 no-op, 5 clean, 3 cold, 3 docs)")
+    p.add_argument("--repeat", type=int, default=5, help="samples of each in-process timing (5)")
+    p.add_argument("--theme", default="alabaster", help="HTML theme of the generated sites")
+    p.add_argument("--only", default=",".join(SECTIONS),
+                   help="comma-separated sections: " + ", ".join(SECTIONS))
+    p.add_argument("--quick", action="store_true", help="a small site and few runs (smoke test)")
+    p.add_argument("--keep", action="store_true", help="keep the scratch folder with sites and logs")
+    p.add_argument("--json", default=str(REPO / "build" / "bench.json"), help="where the JSON goes")
+    p.add_argument("--torch-path", default=None,
+                   help="a folder holding torch (pip install --target DIR torch), appended to "
+                        "sys.path for the conv section; torch is not a dependency")
+    a = p.parse_args(argv)
+    sections = tuple(x.strip() for x in a.only.split(",") if x.strip())
+    unknown = set(sections) - set(SECTIONS)
+    if unknown:
+        p.error(f"unknown section(s) {', '.join(sorted(unknown))}; choose from {', '.join(SECTIONS)}")
+    if "site" in sections and "render" not in sections:
+        sections = ("render", *sections)  # the site uses the kinds that render
+    runs = (7, 5, 3, 3) if a.runs is None else (a.runs,) * 4
+    pages, per_page, repeat = a.pages, a.figures_per_page, a.repeat
+    if a.quick:
+        runs, pages, per_page, repeat = (2, 2, 1, 1), min(pages, 8), min(per_page, 2), 2
+    return Settings(pages, per_page, runs[0], runs[1], runs[2], runs[3], repeat, a.theme, sections,
+                    a.keep, Path(a.json), a.torch_path)
+
+
+def snapshot(work: Path) -> Path:
+    """Copies of the rfdocs package (imported by this process and by every build) and of docs/."""
+    from benchmarks.builds import use_snapshot
+
+    docs = work / "docs-copy"  # docs/ as it is now, never built in place
+    shutil.copytree(REPO / "docs", docs / "docs",
+                    ignore=shutil.ignore_patterns("_build", ".rfdocs-cache", "__pycache__"))
+    for entry in REPO.iterdir():  # what docs/ may refer to with ../ (README, figures/)
+        if entry.name not in ("docs", "build", "rfdocs") and not entry.name.startswith(".") \
+                and not entry.name.endswith(".egg-info"):
+            (docs / entry.name).symlink_to(entry)
+    folder = work / "snapshot"
+    shutil.copytree(REPO / "rfdocs", folder / "rfdocs",
+                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    if "rfdocs" in sys.modules:
+        raise RuntimeError("rfdocs was imported before the snapshot was taken")
+    sys.path.insert(0, str(folder))
+    use_snapshot(folder)
+    import rfdocs
+
+    assert Path(rfdocs.__file__).is_relative_to(folder), rfdocs.__file__
+    return folder
+
+
+def git_state() -> dict[str, Any]:
+    def git(*args: str) -> str:
+        try:
+            return subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True,
+                                  timeout=30).stdout.strip()
+        except (OSError, subprocess.SubprocessError):
+            return ""
+
+    status = git("status", "--porcelain", "--", "rfdocs", "docs")
+    return {"commit": git("rev-parse", "HEAD"), "uncommitted_changes_in_rfdocs_or_docs": bool(status)}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    settings = parse_args(argv)
+    work = Path(tempfile.mkdtemp(prefix="rfdocs-bench-"))
+    bench = Bench(settings, work)
+    log(f"scratch folder {work}")
+    snapshot(work)
+    load_before = os.getloadavg()
+    bench.section("render", bench.render)
+    bench.section("compute", bench.compute)
+    bench.section("conv", bench.conv)
+    bench.section("site", bench.site)
+    bench.section("docs", bench.docs)
+    total = time.perf_counter() - START
+    load_after = os.getloadavg()
+    cores = os.cpu_count() or 1
+    if max(load_before[0], load_after[0], load_after[1]) > cores * 1.25:
+        bench.notes.append(f"the machine was busy (load average {load_before[0]:.1f} at the start, "
+                           f"{load_after[1]:.1f} over the last 5 minutes, on {cores} cores): "
+                           "timings are noisy")
+    print_table(bench.rows, bench.notes)
+    print(f"bench took {total:.0f} s; JSON in {settings.json_path}")
+    settings.json_path.parent.mkdir(parents=True, exist_ok=True)
+    settings.json_path.write_text(json.dumps({
+        "machine": {**machine_info(), "load_average_start": load_before,
+                    "load_average_end": load_after},
+        "source": git_state(),
+        "settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(settings).items()},
+        "seconds": total,
+        "rows": [r.to_json() for r in bench.rows],
+        "notes": bench.notes,
+        "details": bench.details,
+    }, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    if settings.keep:
+        print(f"scratch folder kept: {work}")
+    else:
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

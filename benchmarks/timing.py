@@ -1,0 +1,112 @@
+"""Timing helpers: medians of repeated calls, and subprocesses timed with their own peak memory."""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+START = time.perf_counter()
+
+
+def log(message: str) -> None:
+    """Progress on stderr, stamped with the seconds since the bench started."""
+    print(f"[{time.perf_counter() - START:6.1f} s] {message}", file=sys.stderr, flush=True)
+
+
+def median(values: Sequence[float]) -> float:
+    return float(statistics.median(values))
+
+
+@dataclass
+class Samples:
+    """Seconds per call of ``repeat`` samples (each the mean of ``number`` calls)."""
+
+    seconds: list[float]
+    number: int
+
+    @property
+    def median(self) -> float:
+        return median(self.seconds)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"median_s": self.median, "samples_s": self.seconds, "calls_per_sample": self.number}
+
+
+def measure(fn: Callable[[], object], *, repeat: int = 5, min_sample_s: float = 0.02,
+            warmup: int = 1) -> Samples:
+    """Median-friendly samples of ``fn()``: fast calls are batched so a sample lasts at least
+    ``min_sample_s`` (timer resolution and noise stay small against it)."""
+    for _ in range(warmup):
+        fn()
+    number = 1
+    while True:
+        started = time.perf_counter()
+        for _ in range(number):
+            fn()
+        elapsed = time.perf_counter() - started
+        if elapsed >= min_sample_s or number >= 1 << 16:
+            break
+        number *= max(2, min(10, int(min_sample_s / max(elapsed, 1e-9)) + 1))
+    seconds = [elapsed / number]
+    for _ in range(repeat - 1):
+        started = time.perf_counter()
+        for _ in range(number):
+            fn()
+        seconds.append((time.perf_counter() - started) / number)
+    return Samples(seconds, number)
+
+
+@dataclass
+class ProcessRun:
+    """One subprocess: wall seconds, exit code, peak resident memory (of the largest process of
+    its tree: the command itself or one of its workers), and its output."""
+
+    seconds: float
+    returncode: int
+    max_rss_mib: float
+    output: str = field(repr=False)
+    rss_source: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"seconds": self.seconds, "returncode": self.returncode,
+                "max_rss_mib": self.max_rss_mib, "rss_source": self.rss_source}
+
+
+GNU_TIME = Path("/usr/bin/time")
+
+
+def run_process(cmd: Sequence[str], *, cwd: Path | None = None, log_path: Path,
+                env: Mapping[str, str] | None = None) -> ProcessRun:
+    """Run ``cmd`` with the given environment and time it.
+
+    Peak memory: a child forked from this (large) process starts with this process's resident
+    set as its high-water mark, so ``os.wait4`` alone would report at least our own size.  Where
+    GNU time exists it runs the command instead and reports the command's own ``%M`` (a small
+    process forks it); otherwise ``os.wait4``'s figure is kept and marked as an upper bound.
+    """
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    rss_file = log_path.with_suffix(".rss")
+    use_time = GNU_TIME.exists()
+    full = [str(GNU_TIME), "-f", "%M", "-o", str(rss_file), *cmd] if use_time else list(cmd)
+    with log_path.open("wb") as out:
+        started = time.perf_counter()
+        proc = subprocess.Popen(full, cwd=cwd, stdout=out, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, env=None if env is None else dict(env))
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - started
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    text = log_path.read_text(encoding="utf-8", errors="replace")
+    rss_kib, source = float(usage.ru_maxrss), "wait4 (upper bound: includes the bench's own size)"
+    if use_time:
+        try:
+            rss_kib, source = float(rss_file.read_text().split()[-1]), "GNU time %M"
+        except (OSError, ValueError, IndexError):
+            pass
+    return ProcessRun(seconds, proc.returncode, rss_kib / 1024, text, source)
