@@ -14,6 +14,7 @@ import rfdocs
 from rfdocs.sphinxext.cache import FigureCache
 from rfdocs.sphinxext.config import setup_config
 from rfdocs.sphinxext.directives import setup_directives
+from rfdocs.sphinxext.explorer import setup_explorer
 from rfdocs.sphinxext.roles import setup_roles
 from rfdocs.sphinxext.state import init_settings, is_html, merge_info, purge_doc, records, settings
 
@@ -66,6 +67,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
     setup_config(app)
     setup_directives(app)
     setup_roles(app)
+    setup_explorer(app)
     app.add_post_transform(DropDarkImages)
     app.connect("builder-inited", add_static)
     app.connect("env-purge-doc", purge_doc)

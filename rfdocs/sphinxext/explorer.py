@@ -1,0 +1,335 @@
+"""rf-explorer: every layer drawn as a grid in the page; pointing at a unit lights up its
+receptive field in every earlier layer (numbers computed at build time, a short script shows them).
+
+The footprint of a unit of layer L in an earlier layer K is affine per axis, one term per path
+jump: unit x of L sees units ``[min(lo + x j), max(hi + x j)]`` of K (over the paths through K).
+Those (j, lo, hi) come from ``analyze`` of the part of the network that descends from K, scaled
+by a common denominator so the browser does exact integer arithmetic.  Non-HTML builders and
+readers without JavaScript get the per-layer table (and the growth figure where it exists).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import json
+import math
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
+from fractions import Fraction
+from importlib.util import find_spec
+from typing import Any, ClassVar
+
+from docutils import nodes
+from docutils.parsers.rst import directives
+from sphinx.application import Sphinx
+from sphinx.transforms.post_transforms import SphinxPostTransform
+
+from rfdocs.compute import Analysis, AxisRF, Network, SpecError, analyze, as_plain
+from rfdocs.compute.spec import INPUT_NAME, MERGE_OPS
+from rfdocs.sphinxext.directives import (
+    DirectiveProblem,
+    RfdocsDirective,
+    RfTableDirective,
+    figure_directive,
+)
+from rfdocs.sphinxext.sources import SOURCE_OPTIONS
+from rfdocs.sphinxext.state import is_html
+
+#: Bump when the embedded data changes shape (the script checks it).
+DATA_VERSION = 1
+DEFAULT_MAX_CELLS = 32  # units drawn per axis before a layer is sampled
+MAX_GRIDS = 40  # layers one explorer may draw (more: pick them with :layers:)
+WRAP_CLASS = "rfdocs-explorer-wrap"
+HTML_CLASS = "rfdocs-explorer-html"
+FALLBACK_CLASS = "rfdocs-explorer-fallback"
+SCRIPT = "rfdocs-explorer.js"
+STYLESHEET = "rfdocs-explorer.css"
+
+Scaled = tuple[int, int, int]  # (j, lo, hi) times the axis map's denominator
+
+
+# --------------------------------------------------------------------------- footprints
+
+
+@dataclass(frozen=True)
+class AxisMap:
+    """Unit x of a later layer sees units ``[min(lo + x j), max(hi + x j)] / d`` of an earlier one."""
+
+    d: int
+    paths: tuple[Scaled, ...]
+
+    @classmethod
+    def from_axis(cls, axis: AxisRF) -> AxisMap:
+        values = [Fraction(v) for p in axis.paths for v in (p.j, p.lo, p.hi)]
+        d = math.lcm(*(v.denominator for v in values))
+        scaled = [int(v * d) for v in values]
+        return cls(d, tuple((scaled[i], scaled[i + 1], scaled[i + 2])
+                            for i in range(0, len(scaled), 3)))
+
+    def span(self, x: int) -> tuple[Fraction, Fraction]:
+        """Exact [first, last] coordinate seen by unit x (may lie outside the layer: padding)."""
+        lo = min(a + x * j for j, a, _ in self.paths)
+        hi = max(b + x * j for j, _, b in self.paths)
+        return Fraction(lo, self.d), Fraction(hi, self.d)
+
+    def cells(self, x: int, n: int) -> tuple[int, int] | None:
+        """Whole units [first, last] seen by unit x, clipped to a layer of n units; None if none."""
+        lo, hi = self.span(x)
+        first, last = max(math.ceil(lo), 0), min(math.floor(hi), n - 1)
+        return (first, last) if first <= last else None
+
+    def to_json(self) -> list[Any]:
+        return [self.d, [list(p) for p in self.paths]]
+
+
+def descendant_network(net: Network, source: str, shape: tuple[int, int, int]) -> Network:
+    """The part of ``net`` fed by node ``source``, with ``source`` as its input.  Inputs from
+    elsewhere are dropped and every node gets one channel (concat becomes add, a merge left
+    with one input identity): only heights, widths and paths matter to receptive fields."""
+    fed = {source}
+    layers = []
+    for layer in net.layers:
+        inputs = tuple(INPUT_NAME if i == source else i for i in layer.inputs if i in fed)
+        if not inputs:
+            continue
+        fed.add(layer.name)
+        op = ("identity" if len(inputs) == 1 else "add") if layer.op in MERGE_OPS else layer.op
+        filters = 1 if layer.filters is not None else None
+        layers.append(replace(layer, op=op, inputs=inputs, groups=1, filters=filters))
+    return Network((shape[0], shape[1], 1), tuple(layers))
+
+
+def footprint_maps(analysis: Analysis, shown: Sequence[str]) -> dict[tuple[str, str],
+                                                                   tuple[AxisMap, AxisMap]]:
+    """(later, earlier) -> row and column maps, for every pair of ``shown`` nodes joined by a path."""
+    maps: dict[tuple[str, str], tuple[AxisMap, AxisMap]] = {}
+    for i, earlier in enumerate(shown[:-1]):
+        later = shown[i + 1:]
+        if earlier == INPUT_NAME:
+            part = analysis
+        else:
+            part = analyze(descendant_network(analysis.network, earlier, analysis[earlier].shape))
+        reached = {node.name: node for node in part.layers}
+        for name in later:
+            if name in reached:
+                axes = reached[name].axes
+                maps[(name, earlier)] = (AxisMap.from_axis(axes[0]), AxisMap.from_axis(axes[1]))
+    return maps
+
+
+def grid_step(shape: Sequence[int], max_cells: int) -> int:
+    """Draw every ``step``-th unit so neither side shows more than ``max_cells`` cells."""
+    return max(1, -(-max(shape[0], shape[1]) // max_cells))
+
+
+def explorer_data(analysis: Analysis, shown: Sequence[str], max_cells: int,
+                  select: tuple[str, int, int]) -> dict[str, Any]:
+    """Everything the page's script needs, as plain JSON data."""
+    maps = footprint_maps(analysis, shown)
+    layers = []
+    for i, name in enumerate(shown):
+        node = analysis[name]
+        layers.append({
+            "name": name, "op": node.op, "shape": list(node.shape),
+            "rf": [as_plain(v) for v in node.rf], "jump": [as_plain(v) for v in node.jump],
+            "start": [as_plain(v) for v in node.start], "aligned": node.aligned,
+            "step": grid_step(node.shape, max_cells),
+            "from": [None if (name, earlier) not in maps
+                     else [m.to_json() for m in maps[(name, earlier)]] for earlier in shown[:i]],
+        })
+    layer, y, x = select
+    return {"version": DATA_VERSION, "layers": layers, "select": [shown.index(layer), y, x]}
+
+
+def data_json(data: dict[str, Any]) -> str:
+    """JSON safe inside a <script> element (no '<', '>' or '&' left to end it early)."""
+    text = json.dumps(data, separators=(",", ":"), ensure_ascii=True)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def explorer_html(uid: str, data: dict[str, Any]) -> str:
+    """The mount point: data, help text and an empty stage that the script fills."""
+    help_text = ("Point at a unit in any layer, or click or tab to it to keep it: its receptive "
+                 "field lights up in every earlier layer and its numbers appear beside the grids. "
+                 "Arrow keys move within a layer, Tab to the next layer.")
+    return (
+        f'<div class="rfdocs-explorer" id="{html.escape(uid)}">'
+        f'<script type="application/json" class="rfx-data">{data_json(data)}</script>'
+        f'<p class="rfx-help" id="{html.escape(uid)}-help" hidden>{html.escape(help_text)}</p>'
+        '</div>'
+    )
+
+
+# --------------------------------------------------------------------------- the directive
+
+
+class RfExplorerDirective(RfdocsDirective):
+    """rf-explorer: interactive receptive fields of every layer (static table without a browser)."""
+
+    directive_name = "rf-explorer"
+    EXPLORER_OPTIONS: ClassVar[dict[str, str]] = {
+        "layers": "only these layers (names separated by commas or spaces; the input is always drawn)",
+        "max-cells": f"most units drawn per side before a layer is sampled (default {DEFAULT_MAX_CELLS})",
+        "select": "the unit shown first: a layer name and optionally its row and column",
+    }
+
+    def make_nodes(self) -> list[nodes.Node]:
+        allowed = {"caption", "name", "class", *SOURCE_OPTIONS, *self.EXPLORER_OPTIONS}
+        self.check_options(allowed)
+        classes = self.classes()
+        net = self.network()
+        if net is None:
+            raise DirectiveProblem("rf-explorer needs a network: a body, :model:, :spec: or "
+                                   ":network:", "network")
+        try:
+            analysis = analyze(net)
+        except SpecError as err:  # an impossible shape: point at the body's line where there is one
+            offset = err.line if self.body_text().strip() else None
+            text = str(err).removeprefix(f"line {err.line}: ") if offset else str(err)
+            raise DirectiveProblem(f"bad network spec: {text}", "spec", offset) from None
+        shown = self.shown_layers(analysis)
+        max_cells = self.max_cells()
+        select = self.selected(analysis, shown)
+        data = explorer_data(analysis, shown, max_cells, select)
+
+        serial = self.env.new_serialno("rfdocs-explorer")
+        digest = hashlib.sha1(self.env.docname.encode(), usedforsecurity=False).hexdigest()[:8]
+        uid = f"rfx-{digest}-{serial}"
+
+        wrap = nodes.container("", classes=[WRAP_CLASS, *classes])
+        wrap += nodes.raw("", explorer_html(uid, data), format="html", classes=[HTML_CLASS])
+        fallback = nodes.container("", classes=[FALLBACK_CLASS], ids=[f"{uid}-fallback"])
+        fallback += self.growth_figure(select)
+        fallback += self.table(analysis, shown)
+        wrap += fallback
+        if self.options.get("caption"):
+            inline, messages = self.parse_inline(self.options["caption"], lineno=self.lineno)
+            caption = nodes.paragraph(self.options["caption"], "", *inline,
+                                      classes=["rfdocs-explorer-caption"])
+            self.set_source_info(caption)
+            wrap += caption
+            wrap += messages
+        self.set_source_info(wrap)
+        self.add_name(wrap)
+        return [wrap]
+
+    def classes(self) -> list[str]:
+        if not self.options.get("class"):
+            return []
+        try:
+            return directives.class_option(self.options["class"])
+        except ValueError:
+            raise DirectiveProblem(f":class: {self.options['class']!r} is not a list of class "
+                                   "names", "option") from None
+
+    def shown_layers(self, analysis: Analysis) -> list[str]:
+        names = [n.name for n in analysis]
+        if self.options.get("layers"):
+            wanted = [w for w in self.options["layers"].replace(",", " ").split() if w]
+            missing = [w for w in wanted if w not in names]
+            if missing:
+                raise DirectiveProblem(f":layers: no layer {missing[0]!r}; layers are "
+                                       + ", ".join(names[1:]), "option")
+            chosen = {INPUT_NAME, *wanted}
+            names = [n for n in names if n in chosen]
+        if len(names) > MAX_GRIDS:
+            raise DirectiveProblem(f"the network has {len(names)} nodes to draw; at most "
+                                   f"{MAX_GRIDS} fit one explorer: choose some with :layers:",
+                                   "limit")
+        return names
+
+    def max_cells(self) -> int:
+        raw = self.options.get("max-cells")
+        if raw is None:
+            return DEFAULT_MAX_CELLS
+        text = raw.strip()
+        if not text.isdigit() or not 4 <= int(text) <= 128:
+            raise DirectiveProblem(f":max-cells: {raw!r} is not allowed; give a whole number "
+                                   "from 4 to 128", "option")
+        return int(text)
+
+    def selected(self, analysis: Analysis, shown: Sequence[str]) -> tuple[str, int, int]:
+        """The unit shown first: ``:select:`` or the centre (H//2, W//2) of the last layer drawn."""
+        raw = self.options.get("select")
+        if raw is None:
+            h, w, _ = analysis[shown[-1]].shape
+            return shown[-1], h // 2, w // 2
+        parts = raw.replace(",", " ").split()
+        if not parts or parts[0] not in shown or len(parts) not in (1, 3):
+            raise DirectiveProblem(f":select: {raw!r} is not allowed; give a drawn layer's name "
+                                   "and optionally a row and a column, e.g. conv2 3 4", "option")
+        h, w, _ = analysis[parts[0]].shape
+        if len(parts) == 1:
+            return parts[0], h // 2, w // 2
+        if not (parts[1].isdigit() and parts[2].isdigit()
+                and int(parts[1]) < h and int(parts[2]) < w):
+            raise DirectiveProblem(f":select: {raw!r}: {parts[0]} has rows 0 to {h - 1} and "
+                                   f"columns 0 to {w - 1}", "option")
+        return parts[0], int(parts[1]), int(parts[2])
+
+    def same_network(self, directive: type[RfdocsDirective], name: str,
+                     options: dict[str, str]) -> list[nodes.Node]:
+        """Nodes of another rfdocs directive run on this one's network (body or option)."""
+        given = {k: v for k, v in self.options.items() if k in SOURCE_OPTIONS}
+        other = directive(name, [], {**given, **options}, self.content, self.lineno,
+                          self.content_offset, self.block_text, self.state, self.state_machine)
+        return other.make_nodes()
+
+    def growth_figure(self, select: tuple[str, int, int]) -> list[nodes.Node]:
+        """The static growth figure of the same network and neuron, where that kind exists."""
+        from rfdocs.figures import KIND_MODULES
+
+        module = KIND_MODULES.get("growth")
+        if module is None or find_spec(module) is None:
+            return []
+        layer, y, x = select
+        if layer == INPUT_NAME:
+            return []
+        return self.same_network(figure_directive("growth"), "rf-growth",
+                                 {"layer": layer, "neuron": f"{y},{x}"})
+
+    def table(self, analysis: Analysis, shown: Sequence[str]) -> list[nodes.Node]:
+        """The rf-table of the layers drawn."""
+        every = len(shown) == len(analysis.nodes)
+        return self.same_network(RfTableDirective, "rf-table",
+                                 {} if every else {"layers": " ".join(shown)})
+
+
+# --------------------------------------------------------------------------- builders
+
+
+def _explorers(doctree: nodes.Node) -> Iterator[nodes.Element]:
+    for node in doctree.findall(nodes.container):
+        if WRAP_CLASS in node.get("classes", []):
+            yield node
+
+
+class KeepExplorerForHtml(SphinxPostTransform):
+    """Builders other than HTML (EPUB, LaTeX, text, ...) keep only the static fallback."""
+
+    default_priority = 5
+
+    def run(self, **kwargs: Any) -> None:
+        if is_html(self.app.builder):
+            return
+        for wrap in _explorers(self.document):
+            for raw in list(wrap.findall(nodes.raw)):
+                if HTML_CLASS in raw.get("classes", []):
+                    raw.parent.remove(raw)
+
+
+def add_assets(app: Sphinx, pagename: str, templatename: str, context: dict[str, Any],
+               doctree: nodes.document | None) -> None:
+    """html-page-context: the script and stylesheet, only on pages with an explorer."""
+    if doctree is None or not is_html(app.builder):
+        return
+    if next(_explorers(doctree), None) is not None:
+        app.add_css_file(STYLESHEET)
+        app.add_js_file(SCRIPT, defer="defer")
+
+
+def setup_explorer(app: Sphinx) -> None:
+    app.add_directive("rf-explorer", RfExplorerDirective)
+    app.add_post_transform(KeepExplorerForHtml)
+    app.connect("html-page-context", add_assets)

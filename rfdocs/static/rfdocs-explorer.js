@@ -1,0 +1,354 @@
+/* rfdocs rf-explorer: draws each layer of the embedded data as a grid of units; pointing at,
+   clicking or focusing a unit lights up its receptive field in every earlier layer.
+   Every number was computed when the page was built; this script only looks them up.
+   No framework, no network: it works from a local file. */
+(function () {
+  "use strict";
+
+  var SVG = "http://www.w3.org/2000/svg";
+  var VERSION = 1;
+  var MARGIN = 1; // cells of padding drawn around each grid, where a field may reach
+  var SIDE = 168; // pixels across the largest grid; every grid of an explorer shares its cell size
+
+  /* ---- footprint maths (mirrors rfdocs.sphinxext.explorer.AxisMap) ----
+     An axis map is [d, [[j, lo, hi], ...]], integers: unit x of the later layer sees
+     [min(lo + x j), max(hi + x j)] / d of the earlier layer. */
+  function span(map, x) {
+    var d = map[0], paths = map[1], lo = Infinity, hi = -Infinity;
+    for (var i = 0; i < paths.length; i++) {
+      lo = Math.min(lo, paths[i][1] + x * paths[i][0]);
+      hi = Math.max(hi, paths[i][2] + x * paths[i][0]);
+    }
+    return [lo / d, hi / d];
+  }
+
+  /* Whole units [first, last] seen by unit x, clipped to a layer of n units; null if none. */
+  function cells(map, x, n) {
+    var s = span(map, x);
+    var first = Math.max(Math.ceil(s[0]), 0), last = Math.min(Math.floor(s[1]), n - 1);
+    return first <= last ? [first, last] : null;
+  }
+
+  /* Rows and columns of layer k seen by unit (y, x) of layer l: [[r0, r1], [c0, c1]] or null. */
+  function footprint(data, l, k, y, x) {
+    var maps = data.layers[l].from[k];
+    if (!maps) return null;
+    var shape = data.layers[k].shape;
+    var rows = cells(maps[0], y, shape[0]), cols = cells(maps[1], x, shape[1]);
+    return rows && cols ? [rows, cols] : null;
+  }
+
+  /* ---- text ---- */
+  var TIMES = "\u00d7", MINUS = "\u2212", DASH = "\u2013";
+
+  function num(v) {
+    var t = Number.isInteger(v) ? String(v) : String(Number(v.toPrecision(3)));
+    return t.charAt(0) === "-" ? MINUS + t.slice(1) : t;
+  }
+  function pair(a, b) { return a === b ? num(a) : num(a) + TIMES + num(b); }
+  function dims(v) { return v.map(num).join(TIMES); }
+  function range(a, b) { return a === b ? num(a) : num(a) + DASH + num(b); }
+  function ordinal(n) {
+    var s = ["th", "st", "nd", "rd"], v = n % 100;
+    return n + (s[(v - 20) % 10] || s[v] || s[0]);
+  }
+
+  function el(tag, attrs, text) {
+    var node = tag.indexOf("svg:") === 0 ? document.createElementNS(SVG, tag.slice(4))
+                                         : document.createElement(tag);
+    for (var key in attrs) node.setAttribute(key, attrs[key]);
+    if (text !== undefined) node.textContent = text;
+    return node;
+  }
+
+  /* ---- one explorer ---- */
+  function Explorer(root, data) {
+    this.root = root;
+    this.data = data;
+    this.grids = [];
+    this.current = null; // {l, y, x} shown now
+    this.pinned = null; // {l, y, x} chosen by click or keyboard
+    this.build();
+  }
+
+  Explorer.prototype.build = function () {
+    var self = this, data = this.data, id = this.root.id;
+    var stage = el("div", {"class": "rfx-stage"});
+    var layers = el("div", {"class": "rfx-layers", role: "group",
+                            "aria-label": "Layers of the network, input first",
+                            "aria-describedby": id + "-help"});
+    var most = Math.max.apply(null, data.layers.map(function (layer) {
+      return Math.ceil(Math.max(layer.shape[0], layer.shape[1]) / layer.step);
+    }));
+    this.px = Math.max(5, Math.min(18, Math.floor(SIDE / (most + 2 * MARGIN))));
+    data.layers.forEach(function (layer, l) { layers.appendChild(self.grid(layer, l)); });
+    layers.addEventListener("pointerleave", function () {
+      if (self.pinned) self.select(self.pinned, false);
+    });
+    var info = el("div", {"class": "rfx-info"});
+    this.info = info;
+    this.live = el("p", {"class": "rfx-live", "aria-live": "polite", role: "status"});
+    stage.appendChild(layers);
+    stage.appendChild(info);
+    this.root.appendChild(stage);
+    this.root.appendChild(this.live);
+    var help = document.getElementById(id + "-help");
+    if (help) help.hidden = false;
+    var s = data.select;
+    this.select({l: s[0], y: s[1], x: s[2]}, false);
+    this.setRoving(s[0], s[1], s[2]);
+  };
+
+  Explorer.prototype.grid = function (layer, l) {
+    var self = this;
+    var h = layer.shape[0], w = layer.shape[1], step = layer.step;
+    var rows = Math.ceil(h / step), cols = Math.ceil(w / step);
+    var px = this.px;
+    var box = el("div", {"class": "rfx-layer", "data-layer": layer.name});
+    var title = el("div", {"class": "rfx-title"});
+    title.appendChild(el("span", {"class": "rfx-name"}, layer.name));
+    title.appendChild(el("span", {"class": "rfx-op"}, " " + layer.op));
+    box.appendChild(title);
+    var label = layer.name + ", " + layer.op + ", " + h + " by " + w + " units, " +
+      layer.shape[2] + " channel" + (layer.shape[2] === 1 ? "" : "s") +
+      (step > 1 ? ", sampled: every " + ordinal(step) + " unit shown, each cell stands for " +
+       step + " by " + step + " units" : "");
+    var svg = el("svg:svg", {
+      "class": "rfx-grid", role: "grid", "aria-label": label,
+      "aria-rowcount": h, "aria-colcount": w,
+      viewBox: [-MARGIN, -MARGIN, cols + 2 * MARGIN, rows + 2 * MARGIN].join(" "),
+      width: (cols + 2 * MARGIN) * px, height: (rows + 2 * MARGIN) * px,
+      "data-layer": layer.name, "data-step": step
+    });
+    svg.appendChild(el("svg:rect", {"class": "rfx-frame", x: 0, y: 0, width: cols, height: rows}));
+    var cellsOf = [];
+    for (var i = 0; i < rows; i++) {
+      var row = el("svg:g", {role: "row", "aria-rowindex": i * step + 1});
+      var line = [];
+      for (var j = 0; j < cols; j++) {
+        var cell = el("svg:rect", {
+          "class": "rfx-cell", role: "gridcell", tabindex: -1,
+          x: j + 0.06, y: i + 0.06, width: 0.88, height: 0.88,
+          "data-y": i * step, "data-x": j * step, "aria-colindex": j * step + 1
+        });
+        row.appendChild(cell);
+        line.push(cell);
+      }
+      svg.appendChild(row);
+      cellsOf.push(line);
+    }
+    var outline = el("svg:rect", {"class": "rfx-field", visibility: "hidden"});
+    svg.appendChild(outline);
+    box.appendChild(svg);
+    var note = el("div", {"class": "rfx-note"}, dims(layer.shape));
+    if (step > 1) {
+      note.appendChild(el("br", {}));
+      note.appendChild(el("span", {"class": "rfx-sampled",
+        title: "Sampled: each cell stands for " + step + TIMES + step + " units"},
+        "every " + ordinal(step) + " unit shown"));
+    }
+    box.appendChild(note);
+
+    svg.addEventListener("pointerover", function (event) {
+      var c = self.cellAt(event.target);
+      if (c) self.select({l: l, y: c.y, x: c.x}, false);
+    });
+    svg.addEventListener("click", function (event) {
+      var c = self.cellAt(event.target);
+      if (!c) return;
+      event.target.focus({preventScroll: true});
+      self.choose(l, c.y, c.x);
+    });
+    svg.addEventListener("focusin", function (event) {
+      var c = self.cellAt(event.target);
+      if (c) self.choose(l, c.y, c.x);
+    });
+    svg.addEventListener("keydown", function (event) { self.key(event, l); });
+
+    rove(cellsOf[0][0]);
+    this.grids.push({box: box, svg: svg, cells: cellsOf, rows: rows, cols: cols, step: step,
+                     outline: outline, lit: [], roving: cellsOf[0][0], selected: null});
+    return box;
+  };
+
+  Explorer.prototype.cellAt = function (target) {
+    if (!target.classList || !target.classList.contains("rfx-cell")) return null;
+    return {y: Number(target.getAttribute("data-y")), x: Number(target.getAttribute("data-x"))};
+  };
+
+  /* A unit chosen on purpose (click, tap, keyboard): it stays after the pointer leaves. */
+  Explorer.prototype.choose = function (l, y, x) {
+    var p = this.pinned;
+    if (p && p.l === l && p.y === y && p.x === x && this.current === p) return;
+    this.pinned = {l: l, y: y, x: x};
+    this.setRoving(l, y, x);
+    this.select(this.pinned, true);
+  };
+
+  /* One focusable cell per grid (roving tabindex), labelled with its position. */
+  Explorer.prototype.setRoving = function (l, y, x) {
+    var g = this.grids[l], cell = g.cells[Math.floor(y / g.step)][Math.floor(x / g.step)];
+    if (g.roving === cell) return;
+    g.roving.setAttribute("tabindex", -1);
+    g.roving.removeAttribute("aria-label");
+    rove(cell);
+    g.roving = cell;
+  };
+
+  function rove(cell) {
+    cell.setAttribute("tabindex", 0);
+    cell.setAttribute("aria-label", "row " + cell.getAttribute("data-y") +
+                      ", column " + cell.getAttribute("data-x"));
+  }
+
+  Explorer.prototype.key = function (event, l) {
+    var c = this.cellAt(event.target);
+    if (!c) return;
+    var g = this.grids[l], i = c.y / g.step, j = c.x / g.step;
+    switch (event.key) {
+      case "ArrowUp": i -= 1; break;
+      case "ArrowDown": i += 1; break;
+      case "ArrowLeft": j -= 1; break;
+      case "ArrowRight": j += 1; break;
+      case "Home": j = 0; if (event.ctrlKey) i = 0; break;
+      case "End": j = g.cols - 1; if (event.ctrlKey) i = g.rows - 1; break;
+      case "PageUp": i = 0; break;
+      case "PageDown": i = g.rows - 1; break;
+      case "Escape":
+        this.pinned = null;
+        event.target.blur();
+        return;
+      default: return;
+    }
+    event.preventDefault();
+    i = Math.max(0, Math.min(g.rows - 1, i));
+    j = Math.max(0, Math.min(g.cols - 1, j));
+    var cell = g.cells[i][j];
+    this.setRoving(l, i * g.step, j * g.step);
+    cell.focus(); // focusin selects it
+  };
+
+  /* Light up unit u = {l, y, x} and its receptive field in every earlier layer. */
+  Explorer.prototype.select = function (u, announce) {
+    var data = this.data, self = this;
+    this.current = u;
+    this.grids.forEach(function (g, k) {
+      g.lit.forEach(function (cell) { cell.classList.remove("rfx-in"); });
+      g.lit = [];
+      if (g.selected) g.selected.classList.remove("rfx-sel");
+      g.selected = null;
+      g.outline.setAttribute("visibility", "hidden");
+      g.box.classList.remove("rfx-current", "rfx-unrelated");
+      if (k === u.l) {
+        g.selected = g.cells[Math.floor(u.y / g.step)][Math.floor(u.x / g.step)];
+        g.selected.classList.add("rfx-sel");
+        g.box.classList.add("rfx-current");
+        return;
+      }
+      if (k > u.l) return;
+      var maps = data.layers[u.l].from[k];
+      if (!maps) { g.box.classList.add("rfx-unrelated"); return; }
+      var fp = footprint(data, u.l, k, u.y, u.x);
+      if (fp) {
+        for (var i = Math.floor(fp[0][0] / g.step); i <= Math.floor(fp[0][1] / g.step); i++) {
+          for (var j = Math.floor(fp[1][0] / g.step); j <= Math.floor(fp[1][1] / g.step); j++) {
+            g.cells[i][j].classList.add("rfx-in");
+            g.lit.push(g.cells[i][j]);
+          }
+        }
+      }
+      self.outline(g, span(maps[0], u.y), span(maps[1], u.x));
+    });
+    this.describe(u, announce);
+  };
+
+  /* The exact field as an outline, reaching into the padding drawn around the grid. */
+  Explorer.prototype.outline = function (g, rows, cols) {
+    var s = g.step;
+    var y0 = Math.max(rows[0] / s, -MARGIN), y1 = Math.min((rows[1] + 1) / s, g.rows + MARGIN);
+    var x0 = Math.max(cols[0] / s, -MARGIN), x1 = Math.min((cols[1] + 1) / s, g.cols + MARGIN);
+    if (y1 <= y0 || x1 <= x0) return;
+    g.outline.setAttribute("x", x0);
+    g.outline.setAttribute("y", y0);
+    g.outline.setAttribute("width", x1 - x0);
+    g.outline.setAttribute("height", y1 - y0);
+    g.outline.setAttribute("visibility", "visible");
+  };
+
+  Explorer.prototype.describe = function (u, announce) {
+    var data = this.data, layer = data.layers[u.l], info = this.info;
+    info.textContent = "";
+    info.appendChild(el("p", {"class": "rfx-head"},
+      layer.name + " \u00b7 unit (" + u.y + ", " + u.x + ")"));
+    var list = el("dl", {});
+    function item(term, value) {
+      list.appendChild(el("dt", {}, term));
+      list.appendChild(el("dd", {}, value));
+    }
+    item("Layer", layer.op + ", " + dims(layer.shape));
+    item("Position", "row " + u.y + ", column " + u.x);
+    var summary = layer.name + " unit " + u.y + ", " + u.x;
+    if (u.l === 0) {
+      item("Receptive field", "the pixel itself");
+    } else {
+      var maps = layer.from[0];
+      var rows = span(maps[0], u.y), cols = span(maps[1], u.x);
+      var size = [rows[1] - rows[0] + 1, cols[1] - cols[0] + 1];
+      item("Receptive field", dims(size) + " input pixels");
+      item("Input rows", range(rows[0], rows[1]));
+      item("Input columns", range(cols[0], cols[1]));
+      var fp = footprint(data, u.l, 0, u.y, u.x), inside = "none";
+      if (fp) inside = dims([fp[0][1] - fp[0][0] + 1, fp[1][1] - fp[1][0] + 1]);
+      if (!fp || fp[0][0] !== rows[0] || fp[0][1] !== rows[1] ||
+          fp[1][0] !== cols[0] || fp[1][1] !== cols[1]) {
+        item("Inside the image", inside);
+      }
+      item("Jump", pair(layer.jump[0], layer.jump[1]));
+      item("Start", pair(layer.start[0], layer.start[1]));
+      if (!layer.aligned) item("Paths", "not aligned: the field is their envelope");
+      summary += ": receptive field " + dims(size) + ", input rows " + range(rows[0], rows[1]) +
+        ", columns " + range(cols[0], cols[1]) + ", jump " + pair(layer.jump[0], layer.jump[1]) +
+        ", start " + pair(layer.start[0], layer.start[1]) + ".";
+    }
+    info.appendChild(list);
+    if (u.l > 1) {
+      var earlier = el("ul", {"class": "rfx-earlier"});
+      for (var k = 1; k < u.l; k++) {
+        var name = data.layers[k].name, fpk = footprint(data, u.l, k, u.y, u.x), text;
+        if (!data.layers[u.l].from[k]) text = "not on a path to " + layer.name;
+        else if (!fpk) text = "only padding";
+        else {
+          text = "rows " + range(fpk[0][0], fpk[0][1]) + ", columns " + range(fpk[1][0], fpk[1][1]) +
+            " (" + dims([fpk[0][1] - fpk[0][0] + 1, fpk[1][1] - fpk[1][0] + 1]) + ")";
+        }
+        var li = el("li", {});
+        li.appendChild(el("span", {"class": "rfx-name"}, name));
+        li.appendChild(document.createTextNode(": " + text));
+        earlier.appendChild(li);
+      }
+      info.appendChild(el("p", {"class": "rfx-sub"}, "Seen in earlier layers"));
+      info.appendChild(earlier);
+    }
+    if (announce) this.live.textContent = summary;
+  };
+
+  function start() {
+    var roots = document.querySelectorAll(".rfdocs-explorer");
+    for (var i = 0; i < roots.length; i++) {
+      var root = roots[i];
+      if (root.getAttribute("data-rfx-ready")) continue;
+      var script = root.querySelector("script.rfx-data");
+      var data;
+      try { data = JSON.parse(script.textContent); } catch (err) { continue; }
+      if (!data || data.version !== VERSION) continue; // keep the static fallback
+      root.explorer = new Explorer(root, data);
+      root.setAttribute("data-rfx-ready", "1");
+      var fallback = document.getElementById(root.id + "-fallback");
+      if (fallback) fallback.hidden = true;
+    }
+  }
+
+  window.rfdocsExplorer = {span: span, cells: cells, footprint: footprint, start: start};
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
+})();
