@@ -1,0 +1,557 @@
+"""rf-explorer: footprints against analyze and brute force, the embedded data, the static
+fallback for other builders, and a real headless browser pointing at neurons.
+
+The browser tests drive Debian's chromium through chromedriver's W3C WebDriver HTTP API with
+nothing but urllib; they skip (saying so) where either is missing.  Set RFDOCS_SCREENSHOTS to a
+folder to keep screenshots of the built page in light and dark mode.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+
+from rfdocs.compute import Network, analyze, clipped_box, parse_spec
+from rfdocs.compute.spec import network_from_data
+from rfdocs.sphinxext.explorer import AxisMap, explorer_data, footprint_maps, grid_step
+from tests.bruteforce import _pads, _transposed, _window, dependency_box
+from tests.strategies import network_specs
+
+EXAMPLES = int(os.environ.get("RFDOCS_EXPLORER_EXAMPLES", "80"))
+
+SMALL = """\
+input 12x12x3
+conv1: conv 3x3 x8
+pool1: maxpool 2
+conv2: conv 3x3 pad 1 x16
+conv3: conv 3x3 /2 x16
+"""
+BRANCHY = """\
+input 16x16x2
+stem: conv 3 pad 1 x4
+a: conv 5 pad 2 x4 from stem
+b: maxpool 3 /1 pad 1 from stem
+side: conv 3 pad 1 x4 from input
+m: add a b side
+head: conv 3 /2 x4 from m
+"""
+LARGE = "input 224x224x3\nc1: conv 7 /2 pad 3 x64\np1: maxpool 3 /2 pad 1\nc2: conv 3 pad 1 x192\n"
+
+
+# --------------------------------------------------------------------------- footprints
+
+
+def brute_from(net: Network, source: str) -> dict[str, np.ndarray]:
+    """node -> bool (H, W, units of ``source``): does unit (y, x) depend on that unit of source?
+    Impulses start at ``source``; branches it does not feed carry zeros (from the definitions)."""
+    shapes = {n.name: n.shape for n in analyze(net)}
+    h, w, _ = shapes[source]
+    acts: dict[str, np.ndarray] = {source: np.eye(h * w).reshape(h, w, h * w)}
+    for layer in net.layers:
+        if not any(name in acts for name in layer.inputs):
+            continue
+        ins = [acts.get(name, np.zeros((*shapes[name][:2], h * w))) for name in layer.inputs]
+        if layer.op in ("conv", "maxpool", "avgpool"):
+            ceil = layer.op != "conv" and layer.ceil_mode
+            out = _window(ins[0], layer, _pads(layer, ins[0].shape), ceil)
+        elif layer.op == "deconv":
+            out = _transposed(ins[0], layer, _pads(layer, ins[0].shape))
+        elif layer.op in ("add", "concat"):
+            out = sum(ins[1:], ins[0])
+        else:
+            out = ins[0]
+        acts[layer.name] = (out > 0).astype(np.float64)
+    return {name: a > 0 for name, a in acts.items()}
+
+
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
+@given(network_specs())
+def test_input_maps_are_layer_boxes(spec: dict[str, Any]) -> None:
+    """Footprints on the input are exactly LayerInfo.box, and clipped, clipped_box."""
+    analysis = analyze(network_from_data(spec))
+    names = [n.name for n in analysis]
+    maps = footprint_maps(analysis, names)
+    h, w, _ = analysis.input.shape
+    for node in analysis.layers:
+        rows, cols = maps[(node.name, "input")]
+        for y in range(node.shape[0]):
+            for x in range(node.shape[1]):
+                assert (rows.span(y), cols.span(x)) == node.box(y, x)
+                got = rows.cells(y, h), cols.cells(x, w)
+                want = clipped_box(node, y, x, (h, w))
+                assert (None if None in got else got) == want
+
+
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
+@given(network_specs())
+def test_footprints_in_earlier_layers_equal_brute_force(spec: dict[str, Any]) -> None:
+    """In every earlier layer: what a unit depends on lies inside its footprint, and away from
+    the borders (and transposed convolutions) is exactly it; no path, no footprint."""
+    net = network_from_data(spec)
+    analysis = analyze(net)
+    names = [n.name for n in analysis]
+    maps = footprint_maps(analysis, names)
+    for i, source in enumerate(names[:-1]):
+        deps = brute_from(net, source)
+        h, w, _ = analysis[source].shape
+        deconv = {source: False}
+        for layer in net.layers:
+            if layer.name in deps:
+                deconv[layer.name] = layer.op == "deconv" or any(deconv.get(n, False)
+                                                                 for n in layer.inputs)
+        for name in names[i + 1:]:
+            if name not in deps:
+                assert (name, source) not in maps
+                continue
+            rows, cols = maps[(name, source)]
+            dep = deps[name]
+            for y in range(dep.shape[0]):
+                for x in range(dep.shape[1]):
+                    got = dependency_box(dep, y, x, w)
+                    if got is None:
+                        continue
+                    r, c = rows.cells(y, h), cols.cells(x, w)
+                    assert r is not None and c is not None, (source, name, y, x, got)
+                    assert r[0] <= got[0][0] and got[0][1] <= r[1], (source, name, y, x)
+                    assert c[0] <= got[1][0] and got[1][1] <= c[1], (source, name, y, x)
+                    (r0, r1), (c0, c1) = rows.span(y), cols.span(x)
+                    if r0 >= 0 and c0 >= 0 and r1 <= h - 1 and c1 <= w - 1 and not deconv[name]:
+                        assert got == (r, c), (source, name, y, x, got, r, c)
+
+
+def test_axis_map_is_exact_for_transposed_convolutions() -> None:
+    analysis = analyze(parse_spec("input 8x8x1\nd: deconv 4 /2 pad 1 x1\n"))
+    rows, cols = footprint_maps(analysis, ["input", "d"])[("d", "input")]
+    assert rows.d == 2 and rows.span(4) == (1, 2.5) and rows.cells(4, 8) == (1, 2)
+    assert AxisMap.from_axis(analysis["d"].axes[1]) == cols
+
+
+def test_grid_step_samples_large_layers() -> None:
+    assert grid_step((12, 12, 3), 32) == 1
+    assert grid_step((224, 224, 3), 32) == 7
+    assert grid_step((56, 40, 3), 32) == 2
+    assert grid_step((33, 1, 1), 32) == 2
+
+
+def test_data_numbers_come_from_analyze() -> None:
+    analysis = analyze(parse_spec(BRANCHY))
+    names = [n.name for n in analysis]
+    data = explorer_data(analysis, names, 32, ("head", 3, 4))
+    assert data["select"] == [names.index("head"), 3, 4]
+    for i, layer in enumerate(data["layers"]):
+        node = analysis[layer["name"]]
+        assert layer["shape"] == list(node.shape)
+        assert layer["rf"] == list(node.rf) and layer["jump"] == list(node.jump)
+        assert layer["start"] == list(node.start) and layer["aligned"] == node.aligned
+        assert len(layer["from"]) == i
+    by_name = {layer["name"]: layer for layer in data["layers"]}
+    # 'side' reads the input directly: no path from stem, a or b to it
+    assert by_name["side"]["from"][names.index("stem")] is None
+    assert by_name["m"]["from"][names.index("side")] is not None
+    assert by_name["head"]["from"][names.index("a")] is not None
+
+
+# --------------------------------------------------------------------------- Sphinx builds
+
+
+def build(tmp: Path, pages: dict[str, str], builder: str = "html",
+          conf: str = "") -> tuple[Path, str]:
+    """Build a small project quietly; returns the output folder and the warnings."""
+    from sphinx.application import Sphinx
+    from sphinx.util.docutils import docutils_namespace
+
+    src = tmp / "src"
+    src.mkdir(parents=True, exist_ok=True)
+    theme = "furo" if _has("furo") else "alabaster"
+    (src / "conf.py").write_text(
+        'extensions = ["myst_parser", "rfdocs"]\nmyst_enable_extensions = ["colon_fence"]\n'
+        f'html_theme = "{theme}"\nexclude_patterns = ["_build"]\n' + conf, encoding="utf-8")
+    for name, text in pages.items():
+        (src / name).write_text(text, encoding="utf-8")
+    out = tmp / "out" / builder
+    warnings = io.StringIO()
+    with docutils_namespace():
+        app = Sphinx(str(src), str(src), str(out), str(tmp / "doctrees" / builder), builder,
+                     status=None, warning=warnings, freshenv=True)
+        app.build()
+    return out, warnings.getvalue()
+
+
+def _has(module: str) -> bool:
+    from importlib.util import find_spec
+
+    return find_spec(module) is not None
+
+
+def myst(body: str, options: str = "") -> str:
+    return f"# Page\n\n```{{rf-explorer}}\n{options}{body}```\n"
+
+
+def embedded(html: str) -> list[dict[str, Any]]:
+    found = re.findall(r'<script type="application/json" class="rfx-data">(.*?)</script>', html)
+    return [json.loads(text) for text in found]
+
+
+def test_html_embeds_the_numbers_and_ships_script_and_css(tmp_path: Path) -> None:
+    out, warnings = build(tmp_path, {
+        "index.md": myst(SMALL, ":caption: Small.\n") + "\n```{rf-explorer}\n:model: alexnet\n```\n"
+                    "\n```{toctree}\nother\n```\n",
+        "other.md": "# Other\n\nNo explorer here.\n"})
+    assert warnings == ""
+    page = (out / "index.html").read_text(encoding="utf-8")
+    first, second = embedded(page)
+    analysis = analyze(parse_spec(SMALL))
+    names = [n.name for n in analysis]
+    assert first == json.loads(json.dumps(explorer_data(analysis, names, 32, ("conv3", 1, 1))))
+    assert [layer["name"] for layer in second["layers"]][:2] == ["input", "conv1"]
+    assert second["layers"][0]["step"] == 7  # 224 wide: every 7th unit
+    assert "rfdocs-explorer.js" in page and "rfdocs-explorer.css" in page
+    assert page.count('id="rfx-') >= 2 and "-fallback" in page
+    assert "Small." in page and "<table" in page  # caption, fallback table
+    other = (out / "other.html").read_text(encoding="utf-8")
+    assert "rfdocs-explorer.js" not in other  # only pages with an explorer load it
+    assert (out / "_static" / "rfdocs-explorer.js").is_file()
+
+
+def test_rest_and_myst_give_the_same_data(tmp_path: Path) -> None:
+    body = "".join(f"   {line}\n" for line in SMALL.splitlines())
+    out, warnings = build(tmp_path, {
+        "index.rst": "Page\n====\n\n.. rf-explorer::\n   :select: conv2 2 3\n\n" + body
+                     + "\n.. toctree::\n\n   m\n",
+        "m.md": myst(SMALL, ":select: conv2 2 3\n")})
+    assert warnings == ""
+    rst = embedded((out / "index.html").read_text(encoding="utf-8"))
+    md = embedded((out / "m.html").read_text(encoding="utf-8"))
+    assert rst == md and rst[0]["select"] == [3, 2, 3]
+
+
+@pytest.mark.parametrize("builder", ["text", "latex", "epub"])
+def test_other_builders_get_the_static_fallback(tmp_path: Path, builder: str) -> None:
+    out, warnings = build(tmp_path, {"index.md": myst(SMALL)},
+                          builder, conf='epub_show_urls = "no"\n')
+    assert "rf-explorer" not in warnings, warnings
+    text = "\n".join(p.read_text(encoding="utf-8", errors="replace")
+                     for p in out.rglob("*") if p.suffix in (".txt", ".tex", ".xhtml"))
+    assert "conv3" in text  # the table
+    assert "rfx-data" not in text and "rfdocs-explorer.js" not in text
+
+
+@pytest.mark.parametrize(("options", "body", "subtype", "needle"), [
+    (":frobnicate: 1\n", SMALL, "option", "unknown option :frobnicate:"),
+    (":layers: conv1 nope\n", SMALL, "option", ":layers: no layer 'nope'"),
+    (":select: conv9\n", SMALL, "option", ":select: 'conv9' is not allowed"),
+    (":select: conv2 9 0\n", SMALL, "option", "conv2 has rows 0 to 4"),
+    (":max-cells: 2\n", SMALL, "option", ":max-cells: '2' is not allowed"),
+    ("", "", "network", "rf-explorer needs a network"),
+    (":model: resnet50\n", "", "limit", "choose some with :layers:"),
+    ("", "input 4x4x1\nconv 3\n", "spec", "field 'filters': is required"),
+    ("", "input 4x4x1\nconv 9 x1\n", "spec", "impossible shape"),
+])
+def test_bad_input_gives_one_located_warning(tmp_path: Path, options: str, body: str,
+                                             subtype: str, needle: str) -> None:
+    out, warnings = build(tmp_path, {"index.md": myst(body, options)})
+    lines = [line for line in warnings.splitlines() if "WARNING" in line]
+    assert len(lines) == 1, warnings
+    line = 5 if subtype == "spec" else 3  # spec errors point at the body's line
+    assert f"index.md:{line}: WARNING: rf-explorer: " in lines[0] and needle in lines[0], lines[0]
+    assert f"[rfdocs.{subtype}]" in lines[0]
+    assert "rfdocs-error" in (out / "index.html").read_text(encoding="utf-8")
+
+
+def test_layers_option_draws_those_and_the_input(tmp_path: Path) -> None:
+    out, _ = build(tmp_path, {"index.md": myst("", ":model: resnet50\n:layers: conv1 pool1 res2a\n")})
+    (data,) = embedded((out / "index.html").read_text(encoding="utf-8"))
+    assert [layer["name"] for layer in data["layers"]] == ["input", "conv1", "pool1", "res2a"]
+    assert data["select"][0] == 3
+
+
+# --------------------------------------------------------------------------- the browser
+
+ELEMENT = "element-6066-11e4-a52e-4f735466cecf"  # the W3C web element identifier
+
+
+class WebDriver:
+    """The few W3C WebDriver commands these tests need, over chromedriver's HTTP API."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.session = ""
+
+    def call(self, method: str, path: str, body: Any = None) -> Any:
+        data = None if body is None else json.dumps(body).encode()
+        prefix = f"{self.url}/session/{self.session}" if self.session else f"{self.url}/session"
+        request = urllib.request.Request(prefix + path, data=data, method=method,
+                                         headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return json.loads(response.read())["value"]
+        except urllib.error.HTTPError as err:
+            raise AssertionError(f"WebDriver {method} {path}: {err.read().decode()[:500]}") from None
+
+    def run(self, script: str, *args: Any) -> Any:
+        return self.call("POST", "/execute/sync", {"script": script, "args": list(args)})
+
+    def open(self, url: str) -> None:
+        self.call("POST", "/url", {"url": url})
+
+    def element(self, css: str) -> dict[str, str]:
+        found = self.call("POST", "/element", {"using": "css selector", "value": css})
+        assert isinstance(found, dict) and ELEMENT in found, found
+        return {ELEMENT: found[ELEMENT]}
+
+    def hover(self, css: str) -> None:
+        move = {"type": "pointerMove", "duration": 0, "origin": self.element(css), "x": 0, "y": 0}
+        self.call("POST", "/actions", {"actions": [{
+            "type": "pointer", "id": "mouse", "parameters": {"pointerType": "mouse"},
+            "actions": [move]}]})
+
+    def keys(self, text: str) -> None:
+        actions = [a for ch in text for a in ({"type": "keyDown", "value": ch},
+                                              {"type": "keyUp", "value": ch})]
+        self.call("POST", "/actions", {"actions": [{"type": "key", "id": "keyboard",
+                                                    "actions": actions}]})
+
+    def screenshot(self, path: Path) -> None:
+        path.write_bytes(base64.b64decode(self.call("GET", "/screenshot")))
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[WebDriver]:
+    chromium = next((p for p in map(shutil.which, ("chromium", "chromium-browser", "google-chrome"))
+                     if p), None)
+    driver = shutil.which("chromedriver")
+    if chromium is None or driver is None:
+        pytest.skip("no headless browser for the rf-explorer tests: install the Debian packages "
+                    "chromium and chromium-driver (apt-get install chromium chromium-driver)")
+    port = _free_port()
+    proc = subprocess.Popen([driver, f"--port={port}"], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    web = WebDriver(f"http://127.0.0.1:{port}")
+    profile = tempfile.mkdtemp(prefix="rfdocs-chromium-")
+    try:
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                with urllib.request.urlopen(f"{web.url}/status", timeout=2) as response:
+                    if json.loads(response.read())["value"].get("ready"):
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline or proc.poll() is not None:
+                pytest.skip("chromedriver did not start (is chromium-driver installed properly?)")
+            time.sleep(0.1)
+        args = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--no-first-run", "--window-size=1280,1000", f"--user-data-dir={profile}"]
+        if os.environ.get("RFDOCS_DARK") == "media":
+            args.append("--force-dark-mode")
+        created = web.call("POST", "", {"capabilities": {"alwaysMatch": {
+            "browserName": "chrome",
+            "goog:chromeOptions": {"binary": chromium, "args": args}}}})
+        web.session = created["sessionId"]
+        yield web
+    finally:
+        if web.session:
+            try:
+                web.call("DELETE", "")
+            except (AssertionError, OSError):
+                pass
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def page(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    tmp = tmp_path_factory.mktemp("explorer-page")
+    text = (myst(SMALL, ":caption: Point at any unit.\n")
+            + "\n## Branches\n\n" + myst(BRANCHY).split("\n", 2)[2]
+            + "\n## A large input\n\n" + myst(LARGE).split("\n", 2)[2])
+    out, warnings = build(tmp, {"index.md": text})
+    assert warnings == ""
+    return out / "index.html"
+
+
+HIGHLIGHTED = """
+const [root, layer] = arguments;
+const grid = document.querySelectorAll('.rfdocs-explorer')[root]
+  .querySelector(`svg.rfx-grid[data-layer="${layer}"]`);
+return Array.from(grid.querySelectorAll('.rfx-cell.rfx-in'))
+  .map(c => [Number(c.getAttribute('data-y')), Number(c.getAttribute('data-x'))]);
+"""
+
+
+def unit(root: str, layer: str, y: int, x: int) -> str:
+    """CSS selector of the cell of unit (y, x) of ``layer`` in the explorer with id ``root``."""
+    return f'#{root} svg[data-layer="{layer}"] rect[data-y="{y}"][data-x="{x}"]'
+
+
+def roots(browser: WebDriver) -> list[str]:
+    ids = browser.run("return Array.from(document.querySelectorAll('.rfdocs-explorer'), e => e.id)")
+    assert isinstance(ids, list)
+    return ids
+
+
+def units(fp: tuple[tuple[int, int], tuple[int, int]] | None, step: int = 1) -> set[tuple[int, int]]:
+    if fp is None:
+        return set()
+    (r0, r1), (c0, c1) = fp
+    return {(i * step, j * step) for i in range(r0 // step, r1 // step + 1)
+            for j in range(c0 // step, c1 // step + 1)}
+
+
+def test_browser_hover_lights_up_exactly_the_receptive_field(browser: WebDriver, page: Path) -> None:
+    browser.open(page.as_uri())
+    assert browser.run("return document.querySelectorAll('[data-rfx-ready]').length") == 3
+    fallback_hidden = browser.run(
+        "return Array.from(document.querySelectorAll('.rfdocs-explorer-fallback')).map(e => e.hidden)")
+    assert fallback_hidden == [True, True, True]
+    analysis = analyze(parse_spec(SMALL))
+    names = [n.name for n in analysis]
+    maps = footprint_maps(analysis, names)
+    first = roots(browser)[0]
+    for layer, y, x in [("conv3", 0, 1), ("conv3", 1, 1), ("conv2", 4, 0), ("pool1", 2, 3)]:
+        browser.hover(unit(first, layer, y, x))
+        node = analysis[layer]
+        assert set(map(tuple, browser.run(HIGHLIGHTED, 0, "input"))) == units(
+            clipped_box(node, y, x, analysis.input.shape[:2]))
+        for earlier in names[1:names.index(layer)]:
+            rows, cols = maps[(layer, earlier)]
+            h, w, _ = analysis[earlier].shape
+            fp = rows.cells(y, h), cols.cells(x, w)
+            assert set(map(tuple, browser.run(HIGHLIGHTED, 0, earlier))) == units(
+                None if None in fp else fp)  # type: ignore[arg-type]
+        selected = browser.run("return document.querySelector('.rfdocs-explorer .rfx-sel')"
+                               ".getAttribute('data-y') + ',' + document.querySelector("
+                               "'.rfdocs-explorer .rfx-sel').getAttribute('data-x')")
+        assert selected == f"{y},{x}"
+        info = browser.run("return document.querySelector('.rfdocs-explorer .rfx-info').textContent")
+        rf = node.box(y, x)
+        assert f"{layer} · unit ({y}, {x})" in info
+        assert f"{rf[0][1] - rf[0][0] + 1}×{rf[1][1] - rf[1][0] + 1} input pixels" in info
+
+
+def test_browser_sampled_grid_and_branches(browser: WebDriver, page: Path) -> None:
+    browser.open(page.as_uri())
+    _, second, third = roots(browser)
+    large = analyze(parse_spec(LARGE))
+    step = grid_step(large.input.shape, 32)
+    assert step == 7
+    note = browser.run("return document.querySelectorAll('.rfdocs-explorer')[2]"
+                       ".querySelector('.rfx-layer').textContent")
+    assert "every 7th unit shown" in note
+    c2 = large["c2"]
+    s2 = grid_step(c2.shape, 32)
+    browser.hover(unit(third, "c2", 10 * s2, 20 * s2))
+    got = set(map(tuple, browser.run(HIGHLIGHTED, 2, "input")))
+    assert got == units(clipped_box(c2, 10 * s2, 20 * s2, (224, 224)), step)
+    # a branch that does not feed the chosen layer is dimmed, with no field
+    branchy = analyze(parse_spec(BRANCHY))
+    browser.hover(unit(second, "a", 5, 6))
+    assert browser.run(HIGHLIGHTED, 1, "side") == []
+    assert browser.run("return document.querySelectorAll('.rfdocs-explorer')[1]"
+                       ".querySelector('.rfx-layer[data-layer=\"side\"]').classList"
+                       ".contains('rfx-unrelated')") is False  # side comes after a
+    browser.hover(unit(second, "head", 2, 3))
+    assert set(map(tuple, browser.run(HIGHLIGHTED, 1, "input"))) == units(
+        clipped_box(branchy["head"], 2, 3, (16, 16)))
+    assert browser.run(HIGHLIGHTED, 1, "side") != []
+
+
+def test_browser_keyboard_and_screen_reader(browser: WebDriver, page: Path) -> None:
+    browser.open(page.as_uri())
+    tabbable = browser.run("return Array.from(document.querySelectorAll('.rfdocs-explorer')[0]"
+                           ".querySelectorAll('[tabindex=\"0\"]')).length")
+    assert tabbable == 5  # one stop per grid (roving tabindex)
+    browser.run("document.querySelector('svg[data-layer=\"conv2\"] rect[data-y=\"2\"][data-x=\"2\"]')"
+                ".focus()")
+    browser.keys("\ue014\ue014\ue015")  # right, right, down
+    state = browser.run("""
+        const a = document.activeElement, root = document.querySelectorAll('.rfdocs-explorer')[0];
+        return [a.getAttribute('data-y'), a.getAttribute('data-x'), a.getAttribute('aria-label'),
+                a.getAttribute('tabindex'), root.querySelector('.rfx-live').textContent,
+                a.closest('svg').getAttribute('role'), a.getAttribute('role')];""")
+    assert state[:4] == ["3", "4", "row 3, column 4", "0"]
+    node = analyze(parse_spec(SMALL))["conv2"]
+    (r0, r1), (c0, c1) = node.box(3, 4)
+    assert state[4].startswith(f"conv2 unit 3, 4: receptive field {r1 - r0 + 1}×{c1 - c0 + 1}")
+    assert state[5:] == ["grid", "gridcell"]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+@given(network_specs())
+def test_browser_footprint_function_equals_python(browser: WebDriver, page: Path,
+                                                  spec: dict[str, Any]) -> None:
+    """The script's footprint maths, run in the browser for every unit of every pair of layers,
+    equals the Python maps (which equal LayerInfo.box and brute force above)."""
+    if not browser.run("return !!window.rfdocsExplorer"):
+        browser.open(page.as_uri())
+    analysis = analyze(network_from_data(spec))
+    names = [n.name for n in analysis]
+    data = explorer_data(analysis, names, 32, (names[-1], 0, 0))
+    got = browser.run("""
+        const data = arguments[0], out = [];
+        data.layers.forEach((layer, l) => {
+          for (let k = 0; k < l; k++)
+            for (let y = 0; y < layer.shape[0]; y++)
+              for (let x = 0; x < layer.shape[1]; x++)
+                out.push(window.rfdocsExplorer.footprint(data, l, k, y, x));
+        });
+        return out;""", data)
+    maps = footprint_maps(analysis, names)
+    want: list[list[list[int]] | None] = []
+    for i, name in enumerate(names):
+        node = analysis[name]
+        for earlier in names[:i]:
+            for y in range(node.shape[0]):
+                for x in range(node.shape[1]):
+                    if (name, earlier) not in maps:
+                        want.append(None)
+                        continue
+                    rows, cols = maps[(name, earlier)]
+                    h, w, _ = analysis[earlier].shape
+                    r, c = rows.cells(y, h), cols.cells(x, w)
+                    want.append(None if r is None or c is None else [list(r), list(c)])
+    assert got == want
+
+
+def test_browser_screenshots(browser: WebDriver, page: Path) -> None:
+    """Light and dark (furo's switch) render without script errors; saved if asked for."""
+    folder = os.environ.get("RFDOCS_SCREENSHOTS")
+    browser.open(page.as_uri())
+    for theme in ("light", "dark"):
+        browser.run("localStorage.setItem('theme', arguments[0]); document.body.dataset.theme = "
+                    "arguments[0];", theme)
+        browser.hover(unit(roots(browser)[0], "conv2", 3, 2))
+        colour = browser.run("return getComputedStyle(document.querySelector('.rfx-cell.rfx-in'))"
+                             ".fill")
+        assert colour == "rgb(230, 159, 0)"
+        if folder:
+            browser.run("document.querySelector('.rfdocs-explorer').scrollIntoView()")
+            browser.screenshot(Path(folder) / f"rfdocs-explorer-{theme}.png")
