@@ -9,7 +9,10 @@ from pathlib import Path
 # docs/_ext holds this site's own small extension: reference tables read from rfdocs' code.
 sys.path.insert(0, str(Path(__file__).resolve().parent / "_ext"))
 
+import rfdocs  # noqa: E402
+
 project = "rfdocs"
+version = release = rfdocs.__version__
 author = "the rfdocs developers"
 copyright = "2026, the rfdocs developers"
 
@@ -41,6 +44,13 @@ latex_elements = {
         rf"\newunicodechar{{{char}}}{{{tex}}}" for char, tex in _LATEX_CHARS.items()),
 }
 epub_show_urls = "no"
+# Without -d (as in `make docs-check`) the doctrees sit inside the EPUB output folder: keep them
+# out of the book, and out of its warnings.
+_DOCS = Path(__file__).resolve().parent
+epub_exclude_files = [".doctrees/environment.pickle"] + sorted(
+    ".doctrees/" + path.relative_to(_DOCS).with_suffix(".doctree").as_posix()
+    for path in _DOCS.rglob("*")
+    if path.suffix in (".md", ".rst") and "_build" not in path.parts)
 
 # Reproducible output: honour SOURCE_DATE_EPOCH where builders stamp dates.
 if "SOURCE_DATE_EPOCH" in os.environ:

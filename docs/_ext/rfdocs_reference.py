@@ -16,13 +16,20 @@ Directives (all build docutils nodes directly; nothing is turned back into reST)
     One row per zoo model: input, layer count, output shape, receptive field, jump, weights.
 ``rfdocs-cli [COMMAND]``
     The ``--help`` text of the ``rfdocs`` command or of one of its sub-commands.
+``rfdocs-command ARGS``
+    Runs ``rfdocs ARGS`` in this process (only the read-only ``rf`` and ``kinds`` commands)
+    and shows the command line and what it printed.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
+import shlex
 from collections.abc import Iterable, Mapping, Sequence
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 from docutils import nodes
@@ -266,10 +273,47 @@ class CliDirective(ReferenceDirective):
         return [block]
 
 
+class CommandDirective(ReferenceDirective):
+    required_arguments = 1
+    final_argument_whitespace = True
+    option_spec = {"caption": directives.unchanged, "name": directives.unchanged,
+                   "lines": directives.positive_int}
+    SAFE = ("rf", "kinds")  # commands that only print; render writes files
+
+    def run(self) -> list[nodes.Node]:
+        from rfdocs.cli import main
+
+        args = shlex.split(self.arguments[0])
+        if not args or args[0] not in self.SAFE:
+            return self.problem(f"only {' and '.join(self.SAFE)} may run at build time")
+        # File arguments are relative to the page, as everywhere in Sphinx.
+        page_dir = Path(self.env.doc2path(self.env.docname)).parent
+        for i, arg in enumerate(args):
+            if (page_dir / arg).is_file():
+                self.env.note_dependency(str(page_dir / arg))
+                args[i] = str(page_dir / arg)
+        out, err = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            status = main(args)
+        if status != 0:
+            return self.problem(f"rfdocs {self.arguments[0]} exited with {status}: "
+                                f"{err.getvalue().strip()}")
+        lines = out.getvalue().rstrip().splitlines()
+        limit = self.options.get("lines")
+        if limit is not None and len(lines) > limit:
+            lines = lines[:limit] + [f"... ({len(lines) - limit} more lines)"]
+        text = "\n".join([f"$ rfdocs {self.arguments[0]}", *lines])
+        block = nodes.literal_block(text, text, language="text")
+        self.set_source_info(block)
+        self.add_name(block)
+        return [block]
+
+
 def setup(app: Sphinx) -> dict[str, Any]:
     app.add_directive("rfdocs-options", OptionsDirective)
     app.add_directive("rfdocs-config", ConfigDirective)
     app.add_directive("rfdocs-fields", FieldsDirective)
     app.add_directive("rfdocs-zoo", ZooDirective)
     app.add_directive("rfdocs-cli", CliDirective)
+    app.add_directive("rfdocs-command", CommandDirective)
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}
