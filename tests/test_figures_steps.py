@@ -183,7 +183,7 @@ def test_panels_show_first_steps_and_last() -> None:
 
 def test_values_format() -> None:
     assert fmt_value(-3.0, True) == f"{MINUS}3"
-    assert fmt_value(0.0751, False) == "0.075"
+    assert fmt_value(0.0751, False) == "0.08"
     assert fmt_value(1.189, False) == "1.19"
     assert fmt_value(-0.0001, False) == "0"
     rendered = KIND.render(None, {"kernel": "gaussian(3, 1)", "input": "4"}, LIGHT)
@@ -194,7 +194,7 @@ def test_values_format() -> None:
 
 AWKWARD = CASES + TRANSPOSED + [
     {"kernel": "gaussian(3, 1)", "input": "6", "padding": "1"},
-    {"kernel": "random(5, 1)", "input": "10", "padding": "3", "panels": "2"},
+    {"kernel": "random(5, 1)", "input": "10", "padding": "1", "panels": "2"},
     {"kernel": "[[100,-100],[-100,100]]", "values": "[[255,0,255],[0,255,0],[255,0,255]]"},
     {"panels": "12", "input": "3", "kernel": "[[1]]"},
 ]
@@ -257,6 +257,7 @@ def test_alt_text_states_the_result() -> None:
     ({"transposed": "yes", "input": "1", "kernel": "[[1]]", "padding": "1"}, "padding",
      "crops away the whole"),
     ({"colour": "yes"}, "colour", "unknown option; allowed:"),
+    ({"input": "10", "padding": "2"}, "padding", "padded input would be 14×14 cells; at most 12"),
 ])
 def test_bad_options_name_themselves(given: Mapping[str, Any], option: str, words: str) -> None:
     with pytest.raises(OptionError) as info:

@@ -51,6 +51,8 @@ from rfdocs.figures.text import TIMES, fmt_dims
 FloatArray = NDArray[np.float64]
 
 MAX_INPUT = 10  # cells per axis of the input
+MAX_PADDED = 12  # cells per axis of the padded input
+MAX_GIF_WIDTH = 1100  # pixels: larger figures are animated at a lower resolution
 MAX_FRAMES = 40  # frames cost ~10 ms each to build and ~40 ms to draw
 PAGE_WIDTH = 7.0  # inches available at natural size
 VALUE_PT = 9.0
@@ -207,6 +209,11 @@ def plan_steps(options: Mapping[str, Any]) -> Plan:
                               partial if last else np.where(reached, partial, np.nan)))
         return Plan(x, k, parsed.name, s, p, d, True, op, y, x, tuple(steps))
     pads = (p[0], p[0], p[1], p[1])
+    padded = (x.shape[0] + 2 * p[0], x.shape[1] + 2 * p[1])
+    if max(padded) > MAX_PADDED:
+        raise OptionError("padding", f"the padded input would be {fmt_dims(padded)} cells; at most "
+                          f"{MAX_PADDED} per axis fit a step-by-step figure (use less padding or "
+                          "a smaller input)")
     ho = conv_size(x.shape[0], k.shape[0], s[0], d[0], p[0], p[0])
     wo = conv_size(x.shape[1], k.shape[1], s[1], d[1], p[1], p[1])
     if ho < 1 or wo < 1:
@@ -261,12 +268,11 @@ def frame_steps(total: int) -> list[int]:
 
 
 def fmt_value(value: float, integer: bool) -> str:
-    """A cell value: '7', '−3', '0.25', '−1.5', '0.075' (real minus sign; two decimals, three
-    below 0.1)."""
+    """A cell value: '7', '−3', '0.25', '−1.5', '0.08' (real minus sign, at most two decimals)."""
     if integer:
         text = str(int(round(value)))
     else:
-        text = f"{value:.{3 if abs(value) < 0.1 else 2}f}".rstrip("0").rstrip(".")
+        text = f"{value:.2f}".rstrip("0").rstrip(".")
         if text in ("-0", ""):
             text = "0"
     return text.replace("-", MINUS)
@@ -361,7 +367,8 @@ def geometry(plan: Plan, steps: Sequence[int]) -> Geometry:
     cell_k = cell_for(plan.kernel)
     cell_in = cell_for(plan.grid_in)
     cell_out = cell_for(plan.steps[-1].shown)
-    panel_w = max(in_c * cell_in, out_c * cell_out, 1.45)
+    header = max(plan.widths(_header(plan, plan.steps[i]), SMALL_PT) for i in steps)
+    panel_w = max(in_c * cell_in, out_c * cell_out, header + 0.1, 1.45)
     # let the arithmetic widen a panel up to 2.6 in, when that keeps it one row per kernel row
     need = max(max(plan.widths(line, SMALL_PT) for line in arithmetic_lines(plan, plan.steps[i], 9.9))
                for i in steps)
@@ -684,6 +691,7 @@ def animation_bytes(rendered: Rendered, fmt: str = "gif", *, dpi: float = 150,
         raise ValueError(f"unknown animation format {fmt!r}; allowed: gif, png")
     frames = rendered.frames or (rendered.figure,)
     page = bg or str(rendered.numbers.get("page_colour", "#ffffff"))
+    dpi = min(dpi, MAX_GIF_WIDTH / float(frames[0].get_size_inches()[0]))
     images = [_frame_rgb(f, page, dpi) for f in frames]
     durations = [FRAME_MS] * (len(images) - 1) + [LAST_FRAME_MS]
     buf = io.BytesIO()
@@ -691,10 +699,12 @@ def animation_bytes(rendered: Rendered, fmt: str = "gif", *, dpi: float = 150,
         images[0].save(buf, format="PNG", save_all=True, append_images=images[1:],
                        duration=durations, loop=0, optimize=False)
         return buf.getvalue()
-    # one palette for all frames, from all frames side by side: no flicker between frames
-    sheet = Image.new("RGB", (images[0].width, images[0].height * len(images)))
-    for n, im in enumerate(images):
-        sheet.paste(im, (0, n * images[0].height))
+    # one palette for all frames (no flicker), from the first, middle and last frames, which
+    # between them hold every colour drawn (the tints do not change from frame to frame)
+    sample = sorted({0, len(images) // 2, len(images) - 1})
+    sheet = Image.new("RGB", (images[0].width, images[0].height * len(sample)))
+    for n, i in enumerate(sample):
+        sheet.paste(images[i], (0, n * images[0].height))
     palette = sheet.quantize(colors=255, method=Image.Quantize.MEDIANCUT,
                              dither=Image.Dither.NONE)
     indexed = [im.quantize(palette=palette, dither=Image.Dither.NONE) for im in images]
