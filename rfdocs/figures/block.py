@@ -39,6 +39,7 @@ from rfdocs.figures.geometry import (
     face_colors,
     footprints,
     mix,
+    split_name,
     target_layer,
     target_neuron,
     unit_transform,
@@ -53,6 +54,9 @@ MAX_BLOCKS = 6
 LOG_ABOVE = 16  # edges longer than this are drawn on a log scale
 SOLID_MAX = 16  # more channels than this are drawn as a stack of sheets
 FACE_MAX_IN = 1.7  # the largest front face side, inches
+MIN_LARGEST_IN = 0.9  # fewer blocks are drawn rather than the largest face (or padding
+# band) below this
+TITLE_MAX_IN = 1.15  # longer layer names break onto two lines
 WIDTH_MAX_IN = 9.0  # the widest the figure may grow before blocks shrink
 SLOT_GAP_IN = 0.42  # between neighbouring blocks (with their labels)
 DEPTH_ANGLE = math.radians(40)
@@ -96,26 +100,24 @@ OPTIONS = (
 )
 
 
-def _chosen_blocks(analysis: Analysis, target: LayerInfo, names: Sequence[str] | None
-                   ) -> tuple[list[LayerInfo], int]:
-    """The nodes to draw (input first, target last) and how many candidates there were."""
+def _candidates(analysis: Analysis, target: LayerInfo, names: Sequence[str] | None
+                ) -> list[LayerInfo]:
+    """The nodes that may be drawn, input first, target last (at most ``MAX_BLOCKS`` are)."""
     feeding = ancestors(analysis, target.name)
     if names is None:
-        candidates = [n for n in feeding if n.op not in PASSTHROUGH_OPS or n is target
-                      or n.layer is None]
-    else:
-        by_name = {n.name: n for n in feeding}
-        for name in names:
-            if name not in by_name:
-                try:
-                    analysis[name]
-                except KeyError:
-                    raise OptionError("layers", f"no layer called {name!r}") from None
-                raise OptionError("layers", f"{name!r} does not feed {target.name!r}, so it "
-                                  "holds no part of the neuron's field")
-        wanted = set(names) | {feeding[0].name, target.name}
-        candidates = [n for n in feeding if n.name in wanted]
-    return evenly(candidates, MAX_BLOCKS), len(candidates)
+        return [n for n in feeding if n.op not in PASSTHROUGH_OPS or n is target
+                or n.layer is None]
+    by_name = {n.name: n for n in feeding}
+    for name in names:
+        if name not in by_name:
+            try:
+                analysis[name]
+            except KeyError:
+                raise OptionError("layers", f"no layer called {name!r}") from None
+            raise OptionError("layers", f"{name!r} does not feed {target.name!r}, so it "
+                              "holds no part of the neuron's field")
+    wanted = set(names) | {feeding[0].name, target.name}
+    return [n for n in feeding if n.name in wanted]
 
 
 # --------------------------------------------------------------------------- layout
@@ -133,6 +135,7 @@ class Part:
     box: tuple[Number, Number, Number, Number]
     neuron: bool
     caption: str
+    title: tuple[str, ...]  # the layer's name, on two lines where it is long
 
     @property
     def hangs(self) -> bool:
@@ -210,8 +213,8 @@ def _geometry(sheet: Sheet, part: Part, scale: float, x0: float) -> Block:
     label_w = (x0 + fw / 2, lo_y - PAD_IN)
     label_d = (hi_x + PAD_IN, dy / 2 - 0.02)
     h, w, c = (fmt_count(v) for v in part.info.shape)
-    under = max(sheet.measure(part.info.name, TITLE_PT, True)[0],
-                sheet.measure(part.caption)[0] + SWATCH_IN + 0.06, sheet.measure(w)[0])
+    under = max([sheet.measure(line, TITLE_PT, True)[0] for line in part.title]
+                + [sheet.measure(part.caption)[0] + SWATCH_IN + 0.06, sheet.measure(w)[0]])
     left = min(label_h[0] - sheet.measure(h)[0], x0 + fw / 2 - under / 2)
     right = max(x0 + fw + dx, label_d[0] + sheet.measure(c)[0], x0 + fw / 2 + under / 2)
     if band is not None:
@@ -230,8 +233,9 @@ def _place(sheet: Sheet, parts: Sequence[Part], scale: float) -> list[Block]:
     return blocks
 
 
-def _layout(sheet: Sheet, parts: Sequence[Part]) -> list[Block]:
-    """Blocks left to right, bottoms aligned, all drawn to one scale that fits the width."""
+def _layout(sheet: Sheet, parts: Sequence[Part]) -> tuple[list[Block], bool]:
+    """Blocks left to right, bottoms aligned, all drawn to one scale that fits the width;
+    False where that leaves the largest face smaller than ``MIN_LARGEST_IN``."""
     longest = 1.0
     for part in parts:
         rows, cols, chans = part.info.shape
@@ -247,7 +251,10 @@ def _layout(sheet: Sheet, parts: Sequence[Part]) -> list[Block]:
             break
         scale *= max(0.5, WIDTH_MAX_IN / width * 0.98)
         blocks = _place(sheet, parts, scale)
-    return blocks
+    width = blocks[-1].right - blocks[0].left
+    largest = max(max(b.fw, b.fh) if b.band is None else
+                  max(b.band[2] - b.band[0], b.band[3] - b.band[1]) for b in blocks)
+    return blocks, width <= WIDTH_MAX_IN + 0.01 and largest >= MIN_LARGEST_IN
 
 
 # --------------------------------------------------------------------------- drawing
@@ -347,16 +354,19 @@ def _project(sheet: Sheet, src: Rect, dst: Rect, theme: Theme) -> None:
                    alpha=0.9, zorder=6)
 
 
-def _draw_labels(sheet: Sheet, block: Block, theme: Theme, caption_y: float) -> None:
+def _draw_labels(sheet: Sheet, block: Block, theme: Theme, caption_y: float,
+                 title_lines: int) -> None:
     h, w, c = (fmt_count(v) for v in block.part.info.shape)
     sheet.text(*block.label_h, h, ha="right", gid="dim-height")
     sheet.text(*block.label_w, w, va="top", gid="dim-width")
     sheet.text(*block.label_d, c, ha="left", va="top", gid="dim-depth")
     cx = block.x0 + block.fw / 2
-    name = block.part.info.name
-    sheet.text(cx, caption_y, name, size=TITLE_PT, va="top", bold=True, gid="title")
+    title_h = sheet.measure("Ag", TITLE_PT, True)[1] + 0.02
+    for i, line in enumerate(block.part.title):
+        sheet.text(cx, caption_y - i * title_h, line, size=TITLE_PT, va="top", bold=True,
+                   gid="title")
     _, line_h = sheet.measure(block.part.caption)
-    mid = caption_y - sheet.measure(name, TITLE_PT, True)[1] - 0.03 - line_h / 2
+    mid = caption_y - title_lines * title_h - 0.03 - line_h / 2
     cap_w = sheet.measure(block.part.caption)[0]
     left = cx - (cap_w + SWATCH_IN + 0.06) / 2
     swatch = theme.neuron if block.part.neuron else theme.field
@@ -375,26 +385,33 @@ def render(network: Network | None, options: Mapping[str, Any], theme: Theme) ->
     target = target_layer(analysis, options.get("layer"))
     h_t, w_t = target.shape[:2]
     neuron = target_neuron(target, options.get("neuron"), (h_t // 4, 2 * w_t // 3))
-    nodes, candidates = _chosen_blocks(analysis, target, options.get("layers"))
+    candidates = _candidates(analysis, target, options.get("layers"))
     feet = footprints(analysis, target.name, neuron)
     src = analysis.input
     (br0, br1), (bc0, bc1) = target.box(*neuron)
     field_dims = (br1 - br0 + 1, bc1 - bc0 + 1, src.shape[2])
 
-    parts = []
-    for info in nodes:
-        if info is target:
-            parts.append(Part(info, (neuron[0], neuron[0], neuron[1], neuron[1]), True,
-                              f"neuron ({neuron[0]}, {neuron[1]})"))
-        elif info is src:
-            parts.append(Part(info, (br0, br1, bc0, bc1), False, f"{fmt_dims(field_dims)} field"))
-        else:
-            (r0, r1), (c0, c1) = feet[info.name]
-            dims = (*box_size(feet[info.name]), info.shape[2])
-            parts.append(Part(info, (r0, r1, c0, c1), False, fmt_dims(dims)))
-
     sheet = Sheet(theme)
-    blocks = _layout(sheet, parts)
+
+    def part(info: LayerInfo) -> Part:
+        title = split_name(sheet, info.name, TITLE_MAX_IN)
+        if info is target:
+            return Part(info, (neuron[0], neuron[0], neuron[1], neuron[1]), True,
+                        f"neuron ({neuron[0]}, {neuron[1]})", title)
+        if info is src:
+            return Part(info, (br0, br1, bc0, bc1), False, f"{fmt_dims(field_dims)} field", title)
+        (r0, r1), (c0, c1) = feet[info.name]
+        dims = (*box_size(feet[info.name]), info.shape[2])
+        return Part(info, (r0, r1, c0, c1), False, fmt_dims(dims), title)
+
+    count = min(len(candidates), MAX_BLOCKS)
+    while True:  # fewer blocks where long names would leave the blocks too small to read
+        nodes = evenly(candidates, count)
+        parts = [part(info) for info in nodes]
+        blocks, fits = _layout(sheet, parts)
+        if fits or count <= 3:
+            break
+        count -= 1
     notes: set[str] = set()
     for block in blocks:
         _draw_block(sheet, block, theme.input if block.part.info is src else theme.maps, theme)
@@ -403,9 +420,10 @@ def render(network: Network | None, options: Mapping[str, Any], theme: Theme) ->
         _project(sheet, a, b, theme)
     label_h = sheet.measure("0")[1]
     caption_y = min(b.label_w[1] for b in blocks) - label_h - 0.1
+    title_lines = max(len(p.title) for p in parts)
     for block in blocks:
-        _draw_labels(sheet, block, theme, caption_y)
-    lines = _notes(nodes, candidates, notes)
+        _draw_labels(sheet, block, theme, caption_y, title_lines)
+    lines = _notes(nodes, len(candidates), notes)
     if lines:
         x, y = sheet.bounds[0], sheet.bounds[1] - 0.1
         for line in wrap_words(sheet, " ".join(lines), max(sheet.bounds[2] - x, 3.0)):

@@ -204,6 +204,20 @@ def wrap_words(sheet: Sheet, text: str, width: float, size: float = LABEL_PT) ->
     return lines
 
 
+def split_name(sheet: Sheet, name: str, width: float, size: float = TITLE_PT,
+               bold: bool = True) -> tuple[str, ...]:
+    """A layer name on one line, or on two broken after a '.', '_', '/' or '-' near its middle
+    when wider than ``width`` inches ("Mixed_6b." / "branch7x7dbl_5")."""
+    if sheet.measure(name, size, bold)[0] <= width:
+        return (name,)
+    cuts = [i + 1 for i, ch in enumerate(name[:-1]) if ch in "._/-"]
+    if not cuts:
+        return (name,)
+    cut = min(cuts, key=lambda i: max(sheet.measure(name[:i], size, bold)[0],
+                                      sheet.measure(name[i:], size, bold)[0]))
+    return (name[:cut], name[cut:])
+
+
 def unit_transform(x0: float, y0: float, width: float, height: float, rows: int | float,
                    cols: int | float, row0: float = 0, col0: float = 0) -> Affine2D:
     """Map (col, row) unit coordinates onto the inch rectangle with top-left (x0, y0 + height),

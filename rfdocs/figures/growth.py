@@ -35,6 +35,7 @@ from rfdocs.figures.geometry import (
     evenly,
     footprints,
     mix,
+    split_name,
     target_layer,
     target_neuron,
     unit_transform,
@@ -80,8 +81,10 @@ class Panel:
     y0: float
     width: float
     height: float
-    lines_above: tuple[str, ...]
+    lines_above: tuple[str, ...]  # the name (one or two lines) and the shape
     lines_below: tuple[str, ...]
+    text_top: float  # the row's tallest panel top, where the lines above start
+    text_bottom: float  # and its lowest panel bottom
 
     def units(self) -> Any:
         (r0, r1), (c0, c1) = self.region
@@ -103,9 +106,9 @@ def _size(region: Box) -> tuple[float, float]:
     return max(cols * scale, MIN_SIDE_IN), max(rows * scale, MIN_SIDE_IN)
 
 
-def _texts(info: LayerInfo, box: Box, src: LayerInfo, target: LayerInfo,
+def _texts(sheet: Sheet, info: LayerInfo, box: Box, src: LayerInfo, target: LayerInfo,
            neuron: tuple[int, int]) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    above = (info.name, fmt_dims(info.shape))
+    above = (*split_name(sheet, info.name, PANEL_IN), fmt_dims(info.shape))
     rows, cols = box_size(box)
     inside = clip_box(box, info.shape)
     in_rows, in_cols = box_size(inside) if inside is not None else (0, 0)
@@ -132,16 +135,16 @@ def _layout(sheet: Sheet, nodes: Sequence[LayerInfo], feet: Mapping[str, Box],
             src: LayerInfo, target: LayerInfo, neuron: tuple[int, int]) -> list[Panel]:
     """Panels in rows of at most five (two even rows beyond), columns aligned across rows."""
     per_row = len(nodes) if len(nodes) <= MAX_PER_ROW else math.ceil(len(nodes) / 2)
-    title_h = sheet.measure("Ag", TITLE_PT, True)[1]
+    title_h = sheet.measure("Ag", TITLE_PT, True)[1] + 0.02
     line_h = sheet.measure("Ag")[1]
     specs = []
     for info in nodes:
         box = feet[info.name]
         region = _region(info, box)
-        above, below = _texts(info, box, src, target, neuron)
+        above, below = _texts(sheet, info, box, src, target, neuron)
         width, height = _size(region)
-        slot = max([width, sheet.measure(above[0], TITLE_PT, True)[0]]
-                   + [sheet.measure(t)[0] for t in (*above[1:], *below)])
+        slot = max([width] + [sheet.measure(t, TITLE_PT, True)[0] for t in above[:-1]]
+                   + [sheet.measure(t)[0] for t in (above[-1], *below)])
         specs.append((info, box, region, above, below, width, height, slot))
     columns = [max(s[7] for s in specs[i::per_row]) for i in range(per_row)]
     panels: list[Panel] = []
@@ -149,14 +152,15 @@ def _layout(sheet: Sheet, nodes: Sequence[LayerInfo], feet: Mapping[str, Box],
     for start in range(0, len(specs), per_row):
         row = specs[start:start + per_row]
         tallest = max(s[6] for s in row)
-        panel_top = top - title_h - line_h - 0.1
+        panel_top = top - max(len(s[3]) - 1 for s in row) * title_h - line_h - 0.1
         centre = panel_top - tallest / 2
         x = 0.0
         for column, (info, box, region, above, below, width, height, _) in zip(
                 columns, row, strict=False):
             cx = x + column / 2
             panels.append(Panel(info, box, region, cx - width / 2, centre - height / 2,
-                                width, height, above, below))
+                                width, height, above, below, panel_top,
+                                panel_top - tallest))
             x += column + GAP_IN
         below_lines = max(len(s[4]) for s in row)
         top = panel_top - tallest - 0.08 - below_lines * (line_h + 0.02) - ROW_GAP_IN
@@ -232,12 +236,13 @@ def _draw_panel(sheet: Sheet, panel: Panel, theme: Theme, is_input: bool,
 
 def _draw_texts(sheet: Sheet, panel: Panel, theme: Theme) -> None:
     cx = panel.x0 + panel.width / 2
-    top = panel.y0 + panel.height + 0.06
-    sheet.text(cx, top, panel.lines_above[1], color=theme.muted, va="bottom",
-               gid="shape")
-    sheet.text(cx, top + sheet.measure(panel.lines_above[1])[1] + 0.01, panel.lines_above[0],
-               size=TITLE_PT, bold=True, va="bottom", gid="title")
-    y = panel.y0 - 0.08
+    y = panel.text_top + 0.06
+    sheet.text(cx, y, panel.lines_above[-1], color=theme.muted, va="bottom", gid="shape")
+    y += sheet.measure(panel.lines_above[-1])[1] + 0.01
+    for line in reversed(panel.lines_above[:-1]):
+        sheet.text(cx, y, line, size=TITLE_PT, bold=True, va="bottom", gid="title")
+        y += sheet.measure("Ag", TITLE_PT, True)[1] + 0.02
+    y = panel.text_bottom - 0.08
     for i, line in enumerate(panel.lines_below):
         sheet.text(cx, y, line, va="top", color=theme.fg if i == 0 else theme.muted,
                    gid="size" if i == 0 else "detail")
