@@ -245,3 +245,9 @@ def test_bad_options_name_themselves(given: dict[str, Any], option: str, words: 
         KIND.render(None, given, LIGHT)
     assert info.value.option == option
     assert words in str(info.value)
+
+
+def test_yaml_lists_are_accepted() -> None:
+    options = KIND.resolve({"kernels": ["sobel-x", [[1, 0], [0, -1]], "gaussian(3, 1)"],
+                            "image": "builtin"})
+    assert options["kernels"] == ("sobel-x", "[[1, 0], [0, -1]]", "gaussian(3, 1)")
