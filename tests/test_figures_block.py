@@ -7,6 +7,8 @@ from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from matplotlib.artist import Artist
 from matplotlib.collections import PolyCollection
 from matplotlib.figure import Figure
@@ -18,6 +20,7 @@ from rfdocs.figures.block import DEFAULT_SPEC, drawn_length
 from rfdocs.figures.geometry import footprints
 from rfdocs.figures.layout import text_overlaps, texts_outside
 from rfdocs.figures.output import FORMATS, figure_bytes
+from tests.strategies import network_specs
 
 KIND = get_kind("block")
 
@@ -279,3 +282,20 @@ def test_pixels_are_transparent_outside_the_drawing() -> None:
     png = figure_bytes(KIND.render(None, {}, DARK).figure, "png")
     pixels = np.asarray(Image.open(io.BytesIO(png)).convert("RGBA"))
     assert pixels[0, 0, 3] == 0 and pixels[-1, -1, 3] == 0
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
+@given(network_specs(), st.integers(0, 10**6), st.integers(0, 10**6))
+def test_random_networks_render_legibly(spec: dict[str, Any], a: int, b: int) -> None:
+    """Multi-path graphs, transposed convolutions, any neuron: drawn, labelled, no overlaps."""
+    from rfdocs.compute.spec import network_from_data
+
+    net = network_from_data(spec)
+    analysis = analyze(net)
+    out = analysis.output
+    neuron = (a % out.shape[0], b % out.shape[1])
+    rendered = KIND.render(net, {"neuron": f"{neuron[0]},{neuron[1]}"}, LIGHT)
+    assert rendered.numbers["neuron"] == neuron
+    assert f"neuron ({neuron[0]}, {neuron[1]})" in rendered.alt
+    assert text_overlaps(rendered.figure) == []
+    assert texts_outside(rendered.figure) == []

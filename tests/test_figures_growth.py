@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from matplotlib.artist import Artist
 from matplotlib.figure import Figure
 from matplotlib.text import Text
@@ -14,6 +16,7 @@ from rfdocs.figures import DARK, LIGHT, OptionError, get_kind
 from rfdocs.figures.growth import DEFAULT_SPEC
 from rfdocs.figures.layout import text_overlaps, texts_outside
 from rfdocs.figures.output import FORMATS, figure_bytes
+from tests.strategies import network_specs
 
 KIND = get_kind("growth")
 CHAIN = "input 32x32x3\nconv1: conv 3x3 x8\nconv2: conv 3x3 x8\nconv3: conv 3x3 x8"
@@ -151,3 +154,20 @@ def test_bad_options_name_the_option(options: dict[str, Any], option: str, words
         KIND.render(None, options, LIGHT)
     assert err.value.option == option
     assert words in str(err.value)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
+@given(network_specs(), st.integers(0, 10**6), st.integers(0, 10**6))
+def test_random_networks_render_legibly(spec: dict[str, Any], a: int, b: int) -> None:
+    """Multi-path graphs, transposed convolutions, any neuron: drawn, labelled, no overlaps."""
+    from rfdocs.compute.spec import network_from_data
+
+    net = network_from_data(spec)
+    analysis = analyze(net)
+    out = analysis.output
+    neuron = (a % out.shape[0], b % out.shape[1])
+    rendered = KIND.render(net, {"neuron": f"{neuron[0]},{neuron[1]}"}, LIGHT)
+    assert rendered.numbers["neuron"] == neuron
+    assert f"neuron ({neuron[0]}, {neuron[1]})" in rendered.alt
+    assert text_overlaps(rendered.figure) == []
+    assert texts_outside(rendered.figure) == []
