@@ -7,6 +7,7 @@ from typing import Any
 
 from docutils import nodes
 from sphinx.application import Sphinx
+from sphinx.config import Config
 from sphinx.transforms.post_transforms import SphinxPostTransform
 from sphinx.util import logging
 
@@ -36,11 +37,16 @@ class DropDarkImages(SphinxPostTransform):
                 image.parent.remove(image)
 
 
+def add_static_path(app: Sphinx, config: Config) -> None:
+    """config-inited, as sphinx.ext.graphviz does: added later, the pickled environment's
+    configuration would differ from the next build's and report a change every build."""
+    config.html_static_path.append(str(STATIC))
+
+
 def add_static(app: Sphinx) -> None:
     """builder-inited: our CSS for HTML builders."""
     init_settings(app)
     if is_html(app.builder):
-        app.config.html_static_path.append(str(STATIC))
         app.add_css_file("rfdocs.css")
         if app.config.rfdocs_dark_mode == "media":
             app.add_css_file("rfdocs-media.css")
@@ -69,6 +75,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
     setup_roles(app)
     setup_explorer(app)
     app.add_post_transform(DropDarkImages)
+    app.connect("config-inited", add_static_path)
     app.connect("builder-inited", add_static)
     app.connect("env-purge-doc", purge_doc)
     app.connect("env-merge-info", merge_info)
