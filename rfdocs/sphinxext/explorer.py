@@ -34,7 +34,7 @@ from rfdocs.sphinxext.directives import (
     figure_directive,
 )
 from rfdocs.sphinxext.sources import SOURCE_OPTIONS
-from rfdocs.sphinxext.state import is_html
+from rfdocs.sphinxext.state import is_html, settings
 
 #: Bump when the embedded data changes shape (the script checks it).
 DATA_VERSION = 1
@@ -311,7 +311,7 @@ class KeepExplorerForHtml(SphinxPostTransform):
     default_priority = 5
 
     def run(self, **kwargs: Any) -> None:
-        if is_html(self.app.builder):
+        if settings(self.env).html:  # SphinxTransform.app is deprecated in Sphinx 9
             return
         for wrap in _explorers(self.document):
             for raw in list(wrap.findall(nodes.raw)):
