@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import re
 import shutil
+import warnings
 from pathlib import Path
 
+import rfdocs
 from tests.sphinx_util import build, write_project
 
 THREE_FIGURES = """\
@@ -105,3 +107,28 @@ def test_draft_placeholder_is_not_a_figure_in_other_builders(tmp_path: Path) -> 
     built = build(src, "text", warningiserror=True, confoverrides={"rfdocs_execute": "never"})
     assert built.statuscode == 0
     assert built.text("index.txt").count("rf-block figure (not rendered") == 4
+
+
+def test_unchanged_rebuild_reads_and_writes_nothing(tmp_path: Path) -> None:
+    src = write_project(tmp_path / "src", {"a.rst": THREE_FIGURES, "b.rst": OTHER})
+    first = build(src)
+    page = first.outdir / "a.html"
+    written = page.stat().st_mtime_ns
+    again = build(src)
+    assert "configuration has changed" not in again.status
+    assert "0 added, 0 changed, 0 removed" in again.status
+    assert page.stat().st_mtime_ns == written
+    assert again.rendered_lines() == []
+
+
+def test_build_uses_no_deprecated_sphinx_api(tmp_path: Path) -> None:
+    src = write_project(tmp_path / "src", {"a.rst": THREE_FIGURES, "b.md": "# B\n\n{rf}`vgg16::rf`\n"})
+    package = str(Path(rfdocs.__file__).parent)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for builder in ("html", "latex"):
+            build(src, builder)
+    deprecations = (DeprecationWarning, PendingDeprecationWarning)
+    ours = {f"{w.filename}:{w.lineno}: {w.message}" for w in caught
+            if w.filename.startswith(package) and issubclass(w.category, deprecations)}
+    assert ours == set()
