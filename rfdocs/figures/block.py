@@ -11,6 +11,11 @@ above, one scale for all edges, and the figure says so when it applies; position
 block's front face are linear, so the field sits exactly where it is.  More than 16 channels are
 drawn as a stack of a few thin sheets, labelled with the count.  Features too small to see (a 1×1
 field in a 1,000-pixel input) are drawn at their true size and ringed.
+
+The default neuron is (H//4, 2W//3) of the chosen layer: off centre, so the field's position
+shows.  At most six blocks are drawn (fewer where long layer names would leave them too small),
+evenly picked from the layers the neuron depends on; relu/identity layers are left out unless
+named in ``layers``.
 """
 
 from __future__ import annotations
