@@ -80,7 +80,7 @@
     var most = Math.max.apply(null, data.layers.map(function (layer) {
       return Math.ceil(Math.max(layer.shape[0], layer.shape[1]) / layer.step);
     }));
-    this.px = Math.max(5, Math.min(18, Math.floor(SIDE / (most + 2 * MARGIN))));
+    this.px = Math.max(4, Math.min(18, Math.floor(SIDE / (most + 2 * MARGIN))));
     data.layers.forEach(function (layer, l) { layers.appendChild(self.grid(layer, l)); });
     layers.addEventListener("pointerleave", function () {
       if (self.pinned) self.select(self.pinned, false);
