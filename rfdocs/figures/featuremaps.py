@@ -15,6 +15,9 @@ Kernels of different sizes share one window: smaller kernels are centred in the 
 (zeros around), so every map has the same size.  A named 2-D kernel applied to a colour image
 weighs every channel by ``k / C`` (it sees the channel mean); random kernels are full-depth
 (``size × size × C``, He-initialised), like a network's first layer.
+
+Signed maps use a symmetric diverging scale centred on 0: the theme's map on a light page, and
+on a dark page a dark-centred one ('berlin'), so that mostly-zero edge maps do not glare.
 """
 
 from __future__ import annotations
