@@ -44,7 +44,7 @@ def write_project(srcdir: Path, pages: Mapping[str, str], conf_extra: str = "") 
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
     if not any(name.rsplit(".", 1)[0] == "index" for name in pages):
-        docs = sorted(name.rsplit(".", 1)[0] for name in pages)
+        docs = sorted(name.rsplit(".", 1)[0] for name in pages if name.endswith((".rst", ".md")))
         toctree = "\n".join(f"   {d}" for d in docs)
         (srcdir / "index.rst").write_text(f"Index\n=====\n\n.. toctree::\n\n{toctree}\n",
                                           encoding="utf-8")

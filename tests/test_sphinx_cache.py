@@ -289,3 +289,35 @@ def test_untouched_figures_keep_their_files(tmp_path: Path) -> None:
     assert {n: t for n, t in cache_files(second).items() if n.startswith(key_a)} == cached
     assert {p.name: p.stat().st_mtime_ns
             for p in (second.outdir / "_images").glob(f"{key_a}*")} == images
+
+
+SPEC_V1 = "input: [12, 12, 1]\nlayers:\n  - {name: c1, op: conv, kernel: 3, filters: 2}\n"
+SPEC_V2 = SPEC_V1.replace("kernel: 3", "kernel: 5")
+SUBPAGE = "Sub\n===\n\n.. rf-block::\n   :spec: net.yaml\n\n.. rf-table::\n   :spec: net.yaml\n"
+
+
+@pytest.mark.parametrize("builder", ["html", "dirhtml"])
+def test_spec_file_next_to_a_page_in_a_folder(tmp_path: Path, builder: str) -> None:
+    src = write_project(tmp_path / "src", {"sub/page.rst": SUBPAGE, "sub/net.yaml": SPEC_V1})
+    built = build(src, builder, warningiserror=True)
+    assert built.warning_lines() == []
+    html_path = built.outdir / ("sub/page.html" if builder == "html" else "sub/page/index.html")
+    html = html_path.read_text(encoding="utf-8")
+    srcs = re.findall(r'<img [^>]*src="([^"]+)"', html)
+    assert len(srcs) == 2
+    for img in srcs:
+        assert (html_path.parent / img).resolve().is_file(), img
+    assert "10×10×2" in html
+
+
+def test_editing_a_spec_file_re_renders_its_page(tmp_path: Path) -> None:
+    src = write_project(tmp_path / "src", {"sub/page.rst": SUBPAGE, "other.rst": figure_page(),
+                                           "sub/net.yaml": SPEC_V1})
+    first = build(src)
+    old = figure_keys(first, "sub/page")
+    (src / "sub" / "net.yaml").write_text(SPEC_V2, encoding="utf-8")
+    second = build(src)
+    assert figure_keys(second, "sub/page") != old
+    assert [line.split()[-4] for line in second.rendered_lines()] == ["(sub/page)"]
+    assert "8×8×2" in second.text("sub/page.html")
+    assert not list(second.cache_dir.glob(f"{old[0]}*"))

@@ -214,3 +214,9 @@ def test_problems_build_in_other_builders(tmp_path: Path, builder: str) -> None:
     out = "\n".join(data.decode() for name, data in built.files().items()
                     if name.endswith((".txt", ".tex")))
     assert "vgg16:nolayer:rf" in out and "should be here." in out
+
+
+def test_parallel_build_reports_the_same_warnings(project: ErrorProject, tmp_path: Path) -> None:
+    serial = project.built
+    parallel = build(serial.srcdir, "html", outdir=tmp_path / "html", parallel=2)
+    assert sorted(parallel.warning_lines()) == sorted(serial.warning_lines())
