@@ -22,6 +22,8 @@ myst_heading_anchors = 3
 
 html_theme = "furo"
 html_title = "rfdocs"
+html_static_path = ["_static"]
+html_css_files = ["site.css"]
 numfig = True
 exclude_patterns = ["_build", ".rfdocs-cache"]
 

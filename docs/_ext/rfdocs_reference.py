@@ -5,7 +5,8 @@ Directives (all build docutils nodes directly; nothing is turned back into reST)
 ``rfdocs-options KIND``
     The options of figure kind KIND (``rfdocs.figures.get_kind(KIND).options``), or of
     ``common`` (``COMMON_OPTIONS``; ``:exclude:`` and ``:only:`` pick some), ``rf-table``
-    (``RfTableDirective.TABLE_OPTIONS``) or ``rf-network`` (``RfNetworkDirective.NETWORK_OPTIONS``).
+    (``RfTableDirective.TABLE_OPTIONS``), ``rf-network`` (``RfNetworkDirective.NETWORK_OPTIONS``)
+    or ``rf-explorer`` (``RfExplorerDirective.EXPLORER_OPTIONS``).
     ``:summary:`` puts the kind's one-line summary above the table.
 ``rfdocs-config``
     Every ``rfdocs_*`` configuration value (``rfdocs.sphinxext.config.SETTINGS``).
@@ -143,11 +144,16 @@ class OptionsDirective(ReferenceDirective):
         )
 
         what = self.arguments[0].strip()
-        plain: Mapping[str, str] | None = {
+        tables: dict[str, Mapping[str, str]] = {
             "common": COMMON_OPTIONS,
             "rf-table": RfTableDirective.TABLE_OPTIONS,
             "rf-network": RfNetworkDirective.NETWORK_OPTIONS,
-        }.get(what)
+        }
+        if what == "rf-explorer":
+            from rfdocs.sphinxext.explorer import RfExplorerDirective
+
+            tables[what] = RfExplorerDirective.EXPLORER_OPTIONS
+        plain = tables.get(what)
         if plain is not None:
             names = list(plain)
             if "only" in self.options:
@@ -157,7 +163,7 @@ class OptionsDirective(ReferenceDirective):
             return self.finish(build_table(("option", "meaning"), rows, (22, 78)))
         if what not in KIND_MODULES:
             return self.problem(f"{what!r} is not a figure kind ({', '.join(KIND_MODULES)}) "
-                                "nor common, rf-table or rf-network")
+                                "nor common, rf-table, rf-network or rf-explorer")
         try:
             kind = get_kind(what)
         except ImportError as err:
