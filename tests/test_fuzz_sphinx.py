@@ -1,0 +1,125 @@
+"""Fuzzing real Sphinx builds: random directives, options and bodies on generated pages.
+
+Every directive either renders (a figure or table node) or produces exactly one located
+warning and one error box at its own line; the build never crashes. RFDOCS_FUZZ=long builds
+many more pages.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import re
+from pathlib import Path
+
+import pytest
+from docutils import nodes
+
+from rfdocs.figures import KIND_MODULES, get_kind
+from rfdocs.sphinxext.directives import COMMON_OPTIONS
+from tests.sphinx_util import build, write_project
+
+LONG = os.environ.get("RFDOCS_FUZZ") == "long"
+PAGES = 12 if LONG else 2
+DIRECTIVES_PER_PAGE = 40 if LONG else 30
+
+VALUES = ["1", "2", "3,4", "0", "-1", "99999999", "", "abc", "1x2", "conv1", "conv2", "input",
+          "yes", "no", "relu", "max", "sobel-x, laplacian", "gaussian", "random", "both", "uniform",
+          "log", "linear", "[[1,0],[0,-1]]", "[[1,2],[3]]", "50%", "200px", "center", "weird",
+          "../../etc/passwd", "/etc/hosts", "missing.yaml", "vgg16", "lenet", "small", "nope",
+          "3 3", "(1, 1)", "1.5", "nan", "1e9", "ÿ", "x" * 200]
+BODIES = [
+    "", "input 16x16x3\nconv1: conv 3x3 x4\nconv2: conv 3x3 /2 x4 pad 1",
+    "input 12x12x1\nconv 5 x2", "input 8x8x1\nconv 9 x1", "input 8x8x1\nconv 3 x1 dil",
+    "input: [10, 10, 3]\nlayers:\n  - {op: conv, kernel: 3, filters: 2}",
+    "input: [10, 10, 3]\nlayers:\n  - {op: conv, kernel: [3, 3}", "garbage here",
+    "input 20x20x3\na: conv 3 pad 1 x3\nb: maxpool 3 /1 pad 1\nm: add a b",
+    "input 16x16x2\nd: deconv 4 /2 pad 1 x2",
+]
+DIRECTIVES = [f"rf-{k}" for k in KIND_MODULES] + ["rf-table", "rf-network"]
+
+
+def _options_for(name: str) -> list[str]:
+    if name in ("rf-table",):
+        return [*COMMON_OPTIONS, "layers", "no-input"]
+    if name == "rf-network":
+        return ["model", "spec", "show", "frob"]
+    return [*COMMON_OPTIONS, *(o.name for o in get_kind(name[3:]).options), "frob"]
+
+
+def _directive(rng: random.Random, md: bool) -> tuple[str, str]:
+    name = rng.choice(DIRECTIVES)
+    argument = f" {rng.choice(['small', 'n1', 'bad name!'])}" if name == "rf-network" else ""
+    options = rng.sample(_options_for(name), k=rng.randint(0, 3))
+    body = rng.choice(BODIES) if name != "rf-steps" and rng.random() < 0.6 else ""
+    opts = [(o, rng.choice(VALUES)) for o in options]
+    if md:
+        lines = [f"```{{{name}}}{argument}", *(f":{o}: {v}".rstrip() for o, v in opts)]
+        lines += ["", *body.splitlines()] if body else []
+        lines.append("```")
+    else:
+        lines = [f".. {name}::{argument}", *(f"   :{o}: {v}".rstrip() for o, v in opts)]
+        lines += ["", *(f"   {b}" for b in body.splitlines())] if body else []
+    return name, "\n".join(lines)
+
+
+def _page(rng: random.Random, md: bool) -> tuple[str, list[int]]:
+    """Page text and the 1-based first line of every directive."""
+    lines = ["# Fuzz", ""] if md else ["Fuzz", "====", ""]
+    starts = []
+    for _ in range(DIRECTIVES_PER_PAGE):
+        _, text = _directive(rng, md)
+        starts.append(len(lines) + 1)
+        lines += [*text.splitlines(), "", "Some prose.", ""]
+    return "\n".join(lines) + "\n", starts
+
+
+@pytest.mark.parametrize("seed", range(PAGES))
+def test_fuzz_directives_in_real_builds(seed: int, tmp_path: Path) -> None:
+    rng = random.Random(seed)
+    pages: dict[str, str] = {}
+    starts: dict[str, list[int]] = {}
+    for md in (True, False):
+        text, first_lines = _page(rng, md)
+        name = f"page{seed}{'md' if md else 'rst'}"
+        pages[f"{name}.{'md' if md else 'rst'}"] = text
+        starts[name] = first_lines
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "small.yaml").write_text(
+        "input: [10, 10, 1]\nlayers:\n  - {op: conv, kernel: 3, filters: 1}\n")
+    srcdir = write_project(tmp_path / "src", pages)
+    built = build(srcdir, "html")
+    assert built.statuscode == 0
+    warnings = [w for w in built.parsed_warnings() if w["type"].startswith("rfdocs")]
+    assert not [w for w in built.parsed_warnings() if not w["type"]
+                or w["type"].split(".")[0] not in ("rfdocs", "myst", "docutils", "toc", "image")], \
+        built.warnings
+    cases = 0
+    for docname, first_lines in starts.items():
+        tree = built.doctree(docname)
+        boundaries = [*first_lines, 10**9]
+        outputs: dict[int, list[str]] = {i: [] for i in range(len(first_lines))}
+        for node in tree.findall(nodes.Element):
+            classes = node.get("classes", [])
+            kind = ("error" if "rfdocs-error" in classes else
+                    "figure" if isinstance(node, nodes.figure) and "rfdocs" in classes else
+                    "table" if isinstance(node, nodes.table) and "rfdocs-table" in classes else
+                    "placeholder" if "rfdocs-placeholder" in classes else None)
+            if kind is None or node.line is None:
+                continue
+            index = max(i for i, start in enumerate(boundaries) if start <= node.line)
+            outputs[index].append(kind)
+        page_warnings = [w for w in warnings if w["location"].endswith(
+            f"{docname}.{'md' if docname.endswith('md') else 'rst'}")]
+        for i, found in outputs.items():
+            lo, hi = boundaries[i], boundaries[i + 1]
+            here = [w for w in page_warnings if lo <= int(w["line"]) < hi]
+            cases += 1
+            assert len(found) <= 1, (docname, lo, found)
+            if "error" in found:
+                assert len(here) == 1, (docname, lo, here)
+            else:
+                assert not here, (docname, lo, here)
+    assert cases == len(pages) * DIRECTIVES_PER_PAGE
+    assert not list((built.cache_dir).glob(".*.tmp"))
+    assert not re.search(r"Traceback|Exception occurred", built.status + built.warnings)
