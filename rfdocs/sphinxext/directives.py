@@ -170,13 +170,8 @@ class RfFigureDirective(RfdocsDirective):
         given: dict[str, Any] = {k: v for k, v in self.options.items() if k in kind_names}
         key_parts: dict[str, Any] = {}
         for name in PATH_OPTIONS:
-            if name in given and given[name].strip() not in ("", "builtin"):
-                try:
-                    path = safe_path(self.env, given[name], name)
-                except SourceError as err:
-                    raise DirectiveProblem(str(err), err.subtype) from None
-                given[name] = str(path)
-                key_parts[f"{name}_sha256"] = file_digest(path)
+            if name in given and given[name].strip() not in ("", "photo"):
+                given[name] = self.load_image(given[name], name, key_parts)
         try:
             resolved = kind.resolve(given)
         except OptionError as err:
@@ -184,8 +179,8 @@ class RfFigureDirective(RfdocsDirective):
 
         build = settings(self.env)
         cache = FigureCache(build.config.cache_dir)
-        key_parts.update(options={k: (os.path.basename(v) if k in PATH_OPTIONS and isinstance(v, str)
-                                      else v) for k, v in resolved.items()},
+        key_parts.update(options={k: v for k, v in resolved.items()
+                                  if k not in PATH_OPTIONS or isinstance(v, str)},
                          network=None if net is None else net.to_dict(),
                          settings=build.config.pixel_settings())
         key = figure_key(kind.name, key_parts)
@@ -207,6 +202,26 @@ class RfFigureDirective(RfdocsDirective):
             doc.cached += 1
         return [self.figure_node(key, str(meta.get("alt", "")), align, width, alt, classes,
                                  build.themes, "gif" if fmt == "gif" else "*")]
+
+    def load_image(self, text: str, option: str, key_parts: dict[str, Any]) -> Any:
+        """A page's image: path checked, pixels counted against rfdocs_max_pixels before
+        decoding, content hashed into the cache key."""
+        from rfdocs.compute.images import ImageError, read_image
+
+        try:
+            path = safe_path(self.env, text, option)
+        except SourceError as err:
+            raise DirectiveProblem(str(err), err.subtype) from None
+        key_parts[f"{option}_sha256"] = file_digest(path)
+        limit = settings(self.env).config.max_pixels
+        try:
+            return read_image(path, max_pixels=limit)
+        except ImageError as err:
+            message = str(err).replace(str(path), text.strip())
+            if "pixels" in message and "allowed" in message:
+                message += " (raise rfdocs_max_pixels in conf.py to allow it)"
+            raise DirectiveProblem(f":{option}: {message}", "limit" if "pixels" in message
+                                   else "file") from None
 
     def render(self, kind: Any, net: Network | None, resolved: Mapping[str, Any], cache: FigureCache,
                key: str, themes: tuple[str, ...], fmt: str, theme_table: Mapping[str, Any]) -> dict[str, Any]:
