@@ -106,6 +106,8 @@ def show_setting(value: Any) -> Cell:
     """A configuration default as it would be written in conf.py."""
     if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10_000:
         return literal(f"{value:_}")
+    if isinstance(value, str):
+        return literal(f'"{value}"')
     return literal(repr(value))
 
 
