@@ -161,8 +161,8 @@ class OptionsDirective(ReferenceDirective):
             if "only" in self.options:
                 names = [n for n in self.options["only"].split() if n in plain]
             excluded = set(self.options.get("exclude", "").split())
-            rows = [(literal(f":{n}:"), plain[n]) for n in names if n not in excluded]
-            return self.finish(build_table(("option", "meaning"), rows, (22, 78)))
+            pairs = [(literal(f":{n}:"), plain[n]) for n in names if n not in excluded]
+            return self.finish(build_table(("option", "meaning"), pairs, (22, 78)))
         if what not in KIND_MODULES:
             return self.problem(f"{what!r} is not a figure kind ({', '.join(KIND_MODULES)}) "
                                 "nor common, rf-table, rf-network or rf-explorer")
@@ -170,8 +170,9 @@ class OptionsDirective(ReferenceDirective):
             kind = get_kind(what)
         except ImportError as err:
             return self.problem(f"figure kind {what!r} cannot be imported yet: {err}")
-        rows = [(literal(f":{o.name}:"), o.allowed, show_default(o.default), o.help)
-                for o in kind.options]
+        rows: list[Sequence[Cell]] = [
+            (literal(f":{o.name}:"), o.allowed, show_default(o.default), o.help)
+            for o in kind.options]
         # Options the directive adds for kinds that animate on the web (e.g. :static:).
         from rfdocs.sphinxext import directives as rf_directives
 
