@@ -50,7 +50,10 @@ DEFAULT_SPEC = "input 32x32x1\n" + "".join(
 MASS = 0.95  # the share of the gradient the circle and the area share hold
 LOG_DECADES = 5  # the log colour scale spans peak / 10**5 to peak
 MAX_INPUT_PIXELS = 2048 * 2048  # uniform mode: one single-channel backward pass
-MAX_RANDOM_MACS = 2 * 10**9  # random mode: multiply-adds of all forward and backward passes
+#: Default work budget in multiply-adds (the max_work option; in Sphinx, rfdocs_max_work).
+MAX_RANDOM_MACS = 2 * 10**9
+#: An array operation of the uniform backward pass costs about this many BLAS multiply-adds.
+UNIFORM_OP_COST = 4
 MARGIN_SHARE = 0.25  # the view extends this share of the field past each side
 MIN_VIEW = 9  # pixels: the smallest view (a 1×1 field still shows its neighbours)
 
@@ -89,6 +92,9 @@ OPTIONS = (
            "Draw the profile through the centre row with a Gaussian fitted by moments."),
     Option("scale", choice("linear", "log"), "linear", "linear or log",
            f"Colour (and profile) scale; log spans {LOG_DECADES} decades below the peak."),
+    Option("max_work", int_range(1, 10**14), MAX_RANDOM_MACS, "a positive integer",
+           "The most multiply-adds the figure may compute before it is refused (in Sphinx the "
+           "default is the rfdocs_max_work configuration value)."),
 )
 
 
@@ -171,6 +177,27 @@ def random_cost(net: Network, channels: int, samples: int) -> int:
     return 2 * total * samples
 
 
+def uniform_cost(net: Network) -> int:
+    """Array operations of the single-channel backward pass of ``erf_uniform``: every window
+    layer touches each of its output (or, transposed, input) units once per kernel tap, and
+    every other layer each unit once."""
+    analysis = analyze(net)
+    by_name = {node.name: node for node in analysis}
+    total = 0
+    for node in analysis.layers:
+        layer = node.layer
+        if layer is None:
+            continue
+        units = node.shape[0] * node.shape[1]
+        if layer.op == "deconv":
+            src = by_name[layer.inputs[0]]
+            units = max(units, src.shape[0] * src.shape[1])
+        taps = layer.kernel[0] * layer.kernel[1] if layer.op in ("conv", "deconv", "maxpool",
+                                                                  "avgpool") else 1
+        total += units * taps
+    return total
+
+
 def _view(box: tuple[Span, Span] | None, exact: tuple[tuple[float, float], tuple[float, float]],
           size: tuple[int, int]) -> tuple[Span, Span]:
     """Rows and columns to draw: the field plus a margin, at least MIN_VIEW, inside the input."""
@@ -243,13 +270,21 @@ def compute_erf(network: Network | None, options: Mapping[str, Any]) -> ErfMaps:
                           f"{MAX_INPUT_PIXELS:,} pixels (the limit of the erf figure); use a "
                           "smaller input")
     samples, channels = options["samples"], options["channels"]
+    budget = options["max_work"]
+    if "uniform" in modes:
+        cost = uniform_cost(net) * UNIFORM_OP_COST
+        if cost > budget:
+            raise OptionError("max_work", f"the uniform-weight gradient would take about "
+                              f"{cost / 1e9:.1f} billion multiply-adds, more than the limit of "
+                              f"{budget / 1e9:g} billion; use a smaller input or fewer layers, or "
+                              "raise :max_work: (rfdocs_max_work in conf.py)")
     if "random" in modes:
         cost = random_cost(net, channels, samples)
-        if cost > MAX_RANDOM_MACS:
-            raise OptionError("mode", f"random mode would take about {cost / 1e9:.1f} billion "
-                              f"multiply-adds, more than the limit of {MAX_RANDOM_MACS / 1e9:g} "
+        if cost > budget:
+            raise OptionError("max_work", f"random mode would take about {cost / 1e9:.1f} billion "
+                              f"multiply-adds, more than the limit of {budget / 1e9:g} "
                               "billion; use fewer channels or samples, a smaller input, or "
-                              "mode uniform")
+                              "mode uniform, or raise :max_work: (rfdocs_max_work in conf.py)")
     maps: dict[str, FloatMap] = {}
     for mode in modes:
         if mode == "uniform":

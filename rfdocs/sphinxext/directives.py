@@ -168,6 +168,8 @@ class RfFigureDirective(RfdocsDirective):
                                        ":spec: or :network:)", "option")
             self.analysed(net)
         given: dict[str, Any] = {k: v for k, v in self.options.items() if k in kind_names}
+        if "max_work" in kind_names and "max_work" not in given:
+            given["max_work"] = settings(self.env).config.max_work
         key_parts: dict[str, Any] = {}
         for name in PATH_OPTIONS:
             if name in given and given[name].strip() not in ("", "photo"):
