@@ -276,6 +276,11 @@ class RfFigureDirective(RfdocsDirective):
         figure = nodes.figure("", classes=["rfdocs", f"rfdocs-{self.kind_name}", *classes])
         if align:
             figure["align"] = align
+        # docutils figures hold one image (then caption, legend): the light and dark images
+        # go in one container so writers see a single first child.
+        images = nodes.container("", classes=["rfdocs-images"])
+        self.set_source_info(images)
+        figure += images
         for theme in themes:
             image = nodes.image(uri=f"{base}{'' if theme == 'light' else '-' + theme}.{suffix}",
                                 alt=alt if alt is not None else computed_alt,
@@ -283,7 +288,7 @@ class RfFigureDirective(RfdocsDirective):
             if width:
                 image["width"] = width
             self.set_source_info(image)
-            figure += image
+            images += image
         caption_text = self.options.get("caption")
         if caption_text:
             inline, messages = self.parse_inline(caption_text, lineno=self.lineno)
