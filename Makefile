@@ -16,13 +16,13 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 html: $(STAMP)
-	$(BIN)/sphinx-build -b html $(SPHINXOPTS) docs docs/_build/html
+	$(BIN)/sphinx-build -b html $(SPHINXOPTS) -d docs/_build/doctrees/html docs docs/_build/html
 
 latex: $(STAMP)
-	$(BIN)/sphinx-build -b latex $(SPHINXOPTS) docs docs/_build/latex
+	$(BIN)/sphinx-build -b latex $(SPHINXOPTS) -d docs/_build/doctrees/latex docs docs/_build/latex
 
 epub: $(STAMP)
-	$(BIN)/sphinx-build -b epub $(SPHINXOPTS) docs docs/_build/epub
+	$(BIN)/sphinx-build -b epub $(SPHINXOPTS) -d docs/_build/doctrees/epub docs docs/_build/epub
 
 pdf: latex
 	cd docs/_build/latex && latexmk -pdf -interaction=nonstopmode -halt-on-error rfdocs.tex
@@ -44,9 +44,9 @@ browser:
 # The builds Read the Docs runs, warnings as errors, into a scratch folder.
 docs-check: $(STAMP)
 	rm -rf build/docs-check
-	$(BIN)/sphinx-build -b html -W --keep-going -q docs build/docs-check/html
-	$(BIN)/sphinx-build -b latex -W --keep-going -q docs build/docs-check/latex
-	$(BIN)/sphinx-build -b epub -W --keep-going -q docs build/docs-check/epub
+	$(BIN)/sphinx-build -b html -W --keep-going -q -d build/docs-check/doctrees/html docs build/docs-check/html
+	$(BIN)/sphinx-build -b latex -W --keep-going -q -d build/docs-check/doctrees/latex docs build/docs-check/latex
+	$(BIN)/sphinx-build -b epub -W --keep-going -q -d build/docs-check/doctrees/epub docs build/docs-check/epub
 
 figures: $(STAMP)
 	$(BIN)/python -m rfdocs.cli render-all figures

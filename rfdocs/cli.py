@@ -1,4 +1,4 @@
-"""The ``rfdocs`` command: receptive-field tables and figure rendering (a thin front over the library).
+"""The rfdocs command: receptive-field tables and figure rendering (a thin front over the library).
 
     rfdocs rf SPEC [--json]                      per-layer shapes and receptive fields
     rfdocs render KIND [--OPTION VALUE ...] -o FILE [--spec SPEC] [--theme light|dark]
@@ -191,7 +191,10 @@ def cmd_kinds(_: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="rfdocs", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="rfdocs", description="Receptive-field tables and computed figures of convolutional "
+        "networks.", epilog="SPEC is a YAML/JSON spec file, a compact spec file or a zoo model "
+        f"name ({', '.join(ZOO_NAMES)}). Bad input exits with status 2.")
     sub = parser.add_subparsers(dest="command", required=True)
     rf = sub.add_parser("rf", help="per-layer shapes and receptive fields of a spec")
     rf.add_argument("spec", help=f"spec file (YAML, JSON or compact) or zoo model: {', '.join(ZOO_NAMES)}")
