@@ -123,3 +123,26 @@ def test_fuzz_directives_in_real_builds(seed: int, tmp_path: Path) -> None:
     assert cases == len(pages) * DIRECTIVES_PER_PAGE
     assert not list((built.cache_dir).glob(".*.tmp"))
     assert not re.search(r"Traceback|Exception occurred", built.status + built.warnings)
+
+
+def test_huge_specs_are_refused_quickly(tmp_path: Path) -> None:
+    """A 10,000-layer spec, a YAML alias bomb and a billion-pixel input: one warning each, fast."""
+    import time
+
+    layers = "\n".join(f"c{i}: conv 3 pad 1 x1" for i in range(10_000))
+    bomb = "input: [8, 8, 1]\nlayers: &a [" + ", ".join(["{op: relu}"] * 9) + "]\n" + "".join(
+        f"x{i}: &{chr(98 + i)} [*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)},"
+        f" *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}]\n" for i in range(9))
+    page = ("Huge\n====\n\n.. rf-table::\n\n" + "".join(f"   {line}\n" for line in
+                                                        ("input 64x64x1\n" + layers).splitlines())
+            + "\n.. rf-table::\n\n" + "".join(f"   {line}\n" for line in bomb.splitlines())
+            + "\n.. rf-erf::\n   :mode: uniform\n\n   input 40000x40000x1\n   conv 3 x1\n")
+    srcdir = write_project(tmp_path / "src", {"huge.rst": page})
+    started = time.perf_counter()
+    built = build(srcdir, "html")
+    assert time.perf_counter() - started < 60
+    found = [w for w in built.parsed_warnings() if w["type"].startswith("rfdocs")]
+    assert len(found) == 3, built.warnings
+    assert "rfdocs_max_layers" in found[0]["message"] and "at most 1000" in found[0]["message"]
+    assert "expands to more than" in found[1]["message"]
+    assert "pixels" in found[2]["message"]

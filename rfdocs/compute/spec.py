@@ -257,7 +257,7 @@ def layer_from_mapping(
 
 
 def network_from_data(data: Any, lines: Sequence[int | None] | None = None,
-                      input_line: int | None = None) -> Network:
+                      input_line: int | None = None, *, max_layers: int = MAX_LAYERS) -> Network:
     """Validate a long-form spec already loaded from YAML or JSON."""
     if not isinstance(data, Mapping):
         raise SpecError("a spec must be a mapping with keys 'input' and 'layers'")
@@ -271,8 +271,8 @@ def network_from_data(data: Any, lines: Sequence[int | None] | None = None,
     raw_layers = data.get("layers")
     if not isinstance(raw_layers, list) or not raw_layers:
         raise SpecError("must be a non-empty list of layers", field="layers")
-    if len(raw_layers) > MAX_LAYERS:
-        raise SpecError(f"has {len(raw_layers)} layers; at most {MAX_LAYERS} are allowed",
+    if len(raw_layers) > max_layers:
+        raise SpecError(f"has {len(raw_layers)} layers; at most {max_layers} are allowed",
                         field="layers")
     layers: list[Layer] = []
     previous = INPUT_NAME
@@ -361,7 +361,7 @@ def _count_yaml_nodes(text: str, limit: int) -> None:
                             "refusing it")
 
 
-def parse_long(text: str) -> Network:
+def parse_long(text: str, *, max_layers: int = MAX_LAYERS) -> Network:
     """Parse the long form (YAML, so JSON too)."""
     _count_yaml_nodes(text, 200_000)
     try:
@@ -372,7 +372,7 @@ def parse_long(text: str) -> Network:
         problem = getattr(err, "problem", None) or str(err)
         raise SpecError(f"invalid YAML: {problem}", line=line) from None
     layer_lines, input_line = _yaml_lines(text)
-    return network_from_data(data, layer_lines, input_line)
+    return network_from_data(data, layer_lines, input_line, max_layers=max_layers)
 
 
 # --------------------------------------------------------------------------- the compact form
@@ -472,7 +472,7 @@ def _compact_layer(tokens: list[str], index: int, line: int) -> dict[str, Any]:
     return raw
 
 
-def parse_compact(text: str) -> Network:
+def parse_compact(text: str, *, max_layers: int = MAX_LAYERS) -> Network:
     """Parse the compact form: an optional 'input HxWxC' line, then one layer a line."""
     shape: tuple[int, int, int] | None = None
     input_line: int | None = None
@@ -502,14 +502,16 @@ def parse_compact(text: str) -> Network:
             shape = _input_shape([int(g) for g in m.groups() if g is not None], lineno)
             input_line = lineno
             continue
-        if len(raws) >= MAX_LAYERS:
-            raise SpecError(f"more than {MAX_LAYERS} layers", field="layers", line=lineno)
+        if len(raws) >= max_layers:
+            raise SpecError(f"has more than {max_layers} layers; at most {max_layers} are allowed",
+                            field="layers", line=lineno)
         raws.append(_compact_layer(tokens, len(raws), lineno))
         lines.append(lineno)
     if shape is None:
         raise SpecError("the compact form needs an 'input HxWxC' line first, "
                         "such as 'input 50x50x3'", field="input")
-    return network_from_data({"input": list(shape), "layers": raws}, lines, input_line)
+    return network_from_data({"input": list(shape), "layers": raws}, lines, input_line,
+                             max_layers=max_layers)
 
 
 # --------------------------------------------------------------------------- entry points
@@ -523,7 +525,7 @@ def is_long_form(text: str) -> bool:
     )
 
 
-def parse_spec(text: str) -> Network:
+def parse_spec(text: str, *, max_layers: int = MAX_LAYERS) -> Network:
     """Parse a spec in either form (detected from its text)."""
     if len(text) > MAX_SPEC_CHARS:
         raise SpecError(f"the spec is {len(text)} characters; at most {MAX_SPEC_CHARS} allowed")
@@ -532,8 +534,10 @@ def parse_spec(text: str) -> Network:
             data = json.loads(text)
         except json.JSONDecodeError as err:
             raise SpecError(f"invalid JSON: {err.msg}", line=err.lineno) from None
-        return network_from_data(data)
-    return parse_long(text) if is_long_form(text) else parse_compact(text)
+        return network_from_data(data, max_layers=max_layers)
+    if is_long_form(text):
+        return parse_long(text, max_layers=max_layers)
+    return parse_compact(text, max_layers=max_layers)
 
 
 def load_spec(source: str | Path) -> Network:

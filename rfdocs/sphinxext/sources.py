@@ -70,7 +70,7 @@ def resolve_network(env: BuildEnvironment, body: str, options: dict[str, str],
     source = given[0]
     try:
         if source == "body":
-            net, what = parse_spec(body), "the directive body"
+            net, what = parse_spec(body, max_layers=max_layers), "the directive body"
         elif source == "model":
             name = options["model"].strip()
             if name.lower() not in ZOO_NAMES:
@@ -79,7 +79,8 @@ def resolve_network(env: BuildEnvironment, body: str, options: dict[str, str],
             net, what = zoo_network(name), f"zoo model {name}"
         elif source == "spec":
             path = safe_path(env, options["spec"], "spec")
-            net, what = parse_spec(path.read_text(encoding="utf-8")), f"spec file {options['spec']}"
+            text = path.read_text(encoding="utf-8")
+            net, what = parse_spec(text, max_layers=max_layers), f"spec file {options['spec']}"
         else:
             name = options["network"].strip()
             networks = page_networks(env)
@@ -96,6 +97,9 @@ def resolve_network(env: BuildEnvironment, body: str, options: dict[str, str],
         err_text = str(err)
         if err.line is not None and err_text.startswith(f"line {err.line}: "):
             err_text = err_text[len(f"line {err.line}: "):]
+        if err.field == "layers" and "at most" in err_text:
+            raise SourceError(f"the network {err_text.removeprefix('field ' + repr('layers') + ': ')} "
+                              "(raise rfdocs_max_layers in conf.py)", "limit", offset) from None
         raise SourceError(f"bad network spec {where}: {err_text}".replace("  ", " "), "spec",
                           offset) from None
     except UnicodeDecodeError:
