@@ -16,6 +16,7 @@ from rfdocs.sphinxext.cache import FigureCache
 from rfdocs.sphinxext.config import setup_config
 from rfdocs.sphinxext.directives import setup_directives
 from rfdocs.sphinxext.explorer import setup_explorer
+from rfdocs.sphinxext.reproducible import setup_reproducible
 from rfdocs.sphinxext.roles import setup_roles
 from rfdocs.sphinxext.state import init_settings, is_html, merge_info, purge_doc, records, settings
 
@@ -74,6 +75,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
     setup_directives(app)
     setup_roles(app)
     setup_explorer(app)
+    setup_reproducible(app)
     app.add_post_transform(DropDarkImages)
     app.connect("config-inited", add_static_path)
     app.connect("builder-inited", add_static)
