@@ -21,6 +21,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +54,9 @@ m: add a b side
 head: conv 3 /2 x4 from m
 """
 LARGE = "input 224x224x3\nc1: conv 7 /2 pad 3 x64\np1: maxpool 3 /2 pad 1\nc2: conv 3 pad 1 x192\n"
+# the networks 'explore' and 'padded' of docs/tutorial/receptive-fields.md
+TUTORIAL = "input 16x16x1\nconv1: conv 3x3 /1 x8\nconv2: conv 3x3 /2 x8\nconv3: conv 3x3 /1 x8\n"
+PADDED = "input 16x16x3\nconv 5x5 /1 x16 pad 2\n"
 
 
 # --------------------------------------------------------------------------- footprints
@@ -242,15 +246,104 @@ def test_rest_and_myst_give_the_same_data(tmp_path: Path) -> None:
     assert rst == md and rst[0]["select"] == [3, 2, 3]
 
 
+class Children(HTMLParser):
+    """The direct children (tag names) of every element with class ``css_class``."""
+
+    VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source",
+            "track", "wbr"}
+
+    def __init__(self, css_class: str) -> None:
+        super().__init__()
+        self.css_class = css_class
+        self.stack: list[tuple[str, list[str] | None]] = []
+        self.found: list[list[str]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in self.VOID:
+            return
+        if self.stack and self.stack[-1][1] is not None:
+            self.stack[-1][1].append(tag)
+        classes = (dict(attrs).get("class") or "").split()
+        children: list[str] | None = [] if self.css_class in classes else None
+        if children is not None:
+            self.found.append(children)
+        self.stack.append((tag, children))
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self.VOID or tag not in (t for t, _ in self.stack):
+            return
+        while self.stack.pop()[0] != tag:
+            pass
+
+
+def figure_children(page: str) -> list[list[str]]:
+    parser = Children("rfdocs-explorer-figure")
+    parser.feed(page)
+    return parser.found
+
+
+NUMBERED = (myst(SMALL, ":caption: Small.\n:name: fig-small\n")
+            + "\nSee {numref}`fig-small` and {numref}`fig-input`.\n"
+            + "\n```{rf-explorer}\n:select: input\n:caption: From the input.\n:name: fig-input\n"
+            + SMALL + "```\n")
+
+
+def test_html_explorer_is_a_numbered_figure(tmp_path: Path) -> None:
+    """A figure whose one first child holds the script's mount point and the fallback, then the
+    caption with its number; numref gives that number; no caption, no figcaption."""
+    out, warnings = build(tmp_path, {"index.md": NUMBERED + myst(TUTORIAL).split("\n", 2)[2]},
+                          conf="numfig = True\n")
+    assert warnings == ""
+    page = (out / "index.html").read_text(encoding="utf-8")
+    assert figure_children(page) == [["div", "figcaption"], ["div", "figcaption"], ["div"]]
+    assert re.search(r'<figure class="rfdocs rfdocs-explorer-figure[^"]*" id="fig-small">\s*'
+                     r'<div class="rfdocs-explorer-wrap', page)
+    assert '<span class="caption-number">Fig. 1 </span><span class="caption-text">Small.' in page
+    assert '<span class="caption-number">Fig. 2 </span><span class="caption-text">From the' in page
+    assert page.count("<figcaption>") == page.count("</figcaption>") == 2
+    assert page.count("<figure") == page.count("</figure>")
+    for name, number in (("fig-small", 1), ("fig-input", 2)):
+        assert (f'href="#{name}"><span class="std std-numref">Fig. {number}</span></a>') in page
+    assert len(embedded(page)) == 3
+
+
 @pytest.mark.parametrize("builder", ["text", "latex", "epub"])
 def test_other_builders_get_the_static_fallback(tmp_path: Path, builder: str) -> None:
-    out, warnings = build(tmp_path, {"index.md": myst(SMALL)},
-                          builder, conf='epub_show_urls = "no"\n')
-    assert "rf-explorer" not in warnings, warnings
+    """The growth figure's images carry the explorer's caption and number (no figure inside a
+    figure), the table follows; an input pixel chosen shows the last layer's growth."""
+    out, warnings = build(tmp_path, {"index.md": NUMBERED}, builder,
+                          conf='numfig = True\nepub_show_urls = "no"\n')
+    assert "rf-explorer" not in warnings and "numref" not in warnings, warnings
     text = "\n".join(p.read_text(encoding="utf-8", errors="replace")
                      for p in out.rglob("*") if p.suffix in (".txt", ".tex", ".xhtml"))
     assert "conv3" in text  # the table
     assert "rfx-data" not in text and "rfdocs-explorer.js" not in text
+    assert "Small." in text and "From the input." in text
+    if builder == "latex":
+        assert text.count(r"\begin{figure}") == text.count(r"\sphinxincludegraphics") == 2
+        for name, caption in (("fig-small", "Small."), ("fig-input", "From the input.")):
+            assert rf"\caption{{{caption}}}\label{{\detokenize{{index:{name}}}}}\end{{figure}}" in text
+            assert rf"Fig.\@ \ref{{\detokenize{{index:{name}}}}}" in text
+        assert text.index(r"\end{figure}") < text.index(r"\begin{tabulary}")  # table after it
+    if builder == "epub":
+        assert figure_children(text) == [["div", "figcaption"], ["div", "figcaption"]]
+        assert '<span class="caption-number">Fig. 1 </span>' in text
+        assert '<span class="std std-numref">Fig. 2</span>' in text
+        assert text.count("<img") == 2 and text.count("<figure") == 2
+
+
+def test_latex_output_compiles(tmp_path: Path) -> None:
+    """The static explorer figures, their numbers and references typeset (where LaTeX is here)."""
+    latexmk = shutil.which("latexmk")
+    if latexmk is None or shutil.which("pdflatex") is None:
+        pytest.skip("no latexmk/pdflatex to typeset the LaTeX output")
+    out, _ = build(tmp_path, {"index.md": NUMBERED}, "latex", conf="numfig = True\n")
+    (tex,) = out.glob("*.tex")
+    done = subprocess.run([latexmk, "-pdf", "-interaction=nonstopmode", "-halt-on-error", tex.name],
+                          cwd=out, capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stdout[-3000:]
+    log = tex.with_suffix(".log").read_text(encoding="utf-8", errors="replace")
+    assert not re.search(r"Reference .* undefined", log), "a numref to an explorer did not resolve"
 
 
 @pytest.mark.parametrize(("options", "body", "subtype", "needle"), [

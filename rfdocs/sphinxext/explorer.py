@@ -6,6 +6,11 @@ jump: unit x of L sees units ``[min(lo + x j), max(hi + x j)]`` of K (over the p
 Those (j, lo, hi) come from ``analyze`` of the part of the network that descends from K, scaled
 by a common denominator so the browser does exact integer arithmetic.  Non-HTML builders and
 readers without JavaScript get the per-layer table (and the growth figure where it exists).
+
+The explorer is a numbered figure (``numref`` works) whose one first child holds everything but
+the caption: docutils writers expect a figure's children to be one image-like body, then the
+caption.  Builders other than HTML keep the fallback: the growth figure's images in the figure
+(a float cannot hold another figure or a long table), the table right after it.
 """
 
 from __future__ import annotations
@@ -40,6 +45,7 @@ from rfdocs.sphinxext.state import is_html, settings
 DATA_VERSION = 1
 DEFAULT_MAX_CELLS = 32  # units drawn per axis before a layer is sampled
 MAX_GRIDS = 40  # layers one explorer may draw (more: pick them with :layers:)
+FIGURE_CLASS = "rfdocs-explorer-figure"
 WRAP_CLASS = "rfdocs-explorer-wrap"
 HTML_CLASS = "rfdocs-explorer-html"
 FALLBACK_CLASS = "rfdocs-explorer-fallback"
@@ -197,22 +203,24 @@ class RfExplorerDirective(RfdocsDirective):
         digest = hashlib.sha1(self.env.docname.encode(), usedforsecurity=False).hexdigest()[:8]
         uid = f"rfx-{digest}-{serial}"
 
-        wrap = nodes.container("", classes=[WRAP_CLASS, *classes])
+        figure = nodes.figure("", classes=["rfdocs", FIGURE_CLASS, *classes])
+        wrap = nodes.container("", classes=[WRAP_CLASS])
+        self.set_source_info(wrap)
+        figure += wrap
         wrap += nodes.raw("", explorer_html(uid, data), format="html", classes=[HTML_CLASS])
         fallback = nodes.container("", classes=[FALLBACK_CLASS], ids=[f"{uid}-fallback"])
-        fallback += self.growth_figure(select)
+        fallback += self.growth_figure(analysis, shown, select)
         fallback += self.table(analysis, shown)
         wrap += fallback
         if self.options.get("caption"):
             inline, messages = self.parse_inline(self.options["caption"], lineno=self.lineno)
-            caption = nodes.paragraph(self.options["caption"], "", *inline,
-                                      classes=["rfdocs-explorer-caption"])
+            caption = nodes.caption(self.options["caption"], "", *inline)
             self.set_source_info(caption)
-            wrap += caption
-            wrap += messages
-        self.set_source_info(wrap)
-        self.add_name(wrap)
-        return [wrap]
+            figure += caption
+            figure += messages
+        self.set_source_info(figure)
+        self.add_name(figure)
+        return [figure]
 
     def classes(self) -> list[str]:
         if not self.options.get("class"):
@@ -276,8 +284,10 @@ class RfExplorerDirective(RfdocsDirective):
                           self.content_offset, self.block_text, self.state, self.state_machine)
         return other.make_nodes()
 
-    def growth_figure(self, select: tuple[str, int, int]) -> list[nodes.Node]:
-        """The static growth figure of the same network and neuron, where that kind exists."""
+    def growth_figure(self, analysis: Analysis, shown: Sequence[str],
+                      select: tuple[str, int, int]) -> list[nodes.Node]:
+        """The static growth figure of the same network and neuron, where that kind exists
+        (an input pixel has no field to grow: then the centre of the last layer drawn)."""
         from rfdocs.figures import KIND_MODULES
 
         module = KIND_MODULES.get("growth")
@@ -285,7 +295,11 @@ class RfExplorerDirective(RfdocsDirective):
             return []
         layer, y, x = select
         if layer == INPUT_NAME:
-            return []
+            layer = shown[-1]
+            if layer == INPUT_NAME:
+                return []
+            h, w, _ = analysis[layer].shape
+            y, x = h // 2, w // 2
         return self.same_network(figure_directive("growth"), "rf-growth",
                                  {"layer": layer, "neuron": f"{y},{x}"})
 
@@ -299,10 +313,39 @@ class RfExplorerDirective(RfdocsDirective):
 # --------------------------------------------------------------------------- builders
 
 
-def _explorers(doctree: nodes.Node) -> Iterator[nodes.Element]:
-    for node in doctree.findall(nodes.container):
-        if WRAP_CLASS in node.get("classes", []):
+def _explorers(doctree: nodes.Node) -> Iterator[nodes.figure]:
+    for node in doctree.findall(nodes.figure):
+        if FIGURE_CLASS in node.get("classes", []):
             yield node
+
+
+def static_figure(figure: nodes.figure) -> list[nodes.Element]:
+    """The explorer's figure for a builder without the script: the growth figure's images
+    with the explorer's caption and name, then the table.  Without images the table stays
+    in the figure, so the caption and number have something to stand for."""
+    wrap = figure[0]
+    assert isinstance(wrap, nodes.container)
+    for raw in list(wrap.findall(nodes.raw)):
+        if HTML_CLASS in raw.get("classes", []):
+            raw.parent.remove(raw)
+    images: list[nodes.Element] = []
+    rest: list[nodes.Element] = []
+    for fallback in wrap.findall(nodes.container):
+        if FALLBACK_CLASS not in fallback.get("classes", []):
+            continue
+        for child in fallback.children:
+            if isinstance(child, nodes.figure):  # no figure inside a figure (LaTeX floats)
+                images += [c for c in child.children
+                           if isinstance(c, nodes.Element) and not isinstance(c, nodes.caption)]
+            elif isinstance(child, nodes.Element):
+                rest.append(child)
+        break
+    if not images:
+        return [figure]
+    body = nodes.container("", *images, classes=[FALLBACK_CLASS])
+    body.source, body.line = wrap.source, wrap.line
+    figure.replace(wrap, body)
+    return [figure, *rest]
 
 
 class KeepExplorerForHtml(SphinxPostTransform):
@@ -313,10 +356,8 @@ class KeepExplorerForHtml(SphinxPostTransform):
     def run(self, **kwargs: Any) -> None:
         if settings(self.env).html:  # SphinxTransform.app is deprecated in Sphinx 9
             return
-        for wrap in _explorers(self.document):
-            for raw in list(wrap.findall(nodes.raw)):
-                if HTML_CLASS in raw.get("classes", []):
-                    raw.parent.remove(raw)
+        for figure in list(_explorers(self.document)):
+            figure.replace_self(static_figure(figure))
 
 
 def add_assets(app: Sphinx, pagename: str, templatename: str, context: dict[str, Any],
