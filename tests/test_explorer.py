@@ -634,17 +634,115 @@ def test_browser_footprint_function_equals_python(browser: WebDriver, page: Path
     assert got == want
 
 
-def test_browser_screenshots(browser: WebDriver, page: Path) -> None:
-    """Light and dark (furo's switch) render without script errors; saved if asked for."""
+@pytest.fixture(scope="module")
+def tutorial_page(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tutorial's explorer (4 layers), the padded network (2) and AlexNet (10)."""
+    tmp = tmp_path_factory.mktemp("explorer-layout")
+    text = ("# Receptive fields\n\n"
+            + myst(TUTORIAL, ":caption: Point at any neuron to see the part of every earlier "
+                   "layer, and of the input, that it depends on.\n:name: fig-rf-explorer\n")
+            .split("\n", 2)[2]
+            + "\nSee {numref}`fig-rf-explorer`.\n\n## Padding\n\n"
+            + myst(PADDED, ":caption: Padding keeps the size.\n").split("\n", 2)[2]
+            + "\n## AlexNet\n\n" + myst("", ":model: alexnet\n").split("\n", 2)[2])
+    out, warnings = build(tmp, {"index.md": text}, conf="numfig = True\n")
+    assert warnings == ""
+    return out / "index.html"
+
+
+ROWS = """
+return Array.from(document.querySelectorAll('.rfdocs-explorer'), root => {
+  const area = root.querySelector('.rfx-layers').getBoundingClientRect(), rows = [];
+  for (const box of root.querySelectorAll('.rfx-layer')) {
+    const r = box.getBoundingClientRect();
+    if (r.left < area.left - 0.5 || r.right > area.right + 0.5) return 'overflow';
+    const last = rows[rows.length - 1];
+    if (last && Math.abs(last[0] - r.bottom) < 1) last[1] += 1;
+    else rows.push([r.bottom, 1]);
+  }
+  const cell = Array.from(root.querySelectorAll('svg.rfx-grid'),
+                          svg => svg.getBoundingClientRect().width / svg.viewBox.baseVal.width);
+  return {rows: rows.map(r => r[1]), cell: [Math.min(...cell), Math.max(...cell)]};
+});
+"""
+
+
+def window(browser: WebDriver, width: int) -> None:
+    browser.call("POST", "/window/rect", {"width": width, "height": 1000})
+
+
+def layout(browser: WebDriver, want_first: list[int]) -> list[dict[str, Any]]:
+    """Rows of layers per explorer, once the first explorer shows ``want_first`` (the script
+    lays the grids out again after a resize, a frame or two later)."""
+    deadline = time.monotonic() + 5
+    while True:
+        got = browser.run(ROWS)
+        assert isinstance(got, list) and "overflow" not in got, got
+        if got[0]["rows"] == want_first or time.monotonic() > deadline:
+            return got
+        time.sleep(0.05)
+
+
+def test_browser_grids_fit_the_width_in_even_rows(browser: WebDriver, tutorial_page: Path) -> None:
+    """Grids never stick out of the column; few layers share one row, scaled down a little
+    (one cell size for the whole explorer); on a phone the rows are even, no lone last layer."""
+    try:
+        window(browser, 1280)
+        browser.open(tutorial_page.as_uri())
+        wide = layout(browser, [4])
+        assert [e["rows"] for e in wide[:2]] == [[4], [2]]
+        window(browser, 400)  # no reload: the script follows the width
+        narrow = layout(browser, [2, 2])
+        assert [e["rows"] for e in narrow[:2]] == [[2, 2], [2]]
+        for explorer in wide + narrow:
+            rows = explorer["rows"]
+            assert len(rows) == 1 or (rows[-1] > 1 and max(rows) - min(rows) <= 2), rows
+            low, high = explorer["cell"]
+            assert high - low < 0.02 * high, explorer  # every grid shares the cell size
+        assert browser.run(HIGHLIGHTED, 0, "input") != []  # still lit after the resize
+    finally:
+        window(browser, 1280)
+
+
+ARRANGE = "return window.rfdocsExplorer.arrange(arguments[0], arguments[1], arguments[2]);"
+
+
+@pytest.mark.parametrize(("widths", "space", "starts", "scale"), [
+    ([170, 152, 80, 71], 470, [], 414 / 441),  # the tutorial's explorer beside its numbers
+    ([170, 152, 80, 71], 352, [2], 1),  # on a phone: two and two, not three and one
+    ([100] * 7, 352, [4], 296 / 368),  # two rows a little smaller rather than three
+    ([100] * 7, 310, [3, 5], 270 / 276),  # three rows as even as can be: 3, 2, 2
+    ([300], 150, [], 142 / 292),  # alone and still too wide: scaled to fit
+])
+def test_browser_arrange(browser: WebDriver, page: Path, widths: list[int], space: int,
+                         starts: list[int], scale: float) -> None:
+    """The script's layout plan for made-up layers: each a grid (its width less 8 px of
+    padding) over 40 px of text, 8 px apart: the rows after the first and the grids' scale."""
+    if not browser.run("return !!window.rfdocsExplorer"):
+        browser.open(page.as_uri())
+    items = [{"svg": w - 8, "text": 40, "pad": 8} for w in widths]
+    plan = browser.run(ARRANGE, items, 8, space)
+    assert plan["starts"] == starts
+    assert plan["scale"] == pytest.approx(scale, abs=0.01)
+
+
+def test_browser_screenshots(browser: WebDriver, tutorial_page: Path) -> None:
+    """Light and dark (furo's switch), wide and narrow, render without script errors; saved
+    if asked for."""
     folder = os.environ.get("RFDOCS_SCREENSHOTS")
-    browser.open(page.as_uri())
-    for theme in ("light", "dark"):
-        browser.run("localStorage.setItem('theme', arguments[0]); document.body.dataset.theme = "
-                    "arguments[0];", theme)
-        browser.hover(unit(roots(browser)[0], "conv2", 3, 2))
-        colour = browser.run("return getComputedStyle(document.querySelector('.rfx-cell.rfx-in'))"
-                             ".fill")
-        assert colour == "rgb(230, 159, 0)"
-        if folder:
-            browser.run("document.querySelector('.rfdocs-explorer').scrollIntoView()")
-            browser.screenshot(Path(folder) / f"rfdocs-explorer-{theme}.png")
+    try:
+        for width in (1280, 400):
+            window(browser, width)
+            browser.open(tutorial_page.as_uri())
+            for theme in ("light", "dark"):
+                browser.run("localStorage.setItem('theme', arguments[0]); "
+                            "document.body.dataset.theme = arguments[0];", theme)
+                browser.run("document.querySelector('.rfdocs-explorer-figure').scrollIntoView()")
+                browser.hover(unit(roots(browser)[0], "conv2", 3, 2))
+                colour = browser.run("return getComputedStyle(document.querySelector("
+                                     "'.rfx-cell.rfx-in')).fill")
+                assert colour == "rgb(230, 159, 0)"
+                if folder:
+                    browser.screenshot(Path(folder) / f"rfdocs-explorer-{theme}-{width}.png")
+    finally:
+        window(browser, 1280)

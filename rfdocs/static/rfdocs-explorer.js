@@ -9,6 +9,8 @@
   var VERSION = 1;
   var MARGIN = 1; // cells of padding drawn around each grid, where a field may reach
   var SIDE = 168; // pixels across the largest grid; every grid of an explorer shares its cell size
+  var MIN_SCALE = 0.75; // grids shrink to this before another row is started
+  var FLOOR = 0.3; // and never below this, however narrow the page
 
   /* ---- footprint maths (mirrors rfdocs.sphinxext.explorer.AxisMap) ----
      An axis map is [d, [[j, lo, hi], ...]], integers: unit x of the later layer sees
@@ -53,6 +55,68 @@
     return n + (s[(v - 20) % 10] || s[v] || s[0]);
   }
 
+  /* ---- layout ----
+     items: [{svg, text, pad}] in pixels: a layer's box is max(svg * scale, text) + pad wide;
+     gap between boxes of a row.  Returns {scale, starts}: the largest scale (at most 1) with
+     the fewest rows that keeps it at least MIN_SCALE, and the first layer of each row after
+     the first, the rows as even in count as that scale allows (no lone last layer when the
+     layers can be shared out). */
+  function arrange(items, gap, width) {
+    var n = items.length, a, b, k, i, j;
+    function rowWidth(a, b, s) {
+      var w = gap * (b - a - 1);
+      for (var i = a; i < b; i++) w += Math.max(items[i].svg * s, items[i].text) + items[i].pad;
+      return w;
+    }
+    var fit = []; // fit[a][b]: the largest scale at which layers a..b-1 share one row
+    for (a = 0; a < n; a++) {
+      fit.push([]);
+      for (b = a + 1; b <= n; b++) {
+        var lo = 0, hi = 1;
+        if (rowWidth(a, b, 1) <= width) lo = 1;
+        else if (rowWidth(a, b, 0) <= width) {
+          for (i = 0; i < 30; i++) {
+            var mid = (lo + hi) / 2;
+            if (rowWidth(a, b, mid) <= width) lo = mid; else hi = mid;
+          }
+        }
+        fit[a][b] = lo;
+      }
+    }
+    // best[i]: the largest scale at which the first i layers fill `rows` rows
+    var best = [1], rows = 0, scale = -1;
+    for (i = 1; i <= n; i++) best.push(-1);
+    for (k = 1; k <= n; k++) {
+      var next = [-1];
+      for (i = 1; i <= n; i++) {
+        var most = -1;
+        for (j = k - 1; j < i; j++) {
+          if (best[j] >= 0) most = Math.max(most, Math.min(best[j], fit[j][i]));
+        }
+        next.push(most);
+      }
+      best = next;
+      if (best[n] > scale + 1e-9) { scale = best[n]; rows = k; }
+      if (scale >= MIN_SCALE) break;
+    }
+    // the rows most even in count whose layers all fit at that scale
+    var target = n / rows, cost = [0], from = [[]];
+    for (i = 1; i <= n; i++) { cost.push(Infinity); from.push(null); }
+    for (k = 1; k <= rows; k++) {
+      var c = [Infinity], f = [null];
+      for (i = 1; i <= n; i++) {
+        c.push(Infinity); f.push(null);
+        for (j = k - 1; j < i; j++) {
+          if (cost[j] === Infinity || fit[j][i] < scale - 1e-9) continue;
+          var t = cost[j] + (i - j - target) * (i - j - target);
+          if (t <= c[i]) { c[i] = t; f[i] = from[j].concat(j ? [j] : []); } // ties: fuller first rows
+        }
+      }
+      cost = c; from = f;
+    }
+    return {scale: Math.max(scale, FLOOR), starts: from[n] || []};
+  }
+
   function el(tag, attrs, text) {
     var node = tag.indexOf("svg:") === 0 ? document.createElementNS(SVG, tag.slice(4))
                                          : document.createElement(tag);
@@ -77,11 +141,21 @@
     var layers = el("div", {"class": "rfx-layers", role: "group",
                             "aria-label": "Layers of the network, input first",
                             "aria-describedby": id + "-help"});
+    this.layers = layers;
+    this.breaks = []; // breaks[l - 1] ends a row before layer l when shown
     var most = Math.max.apply(null, data.layers.map(function (layer) {
       return Math.ceil(Math.max(layer.shape[0], layer.shape[1]) / layer.step);
     }));
     this.px = Math.max(4, Math.min(18, Math.floor(SIDE / (most + 2 * MARGIN))));
-    data.layers.forEach(function (layer, l) { layers.appendChild(self.grid(layer, l)); });
+    data.layers.forEach(function (layer, l) {
+      if (l > 0) {
+        var cut = el("div", {"class": "rfx-break", "aria-hidden": "true"});
+        cut.hidden = true;
+        self.breaks.push(cut);
+        layers.appendChild(cut);
+      }
+      layers.appendChild(self.grid(layer, l));
+    });
     layers.addEventListener("pointerleave", function () {
       if (self.pinned) self.select(self.pinned, false);
     });
@@ -94,6 +168,7 @@
     this.root.appendChild(this.live);
     var help = document.getElementById(id + "-help");
     if (help) help.hidden = false;
+    this.watch();
     var s = data.select;
     this.select({l: s[0], y: s[1], x: s[2]}, false);
     this.setRoving(s[0], s[1], s[2]);
@@ -167,8 +242,47 @@
 
     rove(cellsOf[0][0]);
     this.grids.push({box: box, svg: svg, cells: cellsOf, rows: rows, cols: cols, step: step,
-                     outline: outline, lit: [], roving: cellsOf[0][0], selected: null});
+                     outline: outline, lit: [], roving: cellsOf[0][0], selected: null,
+                     title: title, note: note, natural: (cols + 2 * MARGIN) * px});
     return box;
+  };
+
+  /* Fit the grids to the width they have, again whenever it changes (or the fonts arrive). */
+  Explorer.prototype.watch = function () {
+    var self = this;
+    this.layout();
+    if (window.ResizeObserver) {
+      new ResizeObserver(function () { self.layout(); }).observe(this.layers);
+    } else {
+      window.addEventListener("resize", function () { self.layout(); });
+    }
+    if (document.fonts && document.fonts.ready) {
+      document.fonts.ready.then(function () { self.sizes = null; self.width = 0; self.layout(); });
+    }
+  };
+
+  Explorer.prototype.measure = function () {
+    var gap = parseFloat(getComputedStyle(this.layers).columnGap) || 0;
+    return {gap: gap, items: this.grids.map(function (g) {
+      var style = getComputedStyle(g.box);
+      var pad = ["paddingLeft", "paddingRight", "borderLeftWidth", "borderRightWidth"]
+        .reduce(function (sum, key) { return sum + (parseFloat(style[key]) || 0); }, 0);
+      return {svg: g.natural, text: Math.max(g.title.scrollWidth, g.note.scrollWidth), pad: pad};
+    })};
+  };
+
+  Explorer.prototype.layout = function () {
+    var width = this.layers.clientWidth;
+    if (!width || width === this.width) return; // hidden, or nothing changed
+    this.width = width;
+    if (!this.sizes) this.sizes = this.measure();
+    var plan = arrange(this.sizes.items, this.sizes.gap, width - 1); // a pixel for rounding
+    this.grids.forEach(function (g) {
+      g.svg.style.width = Math.floor(g.natural * plan.scale * 100) / 100 + "px";
+    });
+    this.breaks.forEach(function (cut, i) { cut.hidden = plan.starts.indexOf(i + 1) < 0; });
+    this.layers.setAttribute("data-rows", plan.starts.length + 1);
+    this.layers.setAttribute("data-scale", plan.scale.toFixed(3));
   };
 
   Explorer.prototype.cellAt = function (target) {
@@ -348,7 +462,8 @@
     }
   }
 
-  window.rfdocsExplorer = {span: span, cells: cells, footprint: footprint, start: start};
+  window.rfdocsExplorer = {span: span, cells: cells, footprint: footprint, arrange: arrange,
+                           start: start};
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
   else start();
 })();
