@@ -72,9 +72,19 @@ class Build:
     pages_written: int
     cache_files_written: int
 
+    @property
+    def warning_lines(self) -> list[str]:
+        """The first few distinct warnings this build printed."""
+        seen: list[str] = []
+        for line in self.run.output.splitlines():
+            if "WARNING" in line and line not in seen:
+                seen.append(line)
+        return seen[:5]
+
     def to_json(self) -> dict[str, object]:
         return {"kind": self.kind, "jobs": self.jobs, **self.run.to_json(), "warnings": self.warnings,
-                "pages_written": self.pages_written, "cache_files_written": self.cache_files_written}
+                "warning_lines": self.warning_lines, "pages_written": self.pages_written,
+                "cache_files_written": self.cache_files_written}
 
 
 def build(site: Site, kind: str, *, jobs: int = 1, logs: Path) -> Build:

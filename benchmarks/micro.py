@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.timing import Samples, log, measure
+from benchmarks.timing import Samples, log, measure, measure_interleaved
 
 Array = np.ndarray[Any, Any]
 
@@ -176,7 +176,20 @@ def _torch() -> Any:
     return torch
 
 
+def plain(value: Any) -> Any:
+    """Samples as their JSON form, recursively."""
+    if isinstance(value, Samples):
+        return value.to_json()
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    return value
+
+
 def conv_timings(repeat: int) -> dict[str, Any]:
+    """conv2d against the loop reference, im2col and torch (where importable), as plain JSON
+    (times under ``median_s``)."""
     from rfdocs.compute.conv import conv2d
     from tests import reference
 
@@ -231,13 +244,14 @@ def conv_timings(repeat: int) -> dict[str, Any]:
                 got = torch_conv().numpy()[0].transpose(1, 2, 0)
                 entry[f"{tag}_agrees_with_torch"] = bool(np.allclose(ours, got, rtol=tol, atol=tol))
                 timings["torch"] = torch_conv
-            for name, fn in timings.items():
-                entry[f"{tag}_{name}"] = measure(fn, repeat=repeat, warmup=2)
+            samples = measure_interleaved(timings, repeat=repeat, pause_s=0.05)
+            for name, sample in samples.items():
+                entry[f"{tag}_{name}"] = sample
             line = ", ".join(f"{name} {entry[f'{tag}_{name}'].median * 1e3:.2f} ms" for name in timings)
             log(f"conv {case.label} ({tag}): {line}")
         cases.append(entry)
     results["cases"] = cases
-    return results
+    return plain(results)
 
 
 def blas_info() -> dict[str, Any]:
@@ -248,9 +262,49 @@ def blas_info() -> dict[str, Any]:
     try:
         from threadpoolctl import threadpool_info
     except ImportError:
-        info["threadpoolctl"] = "not installed: BLAS kernel not reported"
+        info["threadpoolctl"] = "not installed: the kernel chosen at run time is not reported"
+        try:  # what numpy was built with, at least
+            blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
+            config = str(blas.get("openblas configuration", ""))
+            info["build"] = " ".join(x for x in (str(blas.get("name")), str(blas.get("version")),
+                                                 "DYNAMIC_ARCH" if "DYNAMIC_ARCH" in config else "")
+                                     if x)
+        except Exception:
+            pass
         return info
     info["pools"] = [{k: v for k, v in pool.items() if k in (
         "user_api", "internal_api", "version", "architecture", "num_threads", "threading_layer",
         "prefix")} for pool in threadpool_info()]
     return info
+
+
+SINGLE_THREAD_ENV = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m benchmarks.micro conv OUT.json``: the convolution timings in a process of
+    their own (the bench runs it with one BLAS/OpenMP thread, beside its own default run)."""
+    import argparse
+    import json
+    import sys
+    from pathlib import Path
+
+    p = argparse.ArgumentParser(prog="python -m benchmarks.micro")
+    p.add_argument("what", choices=["conv"])
+    p.add_argument("out")
+    p.add_argument("--repeat", type=int, default=5)
+    p.add_argument("--torch-path", default=None)
+    p.add_argument("--rfdocs-path", default=None, help="import rfdocs from here (the snapshot)")
+    a = p.parse_args(argv)
+    if a.rfdocs_path:
+        sys.path.insert(0, a.rfdocs_path)
+    if a.torch_path:
+        sys.path.append(a.torch_path)
+    result = conv_timings(a.repeat)
+    result["blas"] = blas_info()
+    Path(a.out).write_text(json.dumps(result, indent=1, ensure_ascii=False))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -63,6 +63,36 @@ def measure(fn: Callable[[], object], *, repeat: int = 5, min_sample_s: float = 
     return Samples(seconds, number)
 
 
+def measure_interleaved(fns: Mapping[str, Callable[[], object]], *, repeat: int = 9,
+                        min_sample_s: float = 0.05, pause_s: float = 0.1) -> dict[str, Samples]:
+    """Samples of several functions taken in turn (A B C A B C ...), so load that comes and goes
+    hits them alike; a pause before each sample lets the thread pools of the previous library
+    (OpenBLAS, OpenMP) stop spinning before the next one is timed."""
+    numbers = {}
+    for name, fn in fns.items():
+        fn()
+        fn()
+        number = 1
+        while True:
+            started = time.perf_counter()
+            for _ in range(number):
+                fn()
+            elapsed = time.perf_counter() - started
+            if elapsed >= min_sample_s or number >= 1 << 16:
+                break
+            number *= max(2, min(10, int(min_sample_s / max(elapsed, 1e-9)) + 1))
+        numbers[name] = number
+    seconds: dict[str, list[float]] = {name: [] for name in fns}
+    for _ in range(repeat):
+        for name, fn in fns.items():
+            time.sleep(pause_s)
+            started = time.perf_counter()
+            for _ in range(numbers[name]):
+                fn()
+            seconds[name].append((time.perf_counter() - started) / numbers[name])
+    return {name: Samples(seconds[name], numbers[name]) for name in fns}
+
+
 @dataclass
 class ProcessRun:
     """One subprocess: wall seconds, exit code, peak resident memory (of the largest process of
@@ -73,9 +103,10 @@ class ProcessRun:
     max_rss_mib: float
     output: str = field(repr=False)
     rss_source: str = ""
+    cpu_seconds: float = 0.0  # user + system time of the command and its reaped workers
 
     def to_json(self) -> dict[str, Any]:
-        return {"seconds": self.seconds, "returncode": self.returncode,
+        return {"seconds": self.seconds, "cpu_seconds": self.cpu_seconds, "returncode": self.returncode,
                 "max_rss_mib": self.max_rss_mib, "rss_source": self.rss_source}
 
 
@@ -94,7 +125,7 @@ def run_process(cmd: Sequence[str], *, cwd: Path | None = None, log_path: Path,
     log_path.parent.mkdir(parents=True, exist_ok=True)
     rss_file = log_path.with_suffix(".rss")
     use_time = GNU_TIME.exists()
-    full = [str(GNU_TIME), "-f", "%M", "-o", str(rss_file), *cmd] if use_time else list(cmd)
+    full = [str(GNU_TIME), "-f", "%M %U %S", "-o", str(rss_file), *cmd] if use_time else list(cmd)
     with log_path.open("wb") as out:
         started = time.perf_counter()
         proc = subprocess.Popen(full, cwd=cwd, stdout=out, stderr=subprocess.STDOUT,
@@ -104,9 +135,11 @@ def run_process(cmd: Sequence[str], *, cwd: Path | None = None, log_path: Path,
     proc.returncode = os.waitstatus_to_exitcode(status)
     text = log_path.read_text(encoding="utf-8", errors="replace")
     rss_kib, source = float(usage.ru_maxrss), "wait4 (upper bound: includes the bench's own size)"
+    cpu = usage.ru_utime + usage.ru_stime
     if use_time:
         try:
-            rss_kib, source = float(rss_file.read_text().split()[-1]), "GNU time %M"
-        except (OSError, ValueError, IndexError):
+            rss, user, system = rss_file.read_text().split()[-3:]
+            rss_kib, source, cpu = float(rss), "GNU time %M", float(user) + float(system)
+        except (OSError, ValueError):
             pass
-    return ProcessRun(seconds, proc.returncode, rss_kib / 1024, text, source)
+    return ProcessRun(seconds, proc.returncode, rss_kib / 1024, text, source, cpu)
