@@ -141,11 +141,13 @@ def im2col_conv2d(x: Array, w: Array, stride: int, pad: int, groups: int = 1) ->
     ho, wo = win.shape[:2]
     if groups == 1:
         cols = win.reshape(ho * wo, cg * kh * kw)
-        return (cols @ w.transpose(2, 0, 1, 3).reshape(cg * kh * kw, cout)).reshape(ho, wo, cout)
+        out: Array = cols @ w.transpose(2, 0, 1, 3).reshape(cg * kh * kw, cout)
+        return out.reshape(ho, wo, cout)
     og = cout // groups
     win = win.reshape(ho, wo, groups, cg, kh, kw)
     wg = w.reshape(kh, kw, cg, groups, og)
-    return np.einsum("hwgcij,ijcgo->hwgo", win, wg, optimize=True).reshape(ho, wo, cout)
+    grouped: Array = np.einsum("hwgcij,ijcgo->hwgo", win, wg, optimize=True)
+    return grouped.reshape(ho, wo, cout)
 
 
 @dataclass(frozen=True)
@@ -170,7 +172,7 @@ CONV_CASES = (
 
 def _torch() -> Any:
     try:
-        import torch
+        import torch  # type: ignore[import-not-found]
     except ImportError:
         return None
     return torch
@@ -221,22 +223,24 @@ def conv_timings(repeat: int) -> dict[str, Any]:
             tag = np.dtype(dtype).name
             x = rng.standard_normal(case.x).astype(dtype)
             w = rng.standard_normal(case.w).astype(dtype)
-            p = case.pad
-            kwargs = {"stride": (case.stride, case.stride), "pads": (p, p, p, p), "groups": case.groups}
-            ours = conv2d(x, w, **kwargs)
-            second = im2col_conv2d(x, w, case.stride, p, case.groups)
+            def ours_conv(x: Array = x, w: Array = w, case: ConvCase = case) -> Array:
+                return conv2d(x, w, stride=(case.stride, case.stride),
+                              pads=(case.pad, case.pad, case.pad, case.pad),
+                              groups=case.groups)
+
+            def im2col(x: Array = x, w: Array = w, case: ConvCase = case) -> Array:
+                return im2col_conv2d(x, w, case.stride, case.pad, case.groups)
+
+            ours = ours_conv()
+            second = im2col()
             tol = 1e-9 if dtype == np.float64 else 1e-3
             entry[f"{tag}_agrees_with_im2col"] = bool(np.allclose(ours, second, rtol=tol, atol=tol))
-            timings: dict[str, Callable[[], object]] = {
-                "rfdocs": lambda x=x, w=w, kwargs=kwargs: conv2d(x, w, **kwargs),
-                "im2col": lambda x=x, w=w, case=case: im2col_conv2d(x, w, case.stride, case.pad,
-                                                                     case.groups),
-            }
+            timings: dict[str, Callable[[], object]] = {"rfdocs": ours_conv, "im2col": im2col}
             if torch is not None:
                 xt = torch.from_numpy(np.ascontiguousarray(x.transpose(2, 0, 1)[None]))
                 wt = torch.from_numpy(np.ascontiguousarray(w.transpose(3, 2, 0, 1)))
 
-                def torch_conv(xt: Any = xt, wt: Any = wt, case: ConvCase = case) -> object:
+                def torch_conv(xt: Any = xt, wt: Any = wt, case: ConvCase = case) -> Any:
                     with torch.no_grad():
                         return torch.nn.functional.conv2d(xt, wt, stride=case.stride,
                                                           padding=case.pad, groups=case.groups)
@@ -251,7 +255,8 @@ def conv_timings(repeat: int) -> dict[str, Any]:
             log(f"conv {case.label} ({tag}): {line}")
         cases.append(entry)
     results["cases"] = cases
-    return plain(results)
+    out: dict[str, Any] = plain(results)
+    return out
 
 
 def blas_info() -> dict[str, Any]:
@@ -260,7 +265,7 @@ def blas_info() -> dict[str, Any]:
 
     info: dict[str, Any] = {"OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE")}
     try:
-        from threadpoolctl import threadpool_info
+        from threadpoolctl import threadpool_info  # type: ignore[import-not-found]
     except ImportError:
         info["threadpoolctl"] = "not installed: the kernel chosen at run time is not reported"
         try:  # what numpy was built with, at least

@@ -9,6 +9,7 @@ import re
 import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -83,6 +84,8 @@ def _prose(rng: random.Random, words: int) -> str:
 
 def plan_site(kinds: Sequence[Any], pages: int, per_page: int, seed: int = 1) -> SitePlan:
     """``pages`` pages with ``per_page`` figures each, kinds taken in turn so all appear."""
+    if not kinds:
+        raise ValueError("no figure kind renders, so there is no figure site to build")
     rng = random.Random(seed)
     counters = {k.name: 0 for k in kinds}
     plan = SitePlan([], tuple(k.name for k in kinds))
@@ -204,7 +207,7 @@ def write_static_site(plan: SitePlan, root: Path, built_html: Path, theme: str) 
         net = parse_spec(page.network_body)
         networks = {page.network_name: net}
         out = [f"# {page.title}", "", page.prose[0], "",
-               _roles(page, lambda s, lay, f: _role_text(networks, s, lay, f)), "",
+               _roles(page, partial(_role_text, networks)), "",
                _list_table(net, "Layer by layer."), ""]
         for j, (fig, names) in enumerate(zip(page.figures, files, strict=True)):
             for name in names:
