@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import itertools
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -16,7 +17,16 @@ from matplotlib.text import Text
 from rfdocs.figures import DARK, LIGHT, OptionError, get_kind
 from rfdocs.figures.layout import text_overlaps, texts_outside
 from rfdocs.figures.output import figure_bytes
-from rfdocs.figures.steps import MINUS, animation_bytes, fmt_value, plan_steps
+from rfdocs.figures.steps import (
+    GIF_DPI,
+    MAX_FRAMES,
+    MINUS,
+    animation_bytes,
+    fmt_value,
+    frame_steps,
+    frames_rgba,
+    plan_steps,
+)
 
 KIND = get_kind("steps")
 
@@ -106,10 +116,10 @@ def test_output_grid_prints_the_plain_loop_convolution(given: dict[str, Any]) ->
     assert len(last) == ref.size
     for (r, c), text in last.items():
         assert as_number(text) == pytest.approx(ref[r, c], abs=0.006)
-    # frame t shows exactly the outputs computed so far (row-major), the rest empty
-    for t, frame in enumerate(rendered.frames):
+    # frame t shows exactly the outputs computed up to its step (row-major), the rest empty
+    for step, frame in zip(rendered.numbers["frame_steps"], rendered.frames, strict=True):
         cells = printed(frame, "panel0-output")
-        assert sorted(cells) == [divmod(i, ref.shape[1]) for i in range(t + 1)]
+        assert sorted(cells) == [divmod(i, ref.shape[1]) for i in range(step + 1)]
     # the padded input is printed around the real input
     p0, p1 = options["padding"]
     shown = printed(rendered.frames[0], "panel0-input")
@@ -132,7 +142,7 @@ def test_transposed_grid_prints_the_plain_loop_scatter(given: dict[str, Any]) ->
     for r, c in itertools.product(range(ref.shape[0]), range(ref.shape[1])):
         assert as_number(last[(r + p0, c + p1)]) == pytest.approx(ref[r, c])
     # running sums: after step t, the uncropped output is the scatter of the first t+1 cells
-    for t, frame in enumerate(rendered.frames):
+    for t, frame in zip(rendered.numbers["frame_steps"], rendered.frames, strict=True):
         mask = np.zeros_like(x)
         mask.flat[:t + 1] = 1
         partial = tconv_loop(x * mask, k, options["stride"], (0, 0), options["dilation"],
@@ -226,13 +236,121 @@ def test_deterministic_bytes_and_gif() -> None:
     im = Image.open(io.BytesIO(gif))
     assert im.format == "GIF" and getattr(im, "n_frames", 1) == len(a.frames) == a.numbers["steps"]
     assert im.info["loop"] == 0
-    im.seek(0)
-    corner = im.convert("RGB").getpixel((1, 1))
-    assert corner == (0x13, 0x14, 0x16)  # painted on the dark page colour
     apng = animation_bytes(a, "png")
     assert getattr(Image.open(io.BytesIO(apng)), "n_frames", 1) == len(a.frames)
     with pytest.raises(ValueError, match="allowed: gif, png"):
         animation_bytes(a, "svg")
+
+
+def _gif_frames(gif: bytes) -> list[np.ndarray]:
+    from PIL import Image
+
+    im = Image.open(io.BytesIO(gif))
+    out = []
+    for n in range(getattr(im, "n_frames", 1)):
+        im.seek(n)
+        out.append(np.asarray(im.convert("RGB")).astype(int))
+    return out
+
+
+@pytest.mark.parametrize(("theme", "page"), [(LIGHT, (255, 255, 255)), (DARK, (0x13, 0x14, 0x16))],
+                         ids=["light", "dark"])
+def test_gif_is_the_svg_size_on_the_exact_page_colour(theme: Any, page: tuple[int, ...]) -> None:
+    """96 dpi: the GIF shows at the CSS size of the SVG (which is sized in points: 72 pt = 1 in =
+    96 px); its margins are exactly the page colour (no grey box on the page)."""
+    rendered = KIND.render(None, {"input": "6", "dilation": "2"}, theme)
+    assert GIF_DPI == 96
+    frames = _gif_frames(animation_bytes(rendered, "gif"))
+    width_in, height_in = rendered.frames[0].get_size_inches()
+    height_px, width_px = frames[0].shape[:2]
+    assert abs(height_px - height_in * 96) < 1 and abs(width_px - width_in * 96) < 1
+    svg = figure_bytes(rendered.frames[0], "svg").decode()
+    match = re.search(r'<svg[^>]* width="([0-9.]+)pt"', svg)
+    assert match is not None
+    width_pt = float(match.group(1))
+    assert abs(width_px - width_pt * 96 / 72) < 1  # browsers show 1 pt as 96/72 px
+    for rgb in frames:
+        for corner in (rgb[0, 0], rgb[-1, -1], rgb[0, -1], rgb[-1, 0]):
+            assert tuple(corner) == page
+        # the page colour is the most common pixel, exactly
+        colours, counts = np.unique(rgb.reshape(-1, 3), axis=0, return_counts=True)
+        assert tuple(colours[counts.argmax()]) == page
+
+
+@pytest.mark.parametrize("given", [CASES[0], CASES[3], TRANSPOSED[1]])
+def test_gif_frames_match_a_plain_drawing(given: dict[str, Any]) -> None:
+    """Texts drawn once and laid over later frames give the pixels of drawing every frame whole;
+    the GIF's palette keeps them within a few levels."""
+    from PIL import Image
+
+    from rfdocs.figures.steps import _draw_rgba
+
+    rendered = KIND.render(None, given, LIGHT)
+    fast = frames_rgba(rendered.frames, LIGHT.bg, GIF_DPI)
+    gif = _gif_frames(animation_bytes(rendered, "gif"))
+    for fig, layered, decoded in zip(rendered.frames, fast, gif, strict=True):
+        whole = _draw_rgba(fig, GIF_DPI)
+        plain = np.asarray(Image.alpha_composite(Image.new("RGBA", whole.size, LIGHT.bg), whole))
+        plain = plain[:, :, :3].astype(int)
+        assert np.abs(np.asarray(layered)[:, :, :3].astype(int) - plain).max() <= 3
+        error = np.abs(decoded - plain)
+        assert error.mean() < 0.5 and np.percentile(error, 99.9) <= 24
+    for fig in rendered.frames:  # drawing left every artist visible
+        assert all(t.get_visible() for t in fig.texts) and all(a.get_visible() for a in fig.artists)
+
+
+def test_long_convolutions_animate_evenly_sampled_steps() -> None:
+    assert frame_steps(9) == list(range(9))
+    assert frame_steps(MAX_FRAMES) == list(range(MAX_FRAMES))
+    for total in (MAX_FRAMES + 1, 36, 64, 100):
+        steps = frame_steps(total)
+        assert len(steps) == MAX_FRAMES and steps[0] == 0 and steps[-1] == total - 1
+        gaps = np.diff(steps)
+        assert gaps.min() >= 1 and gaps.max() - gaps.min() <= 1  # evenly spaced
+    rendered = KIND.render(None, {"input": "10", "kernel": "random(5, 1)", "padding": "1"}, LIGHT)
+    assert rendered.numbers["steps"] == 64
+    assert rendered.numbers["frame_steps"] == frame_steps(64)
+    assert len(rendered.frames) == MAX_FRAMES <= 20
+    headers = [t.get_text() for f in rendered.frames for t in f.texts
+               if t.get_text().startswith("step ")]
+    assert headers[0].startswith("step 1 of 64:") and headers[-1].startswith("step 64 of 64:")
+    assert [int(h.split()[1]) for h in headers] == [i + 1 for i in frame_steps(64)]
+    gif = animation_bytes(rendered, "gif")
+    assert len(_gif_frames(gif)) == MAX_FRAMES
+    assert len(gif) < 800_000  # was 1.9 MB at 150 dpi and 40 frames
+
+
+def _extent(fig: Figure, gid_prefix: str) -> Any:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.transforms import Bbox
+
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    boxes = [t.get_window_extent(renderer) for t in fig.texts
+             if (t.get_gid() or "").startswith(gid_prefix)]
+    return Bbox.union(boxes)
+
+
+@pytest.mark.parametrize("given", CASES + TRANSPOSED + [
+    {"input": "10", "kernel": "random(5, 1)", "padding": "1"}])
+def test_output_label_sits_by_the_output_grid(given: dict[str, Any]) -> None:
+    """'output' is beside the output grid (left of it, level with it) or just above it, in every
+    panel of the strip and in the frames, not off in the kernel's column."""
+    rendered = KIND.render(None, given, LIGHT)
+    last_panel = len(rendered.numbers["shown_steps"]) - 1  # the last step: every value printed
+    for fig, n in [(rendered.figure, last_panel), (rendered.frames[-1], 0)]:
+        assert len([t for t in fig.texts if t.get_text() == "output"]) == (
+            last_panel + 1 if fig is rendered.figure else 1)  # one label per panel
+        labels = [t for t in fig.texts if t.get_gid() == f"panel{n}-outlabel"]
+        assert len(labels) == 1 and labels[0].get_text() == "output"
+        label = _extent(fig, f"panel{n}-outlabel")
+        grid = _extent(fig, f"panel{n}-output-")  # the label and the printed values
+        values = _extent(fig, f"panel{n}-output-0-")  # the first row's values
+        near = 0.22 * fig.dpi  # display pixels in 0.22 in (values are centred in their cells)
+        beside = label.x1 <= values.x0 < label.x1 + near and (
+            grid.y0 <= (label.y0 + label.y1) / 2 <= grid.y1)
+        above = values.y1 <= label.y0 < values.y1 + 1.5 * near and (
+            grid.x0 <= (label.x0 + label.x1) / 2 <= grid.x1)
+        assert beside or above, (given, n)
 
 
 def test_alt_text_states_the_result() -> None:

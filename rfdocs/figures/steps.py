@@ -12,14 +12,16 @@ output is drawn uncropped, the rows and columns that the padding crops away show
 padding cells.
 
 ``Rendered.figure`` is a static strip of a few steps (for print); ``Rendered.frames`` holds one
-figure per step, and ``animation_bytes`` turns them into an animated GIF for the web.  GIF
+figure per step (at most ``MAX_FRAMES``: longer convolutions are sampled evenly, first and last
+step included, each frame's header saying "step 7 of 36"), and ``animation_bytes`` turns them
+into an animated GIF for the web, at 96 dpi so that it shows at the size the SVG would.  GIF
 rather than animated SVG: an animated SVG needs SMIL or CSS animation, which many viewers
 (LaTeX, e-book readers, image previewers, some feed and chat renderers) ignore, showing a
 single frame or nothing, and with one copy of every frame's glyph paths it is several times
 larger; a GIF plays wherever images are shown, these flat-coloured figures quantise to a
 256-colour palette without visible loss, and Pillow writes it without timestamps.  Frames are
-painted onto the theme's page colour, since GIF transparency is one bit and would fringe
-anti-aliased edges.
+painted onto the theme's page colour (an exact palette entry, so the figure's box does not
+show on the page), since GIF transparency is one bit and would fringe anti-aliased edges.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from matplotlib.collections import PolyCollection
 from matplotlib.colors import to_rgba
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
+from matplotlib.text import Text
 from matplotlib.transforms import Affine2D
 from numpy.typing import NDArray
 
@@ -53,13 +56,17 @@ FloatArray = NDArray[np.float64]
 MAX_INPUT = 10  # cells per axis of the input
 MAX_PADDED = 12  # cells per axis of the padded input
 MAX_GIF_WIDTH = 1100  # pixels: larger figures are animated at a lower resolution
-MAX_FRAMES = 40  # frames cost ~10 ms each to build and ~40 ms to draw
+MAX_FRAMES = 18  # more steps are sampled evenly (first and last included)
+GIF_DPI = 96  # CSS pixels per inch: the GIF shows at the SVG's natural size (72 pt = 96 px)
 PAGE_WIDTH = 7.0  # inches available at natural size
 VALUE_PT = 9.0
 SMALL_PT = 8.0
 TITLE_PT = 9.0
 LINE_H = 0.165  # inches per 8 pt text line
 MINUS = "\u2212"
+OUTPUT_LABEL = "output"
+LABEL_GAP = 0.08  # inches between the 'output' label and the grid beside it
+LABEL_ABOVE_H = 0.2  # inches the 'output' label takes above the grid
 DOT = "\u00b7"
 
 
@@ -259,9 +266,13 @@ def auto_panels(plan: Plan) -> int:
     return 2
 
 
-def frame_steps(total: int) -> list[int]:
-    """Steps of the animation: all, or the first ``MAX_FRAMES - 1`` and the last."""
-    return shown_steps(total, MAX_FRAMES)
+def frame_steps(total: int, most: int = MAX_FRAMES) -> list[int]:
+    """Steps of the animation: all when at most ``most``, else ``most`` steps evenly spaced
+    from the first to the last (step ``round(i (total - 1) / (most - 1))`` for frame ``i``)."""
+    if total <= most:
+        return list(range(total))
+    span, gaps = total - 1, most - 1
+    return [(2 * i * span + gaps) // (2 * gaps) for i in range(most)]
 
 
 # --- text ---------------------------------------------------------------------------------------
@@ -343,11 +354,22 @@ class Geometry:
     out_rows: int
     out_cols: int
     lines: int  # arithmetic lines
+    label_w: float  # width of the 'output' label
+    label_left: bool  # the label left of the output grid (True) or above it (False)
 
     @property
     def panel_h(self) -> float:
         return (0.26 + self.in_rows * self.cell_in + 0.12 + self.lines * LINE_H + 0.1
-                + self.out_rows * self.cell_out)
+                + (0.0 if self.label_left else LABEL_ABOVE_H) + self.out_rows * self.cell_out)
+
+    @property
+    def out_x(self) -> float:
+        """Left edge of the output grid from the panel's left: the label and the grid are
+        centred as one unit when the label goes left of the grid."""
+        out_w = self.out_cols * self.cell_out
+        if self.label_left:
+            return (self.panel_w - self.label_w - LABEL_GAP - out_w) / 2 + self.label_w + LABEL_GAP
+        return (self.panel_w - out_w) / 2
 
 
 def _grid_shapes(plan: Plan) -> tuple[int, int, int, int]:
@@ -374,7 +396,10 @@ def geometry(plan: Plan, steps: Sequence[int]) -> Geometry:
                for i in steps)
     panel_w = max(panel_w, min(need, 2.6))
     lines = max(len(arithmetic_lines(plan, plan.steps[i], panel_w)) for i in steps)
-    return Geometry(cell_k, cell_in, cell_out, panel_w, in_r, in_c, out_r, out_c, lines)
+    label_w = plan.widths(OUTPUT_LABEL, SMALL_PT)
+    label_left = label_w + LABEL_GAP + out_c * cell_out <= panel_w
+    return Geometry(cell_k, cell_in, cell_out, panel_w, in_r, in_c, out_r, out_c, lines, label_w,
+                    label_left)
 
 
 class _Painter:
@@ -481,7 +506,14 @@ def draw_panel(pt: _Painter, plan: Plan, step: Step, geo: Geometry, x0: float, y
                 gid=f"{gid}-sum-{n}")
 
     oy = ay + geo.lines * LINE_H + 0.1
-    ox = x0 + (geo.panel_w - geo.out_cols * cello) / 2
+    ox = x0 + geo.out_x
+    if geo.label_left:  # 'output' beside the grid, level with its middle
+        pt.text(ox - LABEL_GAP, oy + geo.out_rows * cello / 2, OUTPUT_LABEL, SMALL_PT,
+                color=th.muted, ha="right", va="center_baseline", gid=f"{gid}-outlabel")
+    else:  # over the grid, as 'kernel' is over the kernel
+        pt.text(ox + geo.out_cols * cello / 2, oy, OUTPUT_LABEL, SMALL_PT, color=th.muted,
+                ha="center", va="top", gid=f"{gid}-outlabel")
+        oy += LABEL_ABOVE_H
     out_int = _is_integer(plan.y) and _is_integer(step.shown)
     if plan.transposed:
         p0, p1 = plan.padding
@@ -546,13 +578,6 @@ def _draw_kernel(pt: _Painter, plan: Plan, x0: float, y0: float, cell: float, wi
               _tint(pt.theme.field, 0.3), gid="kernel")
 
 
-def _output_label(pt: _Painter, geo: Geometry, right: float, y0: float) -> None:
-    """'output', right-aligned left of a row of panels, level with the output grids."""
-    y = y0 + geo.panel_h - geo.out_rows * geo.cell_out / 2
-    pt.text(right - 0.12, y, "output", SMALL_PT, color=pt.theme.muted, ha="right",
-            va="center_baseline")
-
-
 def _kernel_width(plan: Plan, cell: float) -> float:
     return float(max(plan.kernel.shape[1] * cell, plan.widths("kernel", SMALL_PT)) + 0.3)
 
@@ -600,8 +625,6 @@ def draw_strip(plan: Plan, indices: Sequence[int], theme: Theme) -> Figure:
     pt.text(MARGIN, MARGIN, title, TITLE_PT, ha="left", va="top", linespacing=1.3)
     top = MARGIN + title_h
     _draw_kernel(pt, plan, MARGIN, top, geo.cell_k, kernel_w)
-    for row in range(n_rows):
-        _output_label(pt, geo, MARGIN + kernel_w, top + row * (geo.panel_h + GAP))
     for n, i in enumerate(indices):
         row, col = divmod(n, per_row)
         x0 = MARGIN + kernel_w + col * (geo.panel_w + GAP)
@@ -628,7 +651,6 @@ def draw_frame(plan: Plan, index: int, geo: Geometry, theme: Theme) -> Figure:
     _draw_kernel(pt, plan, MARGIN, top, geo.cell_k, kernel_w)
     draw_panel(pt, plan, plan.steps[index], geo, x0, top, _header(plan, plan.steps[index]),
                "panel0")
-    _output_label(pt, geo, MARGIN + kernel_w, top)
     pt.finish()
     return fig
 
@@ -667,24 +689,146 @@ FRAME_MS = 900
 LAST_FRAME_MS = 2400
 
 
-def _frame_rgb(fig: Figure, bg: str, dpi: float) -> Any:
-    """The figure drawn by Agg at ``dpi`` and painted onto the page colour ``bg`` (PIL RGB)."""
+def _draw_rgba(fig: Figure, dpi: float) -> Any:
+    """The figure drawn by Agg at ``dpi`` (a PIL RGBA image, straight alpha)."""
     from PIL import Image
 
     fig.set_dpi(dpi)
     canvas = FigureCanvasAgg(fig)
     canvas.draw()  # type: ignore[no-untyped-call]
     pixels = bytes(canvas.buffer_rgba())  # type: ignore[no-untyped-call]
-    rgba = Image.frombuffer("RGBA", canvas.get_width_height(), pixels, "raw", "RGBA", 0, 1)
-    page = Image.new("RGBA", rgba.size, bg)
-    return Image.alpha_composite(page, rgba).convert("RGB")
+    return Image.frombuffer("RGBA", canvas.get_width_height(), pixels, "raw", "RGBA", 0, 1)
 
 
-def animation_bytes(rendered: Rendered, fmt: str = "gif", *, dpi: float = 150,
+def _text_key(text: Text) -> tuple[Any, ...]:
+    x, y = text.get_position()
+    return (text.get_text(), round(float(x), 6), round(float(y), 6), to_rgba(text.get_color()),
+            text.get_fontsize(), text.get_horizontalalignment(),
+            text.get_verticalalignment(), text.get_rotation(),
+            text.get_gid())
+
+
+def persistent_texts(frames: Sequence[Figure]) -> list[list[Text]]:
+    """Per frame, its texts that every later frame draws alike: the title, the kernel and the
+    input values from the first frame on, each output value from the step that computes it."""
+    keyed = [{_text_key(t): t for t in f.texts if t.get_visible()} for f in frames]
+    out: list[list[Text]] = []
+    common: set[tuple[Any, ...]] | None = None
+    for k in reversed(keyed):
+        common = set(k) if common is None else common & set(k)
+        out.append([k[key] for key in sorted(common, key=repr)])
+    return out[::-1]
+
+
+def _draw_only(fig: Figure, texts: Sequence[Text], dpi: float) -> Any:
+    """``fig`` drawn with only ``texts`` visible (a transparent PIL RGBA layer)."""
+    keep = {id(t) for t in texts}
+    hidden = [a for a in [*fig.texts, *fig.artists, *fig.lines, *fig.patches, *fig.images,
+                          *fig.axes] if id(a) not in keep and a.get_visible()]
+    for artist in hidden:
+        artist.set_visible(False)
+    try:
+        return _draw_rgba(fig, dpi)
+    finally:
+        for artist in hidden:
+            artist.set_visible(True)
+
+
+def frames_rgba(frames: Sequence[Figure], bg: str, dpi: float) -> list[Any]:
+    """Each frame drawn by Agg at ``dpi`` and painted onto the page colour ``bg`` (opaque PIL
+    RGBA images).
+
+    Text is nearly all of Agg's time, and most texts stay once drawn (the input values, the
+    kernel, the output values so far): each is drawn once, onto a transparent layer that grows
+    frame by frame and is laid over each frame drawn without them (no two texts overlap, and
+    texts are drawn above cells and lines)."""
+    from PIL import Image
+
+    overlay = None
+    done: set[tuple[Any, ...]] = set()
+    out = []
+    for fig, kept in zip(frames, persistent_texts(frames), strict=True):
+        new = [t for t in kept if _text_key(t) not in done]
+        if new:
+            layer = _draw_only(fig, new, dpi)
+            overlay = layer if overlay is None else Image.alpha_composite(overlay, layer)
+            done.update(_text_key(t) for t in new)
+        for t in kept:
+            t.set_visible(False)
+        try:
+            drawn = _draw_rgba(fig, dpi)
+        finally:
+            for t in kept:
+                t.set_visible(True)
+        image = Image.alpha_composite(Image.new("RGBA", drawn.size, bg), drawn)
+        out.append(image if overlay is None else Image.alpha_composite(image, overlay))
+    return out
+
+
+def _keys(image: Any) -> NDArray[np.uint32]:
+    """The colours of an opaque RGBA image as integers ``r | g << 8 | b << 16``."""
+    keys: NDArray[np.uint32] = np.asarray(image).view("<u4")[:, :, 0] & np.uint32(0xFFFFFF)
+    return keys
+
+
+def _rgb_of(keys: NDArray[Any]) -> NDArray[np.uint8]:
+    k = keys.astype(np.uint32)
+    return np.stack([k & 255, (k >> 8) & 255, (k >> 16) & 255], axis=-1).astype(np.uint8)
+
+
+def gif_palette(images: Sequence[Any], page: str) -> NDArray[np.uint8]:
+    """One palette (at most 256 × RGB) for every frame (no flicker): the page colour and each
+    flat fill exactly (colours covering at least 0.5 % of the pixels), then a median cut for the
+    anti-aliased rest, of the first, middle and last frames, which between them hold every tint
+    drawn."""
+    from PIL import Image
+
+    sample = [images[i] for i in sorted({0, len(images) // 2, len(images) - 1})]
+    width, height = sample[0].size
+    sheet = Image.new("RGB", (width, height * len(sample)))
+    for n, image in enumerate(sample):
+        sheet.paste(image.convert("RGB"), (0, n * height))
+    colours, counts = np.unique(np.concatenate([_keys(im).ravel() for im in sample]),
+                                return_counts=True)
+    order = np.argsort(-counts, kind="stable")[:32]
+    r, g, b = _rgb255(page)
+    bg = r | g << 8 | b << 16
+    exact = [bg] + [int(c) for c, n in zip(colours[order], counts[order], strict=True)
+                    if n * 200 >= counts.sum() and int(c) != bg]
+    cut = sheet.quantize(colors=256 - len(exact), method=Image.Quantize.MEDIANCUT,
+                         dither=Image.Dither.NONE)
+    rest = np.array(cut.getpalette() or [], dtype=np.uint8).reshape(-1, 3)[:256 - len(exact)]
+    return np.concatenate([_rgb_of(np.array(exact)), rest])
+
+
+def _rgb255(colour: str) -> tuple[int, int, int]:
+    r, g, b = to_rgba(colour)[:3]
+    return round(r * 255), round(g * 255), round(b * 255)
+
+
+def _indexed(images: Sequence[Any], palette: NDArray[np.uint8]) -> list[NDArray[np.uint8]]:
+    """Each frame as indices into ``palette``, every colour mapped to its nearest entry (an
+    exact entry to itself), through one table over the colours the frames use."""
+    keys = [_keys(im) for im in images]
+    seen = np.zeros(1 << 24, dtype=bool)
+    for k in keys:
+        seen[k] = True
+    used = np.flatnonzero(seen)
+    rgb = _rgb_of(used).astype(np.int32)
+    pal = palette.astype(np.int32)
+    table = np.zeros(1 << 24, dtype=np.uint8)
+    for lo in range(0, len(used), 4096):  # (4096, 256) distances at a time
+        d = ((rgb[lo:lo + 4096, None, :] - pal[None, :, :]) ** 2).sum(axis=2)
+        table[used[lo:lo + 4096]] = d.argmin(axis=1)
+    return [table[k] for k in keys]
+
+
+def animation_bytes(rendered: Rendered, fmt: str = "gif", *, dpi: float = GIF_DPI,
                     bg: str | None = None) -> bytes:
     """The frames of ``rendered`` as an animated GIF ('gif') or animated PNG ('png', full colour),
-    painted on the page colour ``bg`` (default: the theme's, recorded in ``numbers``); the same
-    frames always give the same bytes."""
+    painted on the page colour ``bg`` (default: the theme's, recorded in ``numbers``) at ``dpi``
+    (default 96: one figure inch is one CSS inch, the size the SVG shows at); the same frames
+    always give the same bytes."""
     from PIL import Image
 
     if fmt not in ("gif", "png"):
@@ -692,22 +836,20 @@ def animation_bytes(rendered: Rendered, fmt: str = "gif", *, dpi: float = 150,
     frames = rendered.frames or (rendered.figure,)
     page = bg or str(rendered.numbers.get("page_colour", "#ffffff"))
     dpi = min(dpi, MAX_GIF_WIDTH / float(frames[0].get_size_inches()[0]))
-    images = [_frame_rgb(f, page, dpi) for f in frames]
+    images = frames_rgba(frames, page, dpi)
     durations = [FRAME_MS] * (len(images) - 1) + [LAST_FRAME_MS]
     buf = io.BytesIO()
     if fmt == "png":
-        images[0].save(buf, format="PNG", save_all=True, append_images=images[1:],
-                       duration=durations, loop=0, optimize=False)
+        rgb = [im.convert("RGB") for im in images]
+        rgb[0].save(buf, format="PNG", save_all=True, append_images=rgb[1:],
+                    duration=durations, loop=0, optimize=False)
         return buf.getvalue()
-    # one palette for all frames (no flicker), from the first, middle and last frames, which
-    # between them hold every colour drawn (the tints do not change from frame to frame)
-    sample = sorted({0, len(images) // 2, len(images) - 1})
-    sheet = Image.new("RGB", (images[0].width, images[0].height * len(sample)))
-    for n, i in enumerate(sample):
-        sheet.paste(images[i], (0, n * images[0].height))
-    palette = sheet.quantize(colors=255, method=Image.Quantize.MEDIANCUT,
-                             dither=Image.Dither.NONE)
-    indexed = [im.quantize(palette=palette, dither=Image.Dither.NONE) for im in images]
+    palette = gif_palette(images, page)
+    indexed = []
+    for index in _indexed(images, palette):
+        im = Image.fromarray(index, "P")
+        im.putpalette(palette.tobytes())
+        indexed.append(im)
     indexed[0].save(buf, format="GIF", save_all=True, append_images=indexed[1:],
                     duration=durations, loop=0, optimize=False, disposal=1)
     return buf.getvalue()
