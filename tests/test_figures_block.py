@@ -16,7 +16,7 @@ from matplotlib.text import Text
 
 from rfdocs.compute import analyze, clipped_box, parse_spec, zoo_network
 from rfdocs.figures import DARK, LIGHT, OptionError, get_kind
-from rfdocs.figures.block import DEFAULT_SPEC, drawn_length
+from rfdocs.figures.block import DEFAULT_SPEC, DEPTH_MAX, FOOTPRINT_DEPTH, drawn_length
 from rfdocs.figures.geometry import footprints
 from rfdocs.figures.layout import text_overlaps, texts_outside
 from rfdocs.figures.output import FORMATS, figure_bytes
@@ -229,11 +229,79 @@ def test_many_channels_drawn_as_a_few_sheets() -> None:
     assert 3 * 2 * 3 <= faces <= 3 * 2 * 8  # 3 to 8 sheets of three faces each, not 2,048
 
 
+def _notes(fig: Figure) -> str:
+    return " ".join(t.get_text() for t in _by_gid(fig, "note"))
+
+
 def test_tiny_features_are_ringed() -> None:
     fig = KIND.render(_net(AWKWARD["1000-pixel input"]), {}, LIGHT).figure
     assert _by_gid(fig, "field-marker") and _by_gid(fig, "neuron-marker")
+    assert "Rings mark features too small to see." in _notes(fig)
     assert not _by_gid(KIND.render(parse_spec("input 16x16x1\nconv 5x5 x4"), {}, LIGHT).figure,
                        "field-marker")
+
+
+def test_a_ring_on_the_neuron_alone_needs_no_note() -> None:
+    fig = KIND.render(None, {}, LIGHT).figure  # the 1-unit neuron in a 46×46 map is ringed
+    assert _by_gid(fig, "neuron-marker") and not _by_gid(fig, "field-marker")
+    assert "Ring" not in _notes(fig)
+
+
+def test_default_note_is_one_short_line_and_the_field_is_visible() -> None:
+    fig = KIND.render(None, {}, LIGHT).figure
+    assert _notes(fig) == "Edges longer than 16 are drawn on a log scale."
+    fig.canvas.draw()
+    x0, y0, x1, y1 = _display_bounds(_one(fig, "field"))
+    assert min(x1 - x0, y1 - y0) / fig.dpi > 0.15  # inches: the 5×5×3 prism is plain to see
+    assert not _by_gid(fig, "field-marker") and _by_gid(fig, "field-top")
+    assert "5×5×3 field" in [t.get_text() for t in _by_gid(fig, "caption")]
+
+
+def _faces(fig: Figure, name: str) -> tuple[float, float, float]:
+    """(front width, front height, drawn depth) of a block, in inches."""
+    front = np.asarray(_one(fig, f"block-{name}").get_xy())
+    rest = np.vstack([p.vertices for p in _one(fig, f"faces-{name}").get_paths()])
+    x0, y0 = front.min(axis=0)
+    x1, y1 = front.max(axis=0)
+    dx, dy = rest[:, 0].max() - x1, rest[:, 1].max() - y1
+    return float(x1 - x0), float(y1 - y0), float(np.hypot(dx, dy))
+
+
+@pytest.mark.parametrize("name", ["100 channels on 16x16", "chain", "vgg16", "2048 channels",
+                                  "default"])
+def test_depth_never_dominates_the_face(name: str) -> None:
+    spec = {"100 channels on 16x16": "input 16x16x3\nconv 3x3 x100"}.get(name) or AWKWARD[name]
+    rendered = KIND.render(_net(spec), {}, LIGHT)
+    for block in rendered.numbers["blocks"]:
+        fw, fh, depth = _faces(rendered.figure, block)
+        assert depth <= DEPTH_MAX * max(fw, fh) + 1e-9, block
+
+
+def test_shortened_depth_is_said_and_not_called_a_log_scale() -> None:
+    rendered = KIND.render(parse_spec("input 16x16x3\nconv 3x3 x100"), {}, LIGHT)
+    assert rendered.numbers["depth_shortened"] == ("conv1",)
+    assert not rendered.numbers["log_scale"]  # 16×16 faces; the 100 is shortened, not logged
+    assert _notes(rendered.figure) == "Deep blocks are drawn shortened."
+    fw, fh, depth = _faces(rendered.figure, "conv1")
+    assert depth == pytest.approx(DEPTH_MAX * max(fw, fh))
+    assert _faces(rendered.figure, "input")[2] == pytest.approx(fw / 14 * 3 / 2)  # 3 to scale
+    assert KIND.render(None, {}, LIGHT).numbers["depth_shortened"] == ()
+
+
+@pytest.mark.parametrize("theme", [LIGHT, DARK], ids=["light", "dark"])
+def test_footprints_between_read_as_boxes_not_rods(theme: Any) -> None:
+    rendered = KIND.render(_net(AWKWARD["chain"]), {"neuron": "2,5"}, theme)
+    fig = rendered.figure
+    tops, sides = _by_gid(fig, "field-top"), _by_gid(fig, "field-side")
+    assert len(tops) == len(sides) == 3  # input, conv1, conv2; the neuron is flat
+    for top, side in zip(tops, sides, strict=True):
+        t, s = np.asarray(top.get_xy()), np.asarray(side.get_xy())
+        width, height = t[1, 0] - t[0, 0], s[3, 1] - s[0, 1]
+        depth = float(np.hypot(*(t[2] - t[1])))
+        assert 0 < depth <= FOOTPRINT_DEPTH * max(width, height) + 1e-9
+    # conv2's 3×3 footprint in a 16×16×32 block: capped well short of the block's depth
+    t = np.asarray(tops[2].get_xy())
+    assert float(np.hypot(*(t[2] - t[1]))) < 0.5 * _faces(fig, "conv2")[2]
 
 
 @pytest.mark.parametrize("fmt", FORMATS)

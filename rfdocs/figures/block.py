@@ -8,9 +8,14 @@ from each footprint to the next, ending at the neuron.
 
 Every length (height, width, channels) is drawn as ``n`` up to 16 and as ``16 (1 + ln(n / 16))``
 above, one scale for all edges, and the figure says so when it applies; positions inside a
-block's front face are linear, so the field sits exactly where it is.  More than 16 channels are
-drawn as a stack of a few thin sheets, labelled with the count.  Features too small to see (a 1×1
-field in a 1,000-pixel input) are drawn at their true size and ringed.
+block's front face are linear, so the field sits exactly where it is.  The depth never outgrows
+the face: it is drawn at most ``DEPTH_MAX`` of the face's longer side, and the figure says so
+where that shortens a block.  More than 16 channels are drawn as a stack of a few thin sheets,
+labelled with the count.  A footprint's prism is as deep as its block but at most
+``FOOTPRINT_DEPTH`` of its front side, so a 4×4×16 footprint reads as a box, a patch of its
+layer, not a rod; its caption gives the channels it spans.  Features too small to see (a 1×1
+field in a 1,000-pixel input) are drawn at their true size and ringed; a note says so unless
+the only ring is the neuron's.
 
 The default neuron is (H//4, 2W//3) of the chosen layer: off centre, so the field's position
 shows.  At most six blocks are drawn (fewer where long layer names would leave them too small),
@@ -66,6 +71,8 @@ WIDTH_MAX_IN = 9.0  # the widest the figure may grow before blocks shrink
 SLOT_GAP_IN = 0.42  # between neighbouring blocks (with their labels)
 DEPTH_ANGLE = math.radians(40)
 DEPTH_SCALE = 0.5  # cabinet projection: depth drawn at half length
+DEPTH_MAX = 0.7  # the drawn depth is at most this fraction of the face's longer side
+FOOTPRINT_DEPTH = 0.6  # a footprint's prism is at most this fraction of its front side deep
 MIN_FACE_IN = 0.07
 MIN_DEPTH_IN = 0.035
 PAD_IN = 0.05  # label to edge
@@ -79,6 +86,16 @@ Number = int | float | Fraction
 def drawn_length(n: Number) -> float:
     """The drawn length of an edge of ``n`` units: linear to 16, logarithmic above."""
     return float(n) if n <= LOG_ABOVE else LOG_ABOVE * (1 + math.log(n / LOG_ABOVE))
+
+
+def drawn_depth(shape: Sequence[int]) -> tuple[float, bool]:
+    """The drawn depth of an H×W×C block in ``drawn_length`` units, ``DEPTH_SCALE`` of
+    ``drawn_length(C)`` but at most ``DEPTH_MAX`` of the face's longer side, and whether that
+    cap shortened it."""
+    rows, cols, chans = shape[:3]
+    full = drawn_length(chans) * DEPTH_SCALE
+    cap = DEPTH_MAX * max(drawn_length(rows), drawn_length(cols))
+    return min(full, cap), full > cap
 
 
 def slab_count(channels: int, depth: float, face: float) -> int:
@@ -189,10 +206,10 @@ class Block:
 
 
 def _geometry(sheet: Sheet, part: Part, scale: float, x0: float) -> Block:
-    rows, cols, chans = part.info.shape
+    rows, cols = part.info.shape[:2]
     fw = max(drawn_length(cols) * scale, MIN_FACE_IN)
     fh = max(drawn_length(rows) * scale, MIN_FACE_IN)
-    depth = max(drawn_length(chans) * scale * DEPTH_SCALE, MIN_DEPTH_IN)
+    depth = max(drawn_depth(part.info.shape)[0] * scale, MIN_DEPTH_IN)
     dx, dy = depth * math.cos(DEPTH_ANGLE), depth * math.sin(DEPTH_ANGLE)
     r0, r1, c0, c1 = part.box
     uw, uh = fw / cols, fh / rows
@@ -243,11 +260,10 @@ def _layout(sheet: Sheet, parts: Sequence[Part]) -> tuple[list[Block], bool]:
     False where that leaves the largest face smaller than ``MIN_LARGEST_IN``."""
     longest = 1.0
     for part in parts:
-        rows, cols, chans = part.info.shape
+        rows, cols, _ = part.info.shape
         r0, r1, c0, c1 = part.box
         spread = max(1.0, float(r1 - r0 + 1) / rows, float(c1 - c0 + 1) / cols)  # padding band
-        longest = max(longest, drawn_length(max(rows, cols)) * spread,
-                      drawn_length(chans) * DEPTH_SCALE)
+        longest = max(longest, drawn_length(max(rows, cols)) * spread)  # the depth is shorter
     scale = FACE_MAX_IN / longest
     blocks = _place(sheet, parts, scale)
     for _ in range(8):  # shrink until the row fits (label widths do not scale)
@@ -288,7 +304,8 @@ def _draw_block(sheet: Sheet, block: Block, color: str, theme: Theme) -> None:
                   [(x0 + ax_, ay_), (x0 + fw + ax_, ay_), (x0 + fw + ax_, fh + ay_),
                    (x0 + ax_, fh + ay_)]]
         colors += [side, top, front]
-    sheet.polygons(faces[:-1], facecolors=colors[:-1], edgecolor=edge, zorder=2)
+    sheet.polygons(faces[:-1], facecolors=colors[:-1], edgecolor=edge, zorder=2,
+                   gid=f"faces-{block.part.info.name}")
     sheet.polygon(faces[-1], facecolor=front, edgecolor=edge, zorder=2,
                   gid=f"block-{block.part.info.name}")
 
@@ -302,8 +319,9 @@ def _strips(outer: Rect, inner: Rect) -> list[Rect]:
 
 
 def _draw_feature(sheet: Sheet, block: Block, theme: Theme, notes: set[str]) -> Rect:
-    """The footprint: a full-depth prism on the front face (the neuron: one unit), the part in
-    the padding hatched; returns its front face for the projection lines."""
+    """The footprint: a prism on the front face, as deep as the block but at most
+    ``FOOTPRINT_DEPTH`` of its front side (the neuron: one flat unit), the part in the padding
+    hatched; returns its front face for the projection lines."""
     part = block.part
     r0, r1, c0, c1 = part.box
     tf = block.units()
@@ -328,18 +346,21 @@ def _draw_feature(sheet: Sheet, block: Block, theme: Theme, notes: set[str]) -> 
     gid = "neuron" if part.neuron else "field"
     if block.ring is not None:
         _ring(sheet, block.ring, edge if not part.neuron else theme.neuron, f"{gid}-marker")
-        notes.add("ringed")
+        if not part.neuron:  # the neuron's ring explains itself
+            notes.add("ringed")
     if shown is None:
         return feature
     a, b, c, d = shown
     x_a, y_a, x_b, y_b = block.rect_of(c, a, d + 1, b + 1)
     if not part.neuron:
         style: dict[str, Any] = {"edgecolor": edge, "linewidth": LINE_PT, "zorder": 4, "alpha": 0.95}
-        dx, dy = block.dx, block.dy
+        side = max(x_b - x_a, y_b - y_a)
+        cut = min(1.0, FOOTPRINT_DEPTH * side / max(math.hypot(block.dx, block.dy), 1e-9))
+        dx, dy = block.dx * cut, block.dy * cut
         sheet.polygon([(x_b, y_a), (x_b + dx, y_a + dy), (x_b + dx, y_b + dy), (x_b, y_b)],
-                      facecolor=mix(color, theme.bg, 0.7), **style)
+                      facecolor=mix(color, theme.bg, 0.7), gid="field-side", **style)
         sheet.polygon([(x_a, y_b), (x_b, y_b), (x_b + dx, y_b + dy), (x_a + dx, y_b + dy)],
-                      facecolor=mix(color, theme.bg, 0.5), **style)
+                      facecolor=mix(color, theme.bg, 0.5), gid="field-top", **style)
     sheet.rect(c, a, d - c + 1, b - a + 1, transform=tf,
                facecolor=color if part.neuron else mix(color, theme.bg, 0.88),
                edgecolor=edge, zorder=4.5 if not part.neuron else 5, gid=gid)
@@ -448,18 +469,24 @@ def render(network: Network | None, options: Mapping[str, Any], theme: Theme) ->
         "blocks": tuple(n.name for n in nodes),
         "footprints": {n.name: feet[n.name] for n in nodes},
         "log_scale": _log_scaled(nodes),
+        "depth_shortened": tuple(n.name for n in nodes if drawn_depth(n.shape)[1]),
     }
     return Rendered(fig, _alt(target, neuron, parts, field_dims, inside), numbers)
 
 
 def _log_scaled(nodes: Sequence[LayerInfo]) -> bool:
-    return any(max(n.shape) > LOG_ABOVE for n in nodes)
+    """Some drawn edge is on the log scale (a depth shortened to fit the face is not drawn to
+    any scale, so it does not count)."""
+    return any(max(n.shape[:2]) > LOG_ABOVE
+               or (n.shape[2] > LOG_ABOVE and not drawn_depth(n.shape)[1]) for n in nodes)
 
 
 def _notes(nodes: Sequence[LayerInfo], candidates: int, flags: set[str]) -> list[str]:
     out = []
     if _log_scaled(nodes):
         out.append(f"Edges longer than {LOG_ABOVE} are drawn on a log scale.")
+    if any(drawn_depth(n.shape)[1] for n in nodes):
+        out.append("Deep blocks are drawn shortened.")
     if "padding" in flags:
         out.append("Hatched: zero padding.")
     if "ringed" in flags:

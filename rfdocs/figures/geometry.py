@@ -134,13 +134,15 @@ class Sheet:
         return patch
 
     def polygons(self, polys: Sequence[Sequence[tuple[float, float]]], *, facecolors: Sequence[str],
-                 **kw: Any) -> PolyCollection:
+                 gid: str | None = None, **kw: Any) -> PolyCollection:
         """Many filled polygons as one artist (drawn in order, the last on top)."""
         for points in polys:
             self.include((p[0] for p in points), (p[1] for p in points))
         kw.setdefault("linewidth", LINE_PT)
         kw.setdefault("joinstyle", "round")
         collection = PolyCollection([list(p) for p in polys], facecolors=list(facecolors), **kw)
+        if gid:
+            collection.set_gid(gid)
         self.ax.add_artist(collection)
         return collection
 
