@@ -113,6 +113,30 @@ def test_cap_keeps_input_and_neuron_and_counts_the_skipped() -> None:
     assert len(KIND.render(net, {}, LIGHT).numbers["panels"]) == 8
 
 
+@pytest.mark.parametrize("options", [{}, {"max_layers": 6}, {"max_layers": 7}])
+def test_no_arrow_dangles_where_the_panels_wrap(options: dict[str, Any]) -> None:
+    rendered = KIND.render(zoo_network("vgg16"), options, LIGHT)  # two rows of panels
+    fig = rendered.figure
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
+    maps = [a.get_window_extent(renderer) for a in fig.findobj(Artist)
+            if str(a.get_gid()).startswith("map-")]
+    arrows, hooks = _by_gid(fig, "arrow"), _by_gid(fig, "arrow-wrap")
+    assert len(hooks) == 1 and len(arrows) + 1 == len(rendered.numbers["panels"]) - 1
+    for arrow in arrows + hooks:  # every arrow ends just left of a map, level with its middle
+        end = arrow.get_window_extent(renderer)
+        assert any(0 < m.x0 - end.x1 < 0.2 * fig.dpi and m.y0 < end.y0 < m.y1 for m in maps)
+    (hook,) = [h.get_window_extent(renderer) for h in hooks]
+    assert hook.x1 <= min(m.x0 for m in maps)  # in the gutter left of the second row
+    skipped = sum(int(t.get_text()[1:]) for t in _by_gid(fig, "skipped"))
+    assert skipped == 18 - (len(rendered.numbers["panels"]) - 1)
+
+
+def test_one_row_has_no_hook() -> None:
+    fig = KIND.render(None, {}, LIGHT).figure
+    assert len(_by_gid(fig, "arrow")) == 3 and not _by_gid(fig, "arrow-wrap")
+
+
 def test_relu_layers_are_not_drawn() -> None:
     net = parse_spec("input 16x16x3\nconv1: conv 3x3 x8\nr1: relu\nconv2: conv 3x3 x8")
     assert KIND.render(net, {}, LIGHT).numbers["panels"] == ("input", "conv1", "conv2")

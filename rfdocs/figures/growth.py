@@ -5,7 +5,9 @@ units a side, a plain rectangle when larger) with the neuron's footprint in it, 
 that layer the neuron depends on (``geometry.footprints``).  Footprint cells that fall outside
 the map are padding and are hatched.  Each panel is drawn to its own scale (the maps shrink
 through the network; their sizes are printed), and is labelled with the footprint's size in
-that layer and how many input pixels one of its units sees.
+that layer and how many input pixels one of its units sees.  Arrows join the panels; where the
+panels wrap onto a second row, a hooked arrow comes down into its first panel instead of one
+pointing off the end of the first row.
 """
 
 from __future__ import annotations
@@ -55,6 +57,7 @@ MIN_SIDE_IN = 0.3
 GRID_MAX = 36  # units a side up to which every unit gets a cell
 GAP_IN = 0.5  # between panels (room for the arrow)
 ROW_GAP_IN = 0.25
+HOOK_IN = 0.34  # the gutter left of a wrapped row, for the hooked arrow into it
 RING_IN = 0.075
 MAX_PER_ROW = 5
 
@@ -249,20 +252,41 @@ def _draw_texts(sheet: Sheet, panel: Panel, theme: Theme) -> None:
         y -= sheet.measure(line)[1] + 0.02
 
 
-def _arrow(sheet: Sheet, a: Panel, end: float, skipped: int, theme: Theme) -> None:
-    """An arrow from panel ``a`` to x = ``end``, marked +n where n layers are not drawn."""
+def _arrow(sheet: Sheet, a: Panel, b: Panel, skipped: int, theme: Theme) -> None:
+    """An arrow from panel ``a`` to panel ``b`` on its right, marked +n where n layers are not
+    drawn."""
     y = a.y0 + a.height / 2
     x0 = a.x0 + a.width + 0.08
-    x1 = end - 0.08
+    x1 = b.x0 - 0.08
     if x1 - x0 < 0.12:
         return
     sheet.include((x0, x1), (y - 0.05, y + 0.05))
     arrow = FancyArrowPatch((x0, y), (x1, y), arrowstyle="-|>", mutation_scale=9,
                             color=theme.muted, linewidth=LINE_PT, zorder=6)
+    arrow.set_gid("arrow")
     sheet.ax.add_artist(arrow)
     if skipped:
         sheet.text((x0 + x1) / 2, y + 0.06, f"+{skipped}", va="bottom", color=theme.muted,
                    gid="skipped")
+
+
+def _hook(sheet: Sheet, b: Panel, skipped: int, theme: Theme) -> None:
+    """The trace going on in a new row: an arrow down the gutter left of the row, from the
+    gap above it, that turns into panel ``b`` (its first), marked +n like the others."""
+    y = b.y0 + b.height / 2
+    x = b.x0 - HOOK_IN + 0.06
+    x1 = b.x0 - 0.08
+    top = (b.text_top + 0.07 + sheet.measure(b.lines_above[-1])[1]  # level with the title
+           + (len(b.lines_above) - 1) * (sheet.measure("Ag", TITLE_PT, True)[1] + 0.02))
+    sheet.include((x - 0.02, x1), (y - 0.05, top))
+    arrow = FancyArrowPatch((x, top), (x1, y), arrowstyle="-|>", mutation_scale=9,
+                            connectionstyle="angle,angleA=-90,angleB=180,rad=4",
+                            color=theme.muted, linewidth=LINE_PT, zorder=6)
+    arrow.set_gid("arrow-wrap")
+    sheet.ax.add_artist(arrow)
+    if skipped:
+        sheet.text(x + 0.06, (top + y) / 2 + 0.06, f"+{skipped}", ha="left", va="bottom",
+                   color=theme.muted, gid="skipped")
 
 
 # --------------------------------------------------------------------------- render
@@ -296,10 +320,10 @@ def render(network: Network | None, options: Mapping[str, Any], theme: Theme) ->
         if i + 1 < len(panels):
             nxt = panels[i + 1]
             skipped = chain_names.index(nxt.info.name) - chain_names.index(panel.info.name) - 1
-            same_row = abs(nxt.y0 + nxt.height / 2 - panel.y0 - panel.height / 2) < 1e-9
-            # at a row's end the arrow points out to the right: the trace goes on below
-            end = nxt.x0 if same_row else panel.x0 + panel.width + GAP_IN
-            _arrow(sheet, panel, end, skipped, theme)
+            if nxt.text_top == panel.text_top:
+                _arrow(sheet, panel, nxt, skipped, theme)
+            else:  # nothing dangles off the row's end: the arrow hooks into the next row
+                _hook(sheet, nxt, skipped, theme)
     lines = []
     lines.append("Each map is drawn to its own scale.")
     if "padding" in notes:
