@@ -34,6 +34,7 @@ from numpy.typing import NDArray
 from rfdocs.compute import LayerInfo, Network, analyze, as_plain, clipped_box, parse_spec
 from rfdocs.compute.erf import cap_channels, erf_random, erf_uniform
 from rfdocs.figures.base import FigureKind, Rendered
+from rfdocs.figures.geometry import target_layer
 from rfdocs.figures.options import Option, OptionError, choice, flag, int_pair, int_range, word
 from rfdocs.figures.style import Theme, new_figure, text_kwargs
 from rfdocs.figures.text import TIMES, fmt_dims
@@ -133,19 +134,7 @@ class ErfMaps:
 
 def _target(net: Network, options: Mapping[str, Any]) -> tuple[LayerInfo, tuple[int, int]]:
     analysis = analyze(net)
-    name = options.get("layer")
-    if name is None:
-        info = analysis.output
-    else:
-        try:
-            info = analysis[name]
-        except KeyError:
-            names = [n.name for n in analysis.layers]
-            shown = ", ".join(names[:12]) + (", ..." if len(names) > 12 else "")
-            raise OptionError("layer", f"no layer called {name!r}; layers: {shown}") from None
-        if info.layer is None:
-            raise OptionError("layer", "choose a layer, not the input (a pixel's gradient is "
-                              "the pixel itself)")
+    info = target_layer(analysis, options.get("layer"))
     h, w = info.shape[:2]
     unit = options.get("unit")
     if unit is None:

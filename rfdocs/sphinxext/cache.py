@@ -38,11 +38,12 @@ def code_fingerprint() -> str:
     return digest.hexdigest()
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
+    """Plain JSON values: mappings, sequences and scalars as they are, anything else as text."""
     if isinstance(value, Mapping):
-        return {str(k): _jsonable(v) for k, v in value.items()}
+        return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
     if isinstance(value, str | int | float | bool) or value is None:
         return value
     return str(value)
@@ -50,7 +51,7 @@ def _jsonable(value: Any) -> Any:
 
 def figure_key(kind: str, parts: Mapping[str, Any]) -> str:
     """``<kind>-<hash>`` over the kind, the request's parts and the code fingerprint."""
-    canonical = json.dumps({"kind": kind, "parts": _jsonable(parts), "code": code_fingerprint()},
+    canonical = json.dumps({"kind": kind, "parts": jsonable(parts), "code": code_fingerprint()},
                            sort_keys=True, separators=(",", ":"))
     return f"{kind}-{hashlib.sha256(canonical.encode()).hexdigest()[:24]}"
 

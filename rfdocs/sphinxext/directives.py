@@ -16,7 +16,7 @@ from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
 
 from rfdocs.compute import Network, SpecError, analyze
-from rfdocs.sphinxext.cache import FigureCache, figure_key, file_digest
+from rfdocs.sphinxext.cache import FigureCache, figure_key, file_digest, jsonable
 from rfdocs.sphinxext.errors import report
 from rfdocs.sphinxext.sources import SourceError, page_networks, resolve_network, safe_path
 from rfdocs.sphinxext.state import record, settings
@@ -255,7 +255,7 @@ class RfFigureDirective(RfdocsDirective):
         for warning in caught:
             logger.warning(f"{self.directive_name}: while rendering: {warning.message}",
                            location=self.get_location(), type="rfdocs", subtype="python")
-        meta = {"alt": alt, "numbers": _plain(numbers)}
+        meta = {"alt": alt, "numbers": jsonable(numbers)}
         cache.store(key, files, meta)
         return meta
 
@@ -299,16 +299,6 @@ class RfFigureDirective(RfdocsDirective):
         self.set_source_info(figure)
         self.add_name(figure)
         return figure
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    if isinstance(value, int | float | str | bool) or value is None:
-        return value
-    return str(value)
 
 
 class RfTableDirective(RfdocsDirective):
