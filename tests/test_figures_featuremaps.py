@@ -23,6 +23,7 @@ from rfdocs.figures.featuremaps import (
 )
 from rfdocs.figures.layout import text_overlaps, texts_outside
 from rfdocs.figures.output import figure_bytes
+from rfdocs.figures.text import fmt_num, fmt_range
 
 KIND = get_kind("featuremaps")
 
@@ -165,12 +166,19 @@ def test_few_maps_are_labelled() -> None:
 
 
 def test_alt_text_states_the_computed_result() -> None:
-    rendered = KIND.render(None, {"size": "64"}, LIGHT)
     fm = compute_maps(load_image("photo", size=64, grey=True), KIND.resolve({"size": "64"}))
     lo, hi = fm.maps.min(), fm.maps.max()
-    assert rendered.alt == (
-        "The 64×55 greyscale photograph convolved with 4 kernels (sobel-x, sobel-y, laplacian, "
-        f"gaussian) gives 4 feature maps of 60×51; values range from {lo:.3g} to {hi:.3g}.")
+    head = ("The 64×55 greyscale photograph convolved with 4 kernels (sobel-x, sobel-y, laplacian, "
+            f"gaussian) gives 4 feature maps of 60×51; values range from {lo:.3g} to {hi:.3g}")
+    shared = KIND.render(None, {"size": "64", "scale": "shared"}, LIGHT)
+    assert shared.alt == head + ", on one colour scale."
+    each = KIND.render(None, {"size": "64"}, LIGHT)  # the default for named kernels
+    ranges = "; ".join(f"{name} {m.min():.3g} to {m.max():.3g}"
+                       for name, m in zip(fm.labels, fm.maps, strict=True))
+    assert each.alt == head + f", each map drawn on its own colour scale ({ranges})."
+    one = KIND.render(None, {"size": "64", "kernels": "sobel-x", "scale": "each"}, LIGHT)
+    assert one.alt.endswith(f"values range from {fmt_num(one.numbers['min'])} to "
+                            f"{fmt_num(one.numbers['max'])}.")  # one map: one scale, no claim
 
 
 AWKWARD: list[dict[str, Any]] = [
@@ -184,6 +192,11 @@ AWKWARD: list[dict[str, Any]] = [
      "show_input": "no"},
     {"kernels": ", ".join(["gaussian(31, 30)"] * 16), "size": "40"},  # long labels, constant-ish
     {"kernels": "box", "size": "8", "cmap": "magma"},
+    {"scale": "shared", "size": "48"},
+    {"kernels": "random", "count": "16", "colour": "yes", "activation": "relu", "scale": "each"},
+    {"kernels": "random", "count": "100", "size": "48", "scale": "each"},  # no room for ranges
+    {"kernels": "[[0,0],[0,0]] [[1e-5,0],[0,-2e-5]] [[250,250],[250,250]]", "scale": "each",
+     "size": "24"},  # an all-zero map, tiny and huge ranges
 ]
 
 
@@ -239,6 +252,7 @@ def test_deterministic_bytes() -> None:
     ({"size": "8", "pool": "max", "pool_size": "8"}, "pool_size", "does not fit the 4×3 maps of layer 1"),
     ({"size": "8", "kernels": "box(5)", "layers": "2"}, "layers", "smaller than the 5×5 kernel"),
     ({"stride": "2"}, "stride", "unknown option; allowed:"),
+    ({"scale": "own"}, "scale", "auto, shared or each"),
 ])
 def test_bad_options_name_themselves(given: dict[str, Any], option: str, words: str) -> None:
     with pytest.raises(OptionError) as info:
@@ -251,3 +265,75 @@ def test_yaml_lists_are_accepted() -> None:
     options = KIND.resolve({"kernels": ["sobel-x", [[1, 0], [0, -1]], "gaussian(3, 1)"],
                             "image": "builtin"})
     assert options["kernels"] == ("sobel-x", "[[1, 0], [0, -1]]", "gaussian(3, 1)")
+
+
+@pytest.mark.parametrize(("given", "scale"), [
+    ({}, "each"),  # the default named kernels: responses differ in size by design
+    ({"kernels": "sobel-x laplacian box(3) [[1,0],[0,-1]]"}, "each"),
+    ({"kernels": "sobel-x random", "count": "3"}, "shared"),  # a random bank: compare them
+    ({"kernels": ", ".join(["sobel-x"] * 17)}, "shared"),  # an indexed grid: no room for ranges
+    ({"kernels": "sobel-x"}, "shared"),  # one map: one scale
+    ({"scale": "shared"}, "shared"),
+    ({"kernels": "random", "count": "100", "scale": "each"}, "each"),
+])
+def test_scale_auto_and_explicit(given: dict[str, Any], scale: str) -> None:
+    rendered = KIND.render(None, {"size": "24", **given}, LIGHT)
+    assert rendered.numbers["scale"] == scale
+
+
+def _mosaic_tiles(rendered: Any) -> list[np.ndarray]:
+    images = rendered.figure.findobj(AxesImage)
+    mos = np.ma.getdata(images[-1].get_array())
+    h, w = rendered.numbers["map_shape"]
+    return [mos[t:t + h, c:c + w] for t, c in (
+        tile_origin(i, rendered.numbers["columns"], h, w, rendered.numbers["gap"],
+                    rendered.numbers["row_gap"]) for i in range(rendered.numbers["count"]))]
+
+
+def _bar_labels(rendered: Any) -> list[str]:
+    cax = rendered.figure.axes[-1]
+    return [t.get_text() for t in cax.get_yticklabels()]
+
+
+def test_each_scale_divides_every_map_by_its_own_magnitude() -> None:
+    """The reported problem: on one shared scale the gaussian map (about +1 beside the Sobel
+    maps' ±4) is nearly invisible; on its own scale it spans the positive half of the colours,
+    0 still the neutral middle, its range printed under its tile."""
+    options = KIND.resolve({"size": "48"})
+    fm = compute_maps(load_image("photo", size=48, grey=True), options)
+    each = KIND.render(None, {"size": "48"}, LIGHT)
+    shared = KIND.render(None, {"size": "48", "scale": "shared"}, LIGHT)
+    assert each.numbers["color_limits"] == [-1.0, 1.0]
+    for tile, m in zip(_mosaic_tiles(each), fm.maps, strict=True):
+        np.testing.assert_allclose(tile, m / np.abs(m).max(), atol=1e-12)  # sign kept, 0 at 0
+    for tile, m in zip(_mosaic_tiles(shared), fm.maps, strict=True):
+        np.testing.assert_allclose(tile, m, atol=1e-12)
+    gauss = fm.labels.index("gaussian")
+    lo, hi = shared.numbers["color_limits"]
+    assert fm.maps[gauss].max() / hi < 0.35  # shared: under a third of the scale
+    assert _mosaic_tiles(each)[gauss].max() == pytest.approx(1.0)  # each: the full positive half
+    # each tile says its range; the colour bar says what the colours mean
+    ranges = {t.get_gid(): t.get_text() for t in each.figure.findobj(Text)
+              if (t.get_gid() or "").startswith("range-")}
+    assert ranges == {f"range-{i}": fmt_range(m.min(), m.max()) for i, m in enumerate(fm.maps)}
+    assert each.numbers["map_ranges"] == [[m.min(), m.max()] for m in fm.maps]
+    assert _bar_labels(each) == ["\u2212max", "0", "max"]
+    assert not any((t.get_gid() or "").startswith("range-") for t in shared.figure.findobj(Text))
+    assert "max" not in _bar_labels(shared) and "0" in _bar_labels(shared)
+
+
+def test_each_scale_on_non_negative_maps_stretches_min_to_max() -> None:
+    rendered = KIND.render(None, {"size": "32", "activation": "relu"}, DARK)
+    assert rendered.numbers["scale"] == "each" and rendered.numbers["color_limits"] == [0.0, 1.0]
+    assert rendered.numbers["cmap"] == DARK.cmap  # non-negative: the sequential map
+    for tile, (lo, hi) in zip(_mosaic_tiles(rendered), rendered.numbers["map_ranges"],
+                              strict=True):
+        assert tile.min() == pytest.approx(0.0) and tile.max() == pytest.approx(1.0)
+        assert lo >= 0 and hi > lo
+    assert _bar_labels(rendered) == ["min", "max"]
+
+
+def test_range_labels_read_like_the_request() -> None:
+    assert fmt_range(-2.137, 3.41) == "\u22122.1\u20263.4"
+    assert fmt_range(0.0467, 0.985) == "0.047\u20260.98"
+    assert fmt_range(0.0, 345.6) == "0\u2026346"

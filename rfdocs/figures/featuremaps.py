@@ -6,10 +6,18 @@ pooling follow, and ``layers`` > 1 repeats conv → activation → pool, each ma
 with its own kernel (a depthwise convolution, ``groups`` = number of maps; random kernels draw
 a fresh seeded bank per layer).
 
-All maps are drawn as ONE image (a tiled array with transparent gutters, a single ``imshow``)
-on one shared colour scale, so a hundred maps cost what one does.  Few maps get their kernel's
-name under each tile; many get an indexed grid (column numbers on top, the index of each row's
-first map on the left).
+All maps are drawn as ONE image (a tiled array with transparent gutters, a single ``imshow``),
+so a hundred maps cost what one does.  Few maps get their kernel's name under each tile; many
+get an indexed grid (column numbers on top, the index of each row's first map on the left).
+
+``scale`` chooses the colour scale: ``shared``, one scale and colour bar for all maps (the
+honest comparison of magnitudes), or ``each``, every map divided by its own largest magnitude
+(signed maps; 0 stays the neutral middle) or stretched over its own range (non-negative maps),
+with its range printed under its tile, and the colour bar reading "−max, 0, max" or
+"min, max".  The default, ``auto``, is ``each`` for a few named kernels, whose maps differ in
+size by design (a 5×5 Gaussian's ±1 beside a Sobel's ±4 would be invisible), and ``shared``
+for random banks and indexed grids, where the comparison is the point and no tile has room
+for its own range.
 
 Kernels of different sizes share one window: smaller kernels are centred in the largest one
 (zeros around), so every map has the same size.  A named 2-D kernel applied to a colour image
@@ -43,7 +51,7 @@ from rfdocs.compute.kernels import Kernel, parse_kernel, random_bank, split_spec
 from rfdocs.figures.base import FigureKind, Rendered
 from rfdocs.figures.options import Option, OptionError, choice, flag, int_range
 from rfdocs.figures.style import Theme, new_figure, text_kwargs
-from rfdocs.figures.text import TIMES, fmt_dims, fmt_num
+from rfdocs.figures.text import MINUS, TIMES, fmt_dims, fmt_num, fmt_range
 
 FloatArray = NDArray[np.float64]
 
@@ -53,6 +61,7 @@ FIG_WIDTH = 7.0  # inches at natural size (a textbook column)
 LABEL_PT = 8.0
 TITLE_PT = 9.0
 DEFAULT_KERNELS = ("sobel-x", "sobel-y", "laplacian", "gaussian")
+RANGE_H = 0.15  # inches of the per-map range line under a tile's name (scale: each)
 
 
 # --- options ------------------------------------------------------------------------------------
@@ -118,6 +127,15 @@ OPTIONS = (
            "Repeat conv → activation → pool this many times (later layers depthwise)."),
     Option("columns", int_range(0, 40), 0, "an integer from 0 (automatic) to 40",
            "Tiles per row of the mosaic."),
+    Option("scale", choice("auto", "shared", "each"), "auto", "auto, shared or each",
+           "Colour scale of the maps. shared: one scale and colour bar for all, the honest "
+           "comparison of magnitudes. each: every map on its own scale (a signed map divided by "
+           "its largest magnitude, so 0 stays neutral; a non-negative one stretched from its "
+           "minimum to its maximum) with its range printed under it, so that a weak map (a "
+           "blur's ±1 beside an edge detector's ±4) still shows its pattern. auto: each for up "
+           "to 16 named kernels, whose responses differ in size by design; shared for random "
+           "banks, whose maps are there to be compared, and for more than 16 maps, where no "
+           "tile has room for its range."),
     Option("cmap", _cmap_name, "", "a matplotlib colour map name",
            "Colour map of the maps (default: the theme's diverging map for signed values, "
            "its sequential map otherwise)."),
@@ -315,9 +333,23 @@ def render_maps(fm: FeatureMaps, options: Mapping[str, Any], theme: Theme) -> Re
     vmin, vmax = float(maps.min()), float(maps.max())
     signed = vmin < 0.0 < vmax or vmax <= 0.0 < -vmin
     cmap = options["cmap"] or (diverging_cmap(theme) if signed else theme.cmap)
-    lo, hi = (-max(-vmin, vmax), max(-vmin, vmax)) if signed else (vmin, vmax)
-    if hi - lo <= 1e-12 * max(1.0, abs(hi)):
-        lo, hi = lo - 0.5, hi + 0.5
+    colour_scale = scale_of(options, fm)
+    ranges = [(float(m.min()), float(m.max())) for m in maps]
+    if colour_scale == "each":  # each map onto -1..1 (signed) or 0..1 by its own limits
+        map_limits = [colour_limits(a, b, signed) for a, b in ranges]
+        lo, hi = (-1.0, 1.0) if signed else (0.0, 1.0)
+        drawn = np.stack([lo + (m - a) * ((hi - lo) / (b - a))
+                          for m, (a, b) in zip(maps, map_limits, strict=True)])
+        ticks = [lo, 0.0, hi] if signed else [lo, hi]
+        tick_labels = [f"{MINUS}max", "0", "max"] if signed else ["min", "max"]
+    else:
+        lo, hi = colour_limits(vmin, vmax, signed)
+        map_limits = [(lo, hi)] * n
+        drawn = maps
+        ticks = [float(t) for t in matplotlib.ticker.MaxNLocator(nbins=8).tick_values(lo, hi)
+                 if lo - 1e-9 * (hi - lo) <= t <= hi + 1e-9 * (hi - lo)]
+        tick_labels = [_tick_text(t) for t in ticks]
+    ranged = colour_scale == "each" and labelled  # each tile's range printed under its name
 
     # --- geometry, in inches --------------------------------------------------------------------
     margin = 0.08
@@ -326,10 +358,8 @@ def render_maps(fm: FeatureMaps, options: Mapping[str, Any], theme: Theme) -> Re
     input_w = 1.45 if show_input else 0.0
     arrow_w = 0.62 if show_input else 0.0
     index_w = 0.0 if labelled else text_width_in(str((rows - 1) * columns), LABEL_PT) + 0.1
-    ticks = [float(t) for t in matplotlib.ticker.MaxNLocator(nbins=8).tick_values(lo, hi)
-             if lo - 1e-9 * (hi - lo) <= t <= hi + 1e-9 * (hi - lo)]
-    cbar_w = 0.12 + 0.08 + max(text_width_in(_tick_text(v), LABEL_PT) for v in ticks) + 0.1
-    label_h = 0.24 if labelled else 0.0
+    cbar_w = 0.12 + 0.08 + max(text_width_in(t, LABEL_PT) for t in tick_labels) + 0.1
+    label_h = (0.24 + (RANGE_H if ranged else 0.0)) if labelled else 0.0
     top_index_h = 0.0 if labelled else 0.2
     title_h = 0.3
 
@@ -338,7 +368,7 @@ def render_maps(fm: FeatureMaps, options: Mapping[str, Any], theme: Theme) -> Re
     scale = min(max_tile / w, avail / (columns * w + (columns - 1) * gap))  # inches per pixel
     tile_w = w * scale
     row_gap = max(gap, math.ceil((label_h + 0.04) / scale)) if labelled else gap
-    mos = mosaic(maps, columns, gap, row_gap)
+    mos = mosaic(drawn, columns, gap, row_gap)
     mos_w, mos_h = mos.shape[1] * scale, mos.shape[0] * scale
     # the input panel keeps its aspect and is no taller than the mosaic block (min 1 inch)
     input_h = input_w * in_h_px / in_w_px if show_input else 0.0
@@ -400,9 +430,14 @@ def render_maps(fm: FeatureMaps, options: Mapping[str, Any], theme: Theme) -> Re
         ax.set_axis_off()
         for i, label in enumerate(fm.labels):
             top, left = tile_origin(i, columns, h, w, gap, row_gap)
-            text = fit_text(label, tile_w + gap * scale * 0.8, LABEL_PT)
-            ax.text(left + w / 2 - 0.5, top + h - 0.5 + 0.04 / scale, text, ha="center", va="top",
+            room = tile_w + gap * scale * 0.8
+            ax.text(left + w / 2 - 0.5, top + h - 0.5 + 0.04 / scale,
+                    fit_text(label, room, LABEL_PT), ha="center", va="top",
                     **text_kwargs(theme, LABEL_PT))
+            if ranged:
+                ax.text(left + w / 2 - 0.5, top + h - 0.5 + (0.04 + RANGE_H) / scale,
+                        fit_text(fmt_range(*ranges[i]), room, LABEL_PT), ha="center", va="top",
+                        gid=f"range-{i}", **text_kwargs(theme, LABEL_PT, color=theme.muted))
     else:
         _index_ticks(ax, columns, rows, h, w, gap, theme)
 
@@ -413,25 +448,50 @@ def render_maps(fm: FeatureMaps, options: Mapping[str, Any], theme: Theme) -> Re
     bar.outline.set_linewidth(0.6)
     cax.tick_params(labelsize=LABEL_PT, colors=theme.fg, length=2.5, width=0.6)
     room = max(2, min(7, int(mos_h / 0.3)))  # a short bar gets every k-th tick: no collisions
-    ticks = ticks[::math.ceil(len(ticks) / room)]
-    bar.set_ticks(ticks, labels=[_tick_text(t) for t in ticks])
+    every = math.ceil(len(ticks) / room)
+    start = ticks.index(0.0) % every if 0.0 in ticks else 0  # thinned, 0 keeps its label
+    bar.set_ticks(ticks[start::every], labels=tick_labels[start::every])
 
     # --- title ----------------------------------------------------------------------------------
     map_dims = fmt_dims((h, w))
     title = f"{n} feature map{'s' if n != 1 else ''} of {map_dims}" + _pipeline(options, fm)
     title_w = width - 2 * margin
+    note = "; each map on its own colour scale"
+    if colour_scale == "each" and text_width_in(title + note, TITLE_PT) <= title_w:
+        title += note
     fig.text(margin / width if show_input else mos_x / width, 1 - margin / height,
              fit_text(title, title_w, TITLE_PT), ha="left", va="top",
              **text_kwargs(theme, TITLE_PT))
 
-    alt = _alt_text(fm, options, vmin, vmax)
+    alt = _alt_text(fm, options, vmin, vmax, colour_scale, ranges)
     numbers = {
         "input_shape": list(fm.image.shape), "kernel_shape": list(fm.kernel_shape),
         "map_shape": [h, w], "count": n, "labels": list(fm.labels), "min": vmin, "max": vmax,
         "columns": columns, "rows": rows, "gap": gap, "row_gap": row_gap,
-        "color_limits": [lo, hi], "cmap": cmap,
+        "scale": colour_scale, "color_limits": [lo, hi], "map_limits": [list(t) for t in map_limits],
+        "map_ranges": [list(t) for t in ranges], "cmap": cmap,
     }
     return Rendered(fig, alt, numbers)
+
+
+def scale_of(options: Mapping[str, Any], fm: FeatureMaps) -> str:
+    """'shared' or 'each': the ``scale`` option, 'auto' resolved (each for up to 16 named
+    kernels, shared for random banks and indexed grids); one map is always 'shared'."""
+    n = fm.maps.shape[0]
+    if n == 1:
+        return "shared"
+    if options["scale"] != "auto":
+        return str(options["scale"])
+    named = not any(parse_kernel(spec).name.startswith("random") for spec in options["kernels"])
+    return "each" if named and n <= LABELLED_MAX else "shared"
+
+
+def colour_limits(vmin: float, vmax: float, signed: bool) -> tuple[float, float]:
+    """Colour limits for values vmin..vmax: symmetric about 0 when signed; never empty."""
+    lo, hi = (-max(-vmin, vmax), max(-vmin, vmax)) if signed else (vmin, vmax)
+    if hi - lo <= 1e-12 * max(1.0, abs(hi)):
+        lo, hi = lo - 0.5, hi + 0.5
+    return lo, hi
 
 
 def diverging_cmap(theme: Theme) -> str:
@@ -461,7 +521,8 @@ def _pipeline(options: Mapping[str, Any], fm: FeatureMaps) -> str:
     return f": {chain}"
 
 
-def _alt_text(fm: FeatureMaps, options: Mapping[str, Any], vmin: float, vmax: float) -> str:
+def _alt_text(fm: FeatureMaps, options: Mapping[str, Any], vmin: float, vmax: float, scale: str,
+              ranges: Sequence[tuple[float, float]]) -> str:
     src = options["image"]
     what = "photograph" if isinstance(src, str) and is_builtin(src) else "image"
     c = fm.image.shape[2]
@@ -477,9 +538,15 @@ def _alt_text(fm: FeatureMaps, options: Mapping[str, Any], vmin: float, vmax: fl
     layers = f", {options['layers']} layers deep" if options["layers"] > 1 else ""
     count = f"{n} kernel{'s' if n != 1 else ''}"
     bank = fm.description if len(fm.description) < 160 else fm.description[:157] + "…"
-    return (f"The {fmt_dims(fm.image.shape[:2])} {tone} {what} convolved with {count} ({bank})"
+    text = (f"The {fmt_dims(fm.image.shape[:2])} {tone} {what} convolved with {count} ({bank})"
             f"{then}{layers} gives {n} feature map{'s' if n != 1 else ''} of {fmt_dims((h, w))}; "
-            f"values range from {fmt_num(vmin)} to {fmt_num(vmax)}.")
+            f"values range from {fmt_num(vmin)} to {fmt_num(vmax)}")
+    if scale == "shared":
+        return text + (", on one colour scale." if n > 1 else ".")
+    each = "; ".join(f"{label} {fmt_num(a)} to {fmt_num(b)}"
+                     for label, (a, b) in zip(fm.labels, ranges, strict=True))
+    listed = f" ({each})" if n <= 8 else ""
+    return text + f", each map drawn on its own colour scale{listed}."
 
 
 def _tick_text(value: float) -> str:

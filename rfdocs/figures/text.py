@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from fractions import Fraction
 
@@ -27,3 +28,25 @@ def fmt_dims(values: Sequence[int | float | Fraction]) -> str:
 def fmt_count(n: int) -> str:
     """1234 -> '1,234'."""
     return f"{n:,}"
+
+
+MINUS = "\u2212"  # the minus sign used in labels (not a hyphen)
+
+
+def fmt_short(value: float) -> str:
+    """A label-sized number: two significant digits below 10, whole numbers above, a real
+    minus sign: -2.137 -> '−2.1', 0.0123 -> '0.012', 345.6 -> '346'."""
+    if value == 0 or not math.isfinite(value):
+        text = "0" if value == 0 else str(value)
+    elif abs(value) >= 10:
+        text = f"{value:.0f}"
+    elif abs(value) >= 0.001:
+        text = f"{value:.2g}"
+    else:
+        text = f"{value:.0e}".replace("e-0", "e-")
+    return text.replace("-", MINUS)
+
+
+def fmt_range(lo: float, hi: float) -> str:
+    """A value range for a label: (-2.137, 3.41) -> '−2.1…3.4'."""
+    return f"{fmt_short(lo)}\u2026{fmt_short(hi)}"
