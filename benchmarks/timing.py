@@ -93,6 +93,33 @@ def measure_interleaved(fns: Mapping[str, Callable[[], object]], *, repeat: int 
     return {name: Samples(seconds[name], numbers[name]) for name in fns}
 
 
+def _burn(n: int) -> float:
+    started = time.perf_counter()
+    total = 0
+    for i in range(n):
+        total += i
+    return time.perf_counter() - started
+
+
+def parallel_ceiling(workers: int = 2, n: int = 5_000_000) -> float:
+    """How much faster ``workers`` CPU-bound processes finish than one doing the same work in
+    turn, right now: the most a ``-j`` build could gain while others share the machine."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("fork")
+    _burn(n)
+    started = time.perf_counter()
+    for _ in range(workers):
+        _burn(n)
+    serial = time.perf_counter() - started
+    with ctx.Pool(workers) as pool:
+        pool.map(_burn, [1000] * workers)  # start the workers before timing
+        started = time.perf_counter()
+        pool.map(_burn, [n] * workers, chunksize=1)
+        parallel = time.perf_counter() - started
+    return serial / parallel
+
+
 @dataclass
 class ProcessRun:
     """One subprocess: wall seconds, exit code, peak resident memory (of the largest process of
