@@ -21,4 +21,10 @@ def zoo_network(name: str) -> Network:
     if key not in ZOO_NAMES:
         raise SpecError(f"unknown zoo model {name!r}; choose one of {', '.join(ZOO_NAMES)}",
                         field="model")
+    return _parsed(key)
+
+
+@cache
+def _parsed(key: str) -> Network:
+    """Parsed once per process: a Network is immutable, so every caller may share it."""
     return parse_long(_zoo_text(key))

@@ -8,11 +8,12 @@ from typing import Any
 from docutils import nodes
 from sphinx.application import Sphinx
 from sphinx.config import Config
+from sphinx.environment import BuildEnvironment
 from sphinx.transforms.post_transforms import SphinxPostTransform
 from sphinx.util import logging
 
 import rfdocs
-from rfdocs.sphinxext.cache import FigureCache
+from rfdocs.sphinxext.cache import FigureCache, code_fingerprint
 from rfdocs.sphinxext.config import setup_config
 from rfdocs.sphinxext.directives import setup_directives
 from rfdocs.sphinxext.explorer import setup_explorer
@@ -53,6 +54,20 @@ def add_static(app: Sphinx) -> None:
             app.add_css_file("rfdocs-media.css")
 
 
+def warm_up(app: Sphinx, env: BuildEnvironment, docnames: list[str]) -> None:
+    """env-before-read-docs: before a parallel read forks its workers, load what every worker
+    would otherwise load again for itself (the code fingerprint always; the figure modules and
+    matplotlib when the cache is empty, i.e. a cold build that will draw)."""
+    code_fingerprint()
+    build = settings(env)
+    cold = not any(build.config.cache_dir.glob("*.json")) if build.config.cache_dir.is_dir() else True
+    if app.parallel > 1 and len(docnames) > 1 and cold and build.config.execute != "never":
+        from rfdocs.figures import KIND_MODULES, get_kind
+
+        for kind in KIND_MODULES:
+            get_kind(kind)
+
+
 def finish(app: Sphinx, exception: Exception | None) -> None:
     """build-finished: prune unreferenced figures and print a timing summary."""
     if exception is not None:
@@ -81,6 +96,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("builder-inited", add_static)
     app.connect("env-purge-doc", purge_doc)
     app.connect("env-merge-info", merge_info)
+    app.connect("env-before-read-docs", warm_up)
     app.connect("build-finished", finish)
     return {"version": rfdocs.__version__, "env_version": 1, "parallel_read_safe": True,
             "parallel_write_safe": True}

@@ -7,6 +7,7 @@ import os
 import time
 import warnings
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any, ClassVar
 
 from docutils import nodes
@@ -155,81 +156,83 @@ class RfFigureDirective(RfdocsDirective):
     EXTRA_OPTIONS: ClassVar[dict[str, str]] = {}
 
     def make_nodes(self) -> list[nodes.Node]:
-        from rfdocs.figures import THEMES, OptionError, get_kind
-
-        kind = get_kind(self.kind_name)
-        kind_names = {o.name for o in kind.options}
-        self.check_options(set(COMMON_OPTIONS) | kind_names | set(self.EXTRA_OPTIONS))
+        """Key the figure on the page's own text (options as written, the parsed network, file
+        digests, settings); only a cache miss imports the figure kind, validates and draws, so
+        rebuilds with a warm cache never load matplotlib."""
         align, width, alt, classes = _common(self)
         net = self.network()
-        if net is not None:
-            if not kind.uses_network:
-                raise DirectiveProblem("this figure takes no network (remove the body, :model:, "
-                                       ":spec: or :network:)", "option")
-            self.analysed(net)
-        given: dict[str, Any] = {k: v for k, v in self.options.items() if k in kind_names}
-        if "max_work" in kind_names and "max_work" not in given:
-            given["max_work"] = settings(self.env).config.max_work
-        key_parts: dict[str, Any] = {}
-        for name in PATH_OPTIONS:
-            if name in given and given[name].strip() not in ("", "photo"):
-                given[name] = self.load_image(given[name], name, key_parts)
-        try:
-            resolved = kind.resolve(given)
-        except OptionError as err:
-            raise DirectiveProblem(f":{err.option}: {err.message}", "option") from None
-
+        given = {k: v.strip() for k, v in self.options.items()
+                 if k not in COMMON_OPTIONS and k not in self.EXTRA_OPTIONS}
         build = settings(self.env)
-        cache = FigureCache(build.config.cache_dir)
-        key_parts.update(options={k: v for k, v in resolved.items()
-                                  if k not in PATH_OPTIONS or isinstance(v, str)},
-                         network=None if net is None else net.to_dict(),
-                         settings=build.config.pixel_settings())
-        key = figure_key(kind.name, key_parts)
+        key_parts: dict[str, Any] = {}
+        paths: dict[str, Path] = {}
+        for name in PATH_OPTIONS:
+            if given.get(name, "") not in ("", "photo"):
+                try:
+                    paths[name] = safe_path(self.env, given[name], name)
+                except SourceError as err:
+                    raise DirectiveProblem(str(err), err.subtype) from None
+                key_parts[f"{name}_sha256"] = file_digest(paths[name])
+        key_parts.update(options=given, network=None if net is None else net.to_dict(),
+                         settings={**build.config.pixel_settings(), "max_work": build.config.max_work})
+        key = figure_key(self.kind_name, key_parts)
         fmt = build.image_format
         if self.animates and build.html and "static" not in self.options:
             fmt = "gif"
-        doc = record(self.env)
-        doc.keys.add(key)
+        cache = FigureCache(build.config.cache_dir)
         meta = cache.complete(key, build.themes, (fmt,))
         if meta is None and build.config.execute == "never":
+            record(self.env).keys.add(key)
             return [self.placeholder(key)]
         if meta is None:
             started = time.perf_counter()
-            meta = self.render(kind, net, resolved, cache, key, build.themes, fmt, THEMES)
+            meta = self.render(net, given, paths, cache, key, build.themes, fmt)
             seconds = time.perf_counter() - started
-            doc.rendered.append((key, seconds))
+            record(self.env).rendered.append((key, seconds))
             logger.info(f"rfdocs: rendered {key} ({self.env.docname}) in {seconds * 1000:.0f} ms")
         else:
-            doc.cached += 1
+            record(self.env).cached += 1
+        record(self.env).keys.add(key)
         return [self.figure_node(key, str(meta.get("alt", "")), align, width, alt, classes,
                                  build.themes, "gif" if fmt == "gif" else "*")]
 
-    def load_image(self, text: str, option: str, key_parts: dict[str, Any]) -> Any:
-        """A page's image: path checked, pixels counted against rfdocs_max_pixels before
-        decoding, content hashed into the cache key."""
+    def load_image(self, path: Path, text: str, option: str) -> Any:
+        """A page's image, its pixels counted against rfdocs_max_pixels before decoding."""
         from rfdocs.compute.images import ImageError, read_image
 
-        try:
-            path = safe_path(self.env, text, option)
-        except SourceError as err:
-            raise DirectiveProblem(str(err), err.subtype) from None
-        key_parts[f"{option}_sha256"] = file_digest(path)
         limit = settings(self.env).config.max_pixels
         try:
             return read_image(path, max_pixels=limit)
         except ImageError as err:
-            message = str(err).replace(str(path), text.strip())
+            message = str(err).replace(str(path), text)
             if "pixels" in message and "allowed" in message:
                 message += " (raise rfdocs_max_pixels in conf.py to allow it)"
             raise DirectiveProblem(f":{option}: {message}", "limit" if "pixels" in message
                                    else "file") from None
 
-    def render(self, kind: Any, net: Network | None, resolved: Mapping[str, Any], cache: FigureCache,
-               key: str, themes: tuple[str, ...], fmt: str, theme_table: Mapping[str, Any]) -> dict[str, Any]:
-        from rfdocs.figures import OptionError
+    def render(self, net: Network | None, given: dict[str, Any], paths: Mapping[str, Path],
+               cache: FigureCache, key: str, themes: tuple[str, ...], fmt: str) -> dict[str, Any]:
+        """Validate the options against the kind, draw every theme, store the files."""
+        from rfdocs.figures import THEMES, OptionError, get_kind
         from rfdocs.figures.output import figure_bytes
 
+        kind = get_kind(self.kind_name)
+        kind_names = {o.name for o in kind.options}
+        self.check_options(set(COMMON_OPTIONS) | kind_names | set(self.EXTRA_OPTIONS))
+        if net is not None:
+            if not kind.uses_network:
+                raise DirectiveProblem("this figure takes no network (remove the body, :model:, "
+                                       ":spec: or :network:)", "option")
+            self.analysed(net)
+        options: dict[str, Any] = dict(given)
+        if "max_work" in kind_names and "max_work" not in options:
+            options["max_work"] = settings(self.env).config.max_work
+        for name, path in paths.items():
+            options[name] = self.load_image(path, given[name], name)
+        try:
+            resolved = kind.resolve(options)
+        except OptionError as err:
+            raise DirectiveProblem(f":{err.option}: {err.message}", "option") from None
         files: dict[tuple[str, str], bytes] = {}
         alt = ""
         numbers: Mapping[str, Any] = {}
@@ -237,7 +240,7 @@ class RfFigureDirective(RfdocsDirective):
             warnings.simplefilter("always")
             try:
                 for theme in themes:
-                    rendered = kind.render_function(net, resolved, theme_table[theme])
+                    rendered = kind.render_function(net, resolved, THEMES[theme])
                     if fmt == "gif":
                         from rfdocs.figures.steps import animation_bytes
 
