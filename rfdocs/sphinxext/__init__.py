@@ -58,6 +58,8 @@ def warm_up(app: Sphinx, env: BuildEnvironment, docnames: list[str]) -> None:
     """env-before-read-docs: before a parallel read forks its workers, load what every worker
     would otherwise load again for itself (the code fingerprint always; the figure modules and
     matplotlib when the cache is empty, i.e. a cold build that will draw)."""
+    if not docnames:
+        return  # a no-op rebuild: nothing to warm
     code_fingerprint()
     build = settings(env)
     cold = not any(build.config.cache_dir.glob("*.json")) if build.config.cache_dir.is_dir() else True
