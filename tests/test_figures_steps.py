@@ -107,22 +107,23 @@ TRANSPOSED: list[dict[str, Any]] = [
 def test_output_grid_prints_the_plain_loop_convolution(given: dict[str, Any]) -> None:
     options = KIND.resolve(given)
     rendered = KIND.render(None, given, LIGHT)
+    drawn = rendered.animation_frames()
     x = np.array(rendered.numbers["input"])
     k = np.array(rendered.numbers["kernel"])
     ref = conv_loop(x, k, options["stride"], options["padding"], options["dilation"])
     np.testing.assert_allclose(np.array(rendered.numbers["output"]), ref, atol=1e-9)
     # the last frame shows the whole output, every value as printed text
-    last = printed(rendered.frames[-1], "panel0-output")
+    last = printed(drawn[-1], "panel0-output")
     assert len(last) == ref.size
     for (r, c), text in last.items():
         assert as_number(text) == pytest.approx(ref[r, c], abs=0.006)
     # frame t shows exactly the outputs computed up to its step (row-major), the rest empty
-    for step, frame in zip(rendered.numbers["frame_steps"], rendered.frames, strict=True):
+    for step, frame in zip(rendered.numbers["frame_steps"], drawn, strict=True):
         cells = printed(frame, "panel0-output")
         assert sorted(cells) == [divmod(i, ref.shape[1]) for i in range(step + 1)]
     # the padded input is printed around the real input
     p0, p1 = options["padding"]
-    shown = printed(rendered.frames[0], "panel0-input")
+    shown = printed(drawn[0], "panel0-input")
     for (r, c), text in shown.items():
         inside = p0 <= r < p0 + x.shape[0] and p1 <= c < p1 + x.shape[1]
         assert as_number(text) == (x[r - p0, c - p1] if inside else 0.0)
@@ -132,17 +133,18 @@ def test_output_grid_prints_the_plain_loop_convolution(given: dict[str, Any]) ->
 def test_transposed_grid_prints_the_plain_loop_scatter(given: dict[str, Any]) -> None:
     options = KIND.resolve(given)
     rendered = KIND.render(None, given, LIGHT)
+    drawn = rendered.animation_frames()
     x = np.array(rendered.numbers["input"])
     k = np.array(rendered.numbers["kernel"])
     ref = tconv_loop(x, k, options["stride"], options["padding"], options["dilation"],
                      options["output_padding"])
     np.testing.assert_allclose(np.array(rendered.numbers["output"]), ref, atol=1e-9)
     p0, p1 = options["padding"]
-    last = printed(rendered.frames[-1], "panel0-output")
+    last = printed(drawn[-1], "panel0-output")
     for r, c in itertools.product(range(ref.shape[0]), range(ref.shape[1])):
         assert as_number(last[(r + p0, c + p1)]) == pytest.approx(ref[r, c])
     # running sums: after step t, the uncropped output is the scatter of the first t+1 cells
-    for t, frame in zip(rendered.numbers["frame_steps"], rendered.frames, strict=True):
+    for t, frame in zip(rendered.numbers["frame_steps"], drawn, strict=True):
         mask = np.zeros_like(x)
         mask.flat[:t + 1] = 1
         partial = tconv_loop(x * mask, k, options["stride"], (0, 0), options["dilation"],
@@ -165,7 +167,8 @@ def _check_sum_lines(lines: list[str]) -> tuple[float, float]:
 @pytest.mark.parametrize("given", CASES[:5])
 def test_written_arithmetic_adds_up(given: dict[str, Any]) -> None:
     rendered = KIND.render(None, given, LIGHT)
-    for frame in rendered.frames:
+    drawn = rendered.animation_frames()
+    for frame in drawn:
         lines = [t.get_text() for t in sorted(
             (t for t in frame.findobj(Text) if (t.get_gid() or "").startswith("panel0-sum-")),
             key=lambda t: int(str(t.get_gid()).rsplit("-", 1)[1]))]
@@ -197,7 +200,8 @@ def test_values_format() -> None:
     assert fmt_value(1.189, False) == "1.19"
     assert fmt_value(-0.0001, False) == "0"
     rendered = KIND.render(None, {"kernel": "gaussian(3, 1)", "input": "4"}, LIGHT)
-    sums = [t.get_text() for t in rendered.frames[0].findobj(Text)
+    drawn = rendered.animation_frames()
+    sums = [t.get_text() for t in drawn[0].findobj(Text)
             if (t.get_gid() or "").startswith("panel0-sum-")]
     assert sums[-1].startswith("\u2248 ")  # rounded products: an approximate sum
 
@@ -214,13 +218,14 @@ AWKWARD = CASES + TRANSPOSED + [
 @pytest.mark.parametrize("given", AWKWARD)
 def test_layout_is_clean(given: dict[str, Any], theme: Any) -> None:
     rendered = KIND.render(None, given, theme)
-    for fig in (rendered.figure, rendered.frames[0], rendered.frames[-1]):
+    drawn = rendered.animation_frames()
+    for fig in (rendered.figure, drawn[0], drawn[-1]):
         assert text_overlaps(fig) == []
         assert texts_outside(fig) == []
         for text in fig.findobj(Text):
             if text.get_text().strip():
                 assert float(text.get_fontsize()) >= 8
-    sizes = {tuple(f.get_size_inches()) for f in rendered.frames}
+    sizes = {tuple(f.get_size_inches()) for f in drawn}
     assert len(sizes) == 1  # every frame the same size: the animation does not jump
 
 
@@ -228,16 +233,18 @@ def test_deterministic_bytes_and_gif() -> None:
     from PIL import Image
 
     a = KIND.render(None, {"padding": "1", "stride": "2"}, DARK)
+    assert a.frames == ()  # frames are drawn only for an animation
     b = KIND.render(None, {"padding": "1", "stride": "2"}, DARK)
     for fmt in ("svg", "png", "pdf"):
         assert figure_bytes(a.figure, fmt) == figure_bytes(b.figure, fmt)
+    frames = a.animation_frames()
     gif = animation_bytes(a, "gif")
     assert gif == animation_bytes(b, "gif")
     im = Image.open(io.BytesIO(gif))
-    assert im.format == "GIF" and getattr(im, "n_frames", 1) == len(a.frames) == a.numbers["steps"]
+    assert im.format == "GIF" and getattr(im, "n_frames", 1) == len(frames) == a.numbers["steps"]
     assert im.info["loop"] == 0
     apng = animation_bytes(a, "png")
-    assert getattr(Image.open(io.BytesIO(apng)), "n_frames", 1) == len(a.frames)
+    assert getattr(Image.open(io.BytesIO(apng)), "n_frames", 1) == len(frames)
     with pytest.raises(ValueError, match="allowed: gif, png"):
         animation_bytes(a, "svg")
 
@@ -259,12 +266,13 @@ def test_gif_is_the_svg_size_on_the_exact_page_colour(theme: Any, page: tuple[in
     """96 dpi: the GIF shows at the CSS size of the SVG (which is sized in points: 72 pt = 1 in =
     96 px); its margins are exactly the page colour (no grey box on the page)."""
     rendered = KIND.render(None, {"input": "6", "dilation": "2"}, theme)
+    drawn = rendered.animation_frames()
     assert GIF_DPI == 96
     frames = _gif_frames(animation_bytes(rendered, "gif"))
-    width_in, height_in = rendered.frames[0].get_size_inches()
+    width_in, height_in = drawn[0].get_size_inches()
     height_px, width_px = frames[0].shape[:2]
     assert abs(height_px - height_in * 96) < 1 and abs(width_px - width_in * 96) < 1
-    svg = figure_bytes(rendered.frames[0], "svg").decode()
+    svg = figure_bytes(drawn[0], "svg").decode()
     match = re.search(r'<svg[^>]* width="([0-9.]+)pt"', svg)
     assert match is not None
     width_pt = float(match.group(1))
@@ -286,16 +294,17 @@ def test_gif_frames_match_a_plain_drawing(given: dict[str, Any]) -> None:
     from rfdocs.figures.steps import _draw_rgba
 
     rendered = KIND.render(None, given, LIGHT)
-    fast = frames_rgba(rendered.frames, LIGHT.bg, GIF_DPI)
+    drawn = rendered.animation_frames()
+    fast = frames_rgba(drawn, LIGHT.bg, GIF_DPI)
     gif = _gif_frames(animation_bytes(rendered, "gif"))
-    for fig, layered, decoded in zip(rendered.frames, fast, gif, strict=True):
+    for fig, layered, decoded in zip(drawn, fast, gif, strict=True):
         whole = _draw_rgba(fig, GIF_DPI)
         plain = np.asarray(Image.alpha_composite(Image.new("RGBA", whole.size, LIGHT.bg), whole))
         plain = plain[:, :, :3].astype(int)
         assert np.abs(np.asarray(layered)[:, :, :3].astype(int) - plain).max() <= 3
         error = np.abs(decoded - plain)
         assert error.mean() < 0.5 and np.percentile(error, 99.9) <= 24
-    for fig in rendered.frames:  # drawing left every artist visible
+    for fig in drawn:  # drawing left every artist visible
         assert all(t.get_visible() for t in fig.texts) and all(a.get_visible() for a in fig.artists)
 
 
@@ -308,10 +317,11 @@ def test_long_convolutions_animate_evenly_sampled_steps() -> None:
         gaps = np.diff(steps)
         assert gaps.min() >= 1 and gaps.max() - gaps.min() <= 1  # evenly spaced
     rendered = KIND.render(None, {"input": "10", "kernel": "random(5, 1)", "padding": "1"}, LIGHT)
+    drawn = rendered.animation_frames()
     assert rendered.numbers["steps"] == 64
     assert rendered.numbers["frame_steps"] == frame_steps(64)
-    assert len(rendered.frames) == MAX_FRAMES <= 20
-    headers = [t.get_text() for f in rendered.frames for t in f.texts
+    assert len(drawn) == MAX_FRAMES <= 20
+    headers = [t.get_text() for f in drawn for t in f.texts
                if t.get_text().startswith("step ")]
     assert headers[0].startswith("step 1 of 64:") and headers[-1].startswith("step 64 of 64:")
     assert [int(h.split()[1]) for h in headers] == [i + 1 for i in frame_steps(64)]
@@ -336,8 +346,9 @@ def test_output_label_sits_by_the_output_grid(given: dict[str, Any]) -> None:
     """'output' is beside the output grid (left of it, level with it) or just above it, in every
     panel of the strip and in the frames, not off in the kernel's column."""
     rendered = KIND.render(None, given, LIGHT)
+    drawn = rendered.animation_frames()
     last_panel = len(rendered.numbers["shown_steps"]) - 1  # the last step: every value printed
-    for fig, n in [(rendered.figure, last_panel), (rendered.frames[-1], 0)]:
+    for fig, n in [(rendered.figure, last_panel), (drawn[-1], 0)]:
         assert len([t for t in fig.texts if t.get_text() == "output"]) == (
             last_panel + 1 if fig is rendered.figure else 1)  # one label per panel
         labels = [t for t in fig.texts if t.get_gid() == f"panel{n}-outlabel"]

@@ -15,12 +15,21 @@ from rfdocs.figures.style import Theme
 
 @dataclass(frozen=True)
 class Rendered:
-    """A drawn figure with the alt text and the numbers it was drawn from."""
+    """A drawn figure with the alt text and the numbers it was drawn from; a kind that animates
+    gives its frames, or ``frame_source`` to draw them only when asked (``animation_frames``)."""
 
     figure: Figure
     alt: str
     numbers: Mapping[str, Any] = field(default_factory=dict)
     frames: tuple[Figure, ...] = ()  # animation frames, where the kind animates
+    frame_source: Callable[[], tuple[Figure, ...]] | None = field(
+        default=None, compare=False, repr=False)
+
+    def animation_frames(self) -> tuple[Figure, ...]:
+        """The animation frames: ``frames``, else freshly drawn by ``frame_source``, else none."""
+        if self.frames or self.frame_source is None:
+            return self.frames
+        return self.frame_source()
 
 
 RenderFunction = Callable[[Network | None, Mapping[str, Any], Theme], Rendered]

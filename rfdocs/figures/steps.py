@@ -11,21 +11,23 @@ A transposed step takes one input cell and scatters it times the kernel into the
 output is drawn uncropped, the rows and columns that the padding crops away shown like
 padding cells.
 
-``Rendered.figure`` is a static strip of a few steps (for print); ``Rendered.frames`` holds one
-figure per step (at most ``MAX_FRAMES``: longer convolutions are sampled evenly, first and last
-step included, each frame's header saying "step 7 of 36"), and ``animation_bytes`` turns them
-into an animated GIF for the web, at 96 dpi so that it shows at the size the SVG would.  GIF
-rather than animated SVG: an animated SVG needs SMIL or CSS animation, which many viewers
-(LaTeX, e-book readers, image previewers, some feed and chat renderers) ignore, showing a
-single frame or nothing, and with one copy of every frame's glyph paths it is several times
+``Rendered.figure`` is a static strip of a few steps (for print);
+``Rendered.animation_frames()`` draws one figure per step (at most ``MAX_FRAMES``: longer
+convolutions are sampled evenly, first and last step included, each frame's header saying "step
+7 of 36") only when asked, so that a static figure costs no frames, and ``animation_bytes``
+turns them into an animated GIF for the web, at 96 dpi so that it shows at the size the SVG
+would.  GIF rather than animated SVG: an animated SVG needs SMIL or CSS animation, which many
+viewers (LaTeX, e-book readers, image previewers, some feed and chat renderers) ignore, showing
+a single frame or nothing, and with one copy of every frame's glyph paths it is several times
 larger; a GIF plays wherever images are shown, these flat-coloured figures quantise to a
 256-colour palette without visible loss, and Pillow writes it without timestamps.  Frames are
-painted onto the theme's page colour (an exact palette entry, so the figure's box does not
-show on the page), since GIF transparency is one bit and would fringe anti-aliased edges.
+painted onto the theme's page colour (an exact palette entry, so the figure's box does not show
+on the page), since GIF transparency is one bit and would fringe anti-aliased edges.
 """
 
 from __future__ import annotations
 
+import functools
 import io
 import math
 from collections.abc import Mapping, Sequence
@@ -655,15 +657,20 @@ def draw_frame(plan: Plan, index: int, geo: Geometry, theme: Theme) -> Figure:
     return fig
 
 
+def draw_frames(plan: Plan, indices: Sequence[int], theme: Theme) -> tuple[Figure, ...]:
+    """The animation: one frame per step in ``indices``, every frame the same size."""
+    geo = geometry(plan, indices)
+    return tuple(draw_frame(plan, i, geo, theme) for i in indices)
+
+
 def render(network: Network | None, options: Mapping[str, Any], theme: Theme) -> Rendered:
-    """The steps figure for resolved ``options``: a static strip and one frame per step."""
+    """The steps figure for resolved ``options``: a static strip, and the frames (one per step)
+    drawn only when ``animation_frames()`` asks for them."""
     del network
     plan = plan_steps(options)
     indices = shown_steps(len(plan.steps), options["panels"] or auto_panels(plan))
     fig = draw_strip(plan, indices, theme)
     frame_idx = frame_steps(len(plan.steps))
-    geo = geometry(plan, frame_idx)
-    frames = tuple(draw_frame(plan, i, geo, theme) for i in frame_idx)
     y_int = _is_integer(plan.y)
     numbers = {
         "input": plan.x.tolist(), "kernel": plan.kernel.tolist(), "output": plan.y.tolist(),
@@ -672,7 +679,8 @@ def render(network: Network | None, options: Mapping[str, Any], theme: Theme) ->
         "dilation": list(plan.dilation), "transposed": plan.transposed,
         "page_colour": theme.bg,
     }
-    return Rendered(fig, _alt_text(plan, y_int), numbers, frames)
+    return Rendered(fig, _alt_text(plan, y_int), numbers,
+                    frame_source=functools.partial(draw_frames, plan, tuple(frame_idx), theme))
 
 
 def _alt_text(plan: Plan, y_int: bool) -> str:
@@ -833,7 +841,7 @@ def animation_bytes(rendered: Rendered, fmt: str = "gif", *, dpi: float = GIF_DP
 
     if fmt not in ("gif", "png"):
         raise ValueError(f"unknown animation format {fmt!r}; allowed: gif, png")
-    frames = rendered.frames or (rendered.figure,)
+    frames = rendered.animation_frames() or (rendered.figure,)
     page = bg or str(rendered.numbers.get("page_colour", "#ffffff"))
     dpi = min(dpi, MAX_GIF_WIDTH / float(frames[0].get_size_inches()[0]))
     images = frames_rgba(frames, page, dpi)
