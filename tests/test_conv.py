@@ -78,6 +78,44 @@ def test_conv2d_matches_reference(g: Geometry, with_bias: bool) -> None:
     close(got, ref.conv2d(x, w, b, g.stride, g.pads, g.dilation, g.groups))
 
 
+@SETTINGS
+@given(geometries(), st.integers(1, 2))
+def test_conv2d_strategies_agree(g: Geometry, batch: int) -> None:
+    """im2col, the per-tap fallback and (for depthwise) the in-place taps give the same result."""
+    assume(fits(g))
+    rng = np.random.default_rng(g.seed)
+    xp = rng.standard_normal((batch, g.h + g.pads[0] + g.pads[1], g.w + g.pads[2] + g.pads[3],
+                              g.cin))
+    w = rng.standard_normal((*g.kernel, g.cin // g.groups, g.cout))
+    ho = conv.conv_size(g.h, g.kernel[0], g.stride[0], g.dilation[0], g.pads[0], g.pads[1])
+    wo = conv.conv_size(g.w, g.kernel[1], g.stride[1], g.dilation[1], g.pads[2], g.pads[3])
+    geometry = (ho, wo, *g.stride, *g.dilation)
+    taps = conv._correlate_taps(xp, w, geometry, g.groups)
+    assert taps.shape == (batch, ho, wo, g.cout)
+    close(conv._correlate_im2col(xp, w, geometry, g.groups), taps)
+    if g.cin == g.groups:
+        close(conv._correlate_depthwise(xp, w, geometry, g.groups), taps)
+
+
+def test_conv2d_falls_back_to_taps_under_a_small_max_bytes(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((10, 10, 4)).astype(np.float32)
+    w = rng.standard_normal((3, 3, 4, 2)).astype(np.float32)
+    roomy = conv.conv2d(x, w)
+    # 8000 bytes hold the padded input and the output, not the 64 x 36 column matrix
+
+    def refuse(*args: Any) -> Any:
+        raise AssertionError("im2col used above max_bytes")
+
+    monkeypatch.setattr(conv, "_correlate_im2col", refuse)
+    small = conv.conv2d(x, w, max_bytes=8_000)
+    assert small.dtype == roomy.dtype == np.float32
+    np.testing.assert_allclose(small, roomy, rtol=1e-5, atol=1e-5)
+    close(roomy, ref.conv2d(x.astype(np.float64), w.astype(np.float64), None, (1, 1),
+                            (0, 0, 0, 0), (1, 1), 1))
+
+
 def test_conv2d_batch_axis_and_one_by_one() -> None:
     rng = np.random.default_rng(1)
     x = rng.standard_normal((3, 5, 4, 6))

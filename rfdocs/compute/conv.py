@@ -1,7 +1,8 @@
 """Convolution, transposed convolution and pooling on HWC (or NHWC) float arrays, numpy only.
 
 Every op is vectorised over pixels, channels and the batch; the only Python loops run over
-the kernel taps.  Geometry follows the deep-learning frameworks (PyTorch semantics, with
+the kernel taps (``conv2d`` uses one im2col matrix product instead while it fits in memory).
+Geometry follows the deep-learning frameworks (PyTorch semantics, with
 separate top/bottom and left/right pads): along one axis, with input size ``n``, kernel
 ``k``, stride ``s``, dilation ``d`` and pads ``p0``/``p1``, output unit ``o`` reads the padded
 input at ``o s + i d`` for taps ``i = 0 .. k-1``.
@@ -127,6 +128,69 @@ def _float_dtype(*arrays: npt.NDArray[Any]) -> np.dtype[Any]:
     return np.result_type(*(a.dtype for a in arrays), np.float32)
 
 
+#: Largest column matrix (plus its product) that ``conv2d`` builds for one matrix product;
+#: above it (or above ``max_bytes``) it falls back to one small product per kernel tap.
+IM2COL_MAX_BYTES = 1 << 28
+
+#: (H', W', sh, sw, dh, dw): output size, stride and dilation of one correlation.
+Geometry = tuple[int, int, int, int, int, int]
+
+
+def _windows(xp: Array, kh: int, kw: int, geometry: Geometry) -> Array:
+    """Read-only view (N, H', W', C, kh, kw) of the padded input: ``x_pad[o s + i d, c]``."""
+    ho, wo, sh, sw, dh, dw = geometry
+    view = np.lib.stride_tricks.sliding_window_view(
+        xp, (dh * (kh - 1) + 1, dw * (kw - 1) + 1), axis=(1, 2))
+    return view[:, :(ho - 1) * sh + 1:sh, :(wo - 1) * sw + 1:sw, :, ::dh, ::dw]
+
+
+def _correlate_im2col(xp: Array, w: Array, geometry: Geometry, groups: int) -> Array:
+    """All windows of a group as rows of one (N H' W', kh kw Cin/G) matrix, times the
+    (kh kw Cin/G, Cout/G) weight: one matrix product per group."""
+    kh, kw, ci, cout = w.shape
+    n = xp.shape[0]
+    ho, wo = geometry[:2]
+    co = cout // groups
+    win = _windows(xp, kh, kw, geometry).reshape(n, ho, wo, groups, ci, kh, kw)
+    cols = np.ascontiguousarray(win.transpose(3, 0, 1, 2, 5, 6, 4))  # (G, N, H', W', kh, kw, ci)
+    cols = cols.reshape(groups, n * ho * wo, kh * kw * ci)
+    wg = w.reshape(kh, kw, ci, groups, co).transpose(3, 0, 1, 2, 4).reshape(groups, -1, co)
+    if groups == 1:
+        flat: Array = cols[0] @ wg[0]
+        return flat.reshape(n, ho, wo, cout)
+    prod = np.matmul(cols, wg)  # (G, N H' W', Cout/G)
+    return np.ascontiguousarray(prod.transpose(1, 0, 2)).reshape(n, ho, wo, cout)
+
+
+def _correlate_depthwise(xp: Array, w: Array, geometry: Geometry, groups: int) -> Array:
+    """One input channel per group: a broadcast multiply-add per tap, in place."""
+    kh, kw, _, cout = w.shape
+    ho, wo, sh, sw, dh, dw = geometry
+    co = cout // groups
+    shape = (xp.shape[0], ho, wo, groups, co)
+    out = np.zeros(shape, w.dtype)
+    tmp = np.empty(shape, w.dtype)
+    wg = w.reshape(kh, kw, groups, co)
+    for i in range(kh):
+        rows = _tap(i, dh, ho, sh)
+        for j in range(kw):
+            np.multiply(xp[:, rows, _tap(j, dw, wo, sw), :, None], wg[i, j], out=tmp)
+            out += tmp
+    return out.reshape(*shape[:3], cout)
+
+
+def _correlate_taps(xp: Array, w: Array, geometry: Geometry, groups: int) -> Array:
+    """One (grouped) matrix product per kernel tap: little memory, slower for few channels."""
+    kh, kw, _, cout = w.shape
+    ho, wo, sh, sw, dh, dw = geometry
+    out = np.zeros((xp.shape[0], ho, wo, cout), w.dtype)
+    for i in range(kh):
+        rows = _tap(i, dh, ho, sh)
+        for j in range(kw):
+            out += _grouped_matmul(xp[:, rows, _tap(j, dw, wo, sw)], w[i, j], groups)
+    return out
+
+
 # --------------------------------------------------------------------------- convolutions
 
 
@@ -166,15 +230,18 @@ def conv2d(
                          f"{h}x{wid} input with pads {(pt, pb, pl, pr)}")
     dtype = _float_dtype(xb, w)
     item = dtype.itemsize
-    _check_bytes("conv2d", item * (n * (h + pt + pb) * (wid + pl + pr) * cin
-                                   + n * ho * wo * (2 * cout + 2 * cin)), max_bytes)
+    nbytes = item * (n * (h + pt + pb) * (wid + pl + pr) * cin + n * ho * wo * (2 * cout + 2 * cin))
+    _check_bytes("conv2d", nbytes, max_bytes)
     xp = np.pad(xb.astype(dtype, copy=False), ((0, 0), (pt, pb), (pl, pr), (0, 0)))
     w = w.astype(dtype, copy=False)
-    out = np.zeros((n, ho, wo, cout), dtype)
-    for i in range(kh):
-        rows = _tap(i, dh, ho, sh)
-        for j in range(kw):
-            out += _grouped_matmul(xp[:, rows, _tap(j, dw, wo, sw)], w[i, j], groups)
+    geometry = (ho, wo, sh, sw, dh, dw)
+    column_bytes = item * n * ho * wo * (kh * kw * cin + cout)
+    if ci == 1 and groups > 1:
+        out = _correlate_depthwise(xp, w, geometry, groups)
+    elif column_bytes <= IM2COL_MAX_BYTES and nbytes + column_bytes <= max_bytes:
+        out = _correlate_im2col(xp, w, geometry, groups)
+    else:
+        out = _correlate_taps(xp, w, geometry, groups)
     if bias is not None:
         out += np.asarray(bias, dtype).reshape(cout)
     return _unbatch(out, squeeze)
