@@ -14,9 +14,10 @@ from hypothesis import strategies as st
 
 from rfdocs.compute import SpecError, analyze, parse_spec
 from rfdocs.compute.spec import LAYER_FIELDS, OPS
+from tests.counts import count
 
 LONG = os.environ.get("RFDOCS_FUZZ") == "long"
-N = 20_000 if LONG else 2_500
+N = 20_000 if LONG else 3_000
 
 values = st.recursive(
     st.none() | st.booleans() | st.integers(-5, 300) | st.floats(allow_nan=True) |
@@ -45,6 +46,7 @@ compact_texts = st.lists(st.lists(compact_tokens, min_size=1, max_size=8).map(" 
 
 
 def _must_be_clean(text: str) -> None:
+    count("fuzz: spec texts parsed")
     started = time.perf_counter()
     try:
         net = parse_spec(text)

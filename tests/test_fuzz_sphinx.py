@@ -17,6 +17,7 @@ from docutils import nodes
 
 from rfdocs.figures import KIND_MODULES, get_kind
 from rfdocs.sphinxext.directives import COMMON_OPTIONS
+from tests.counts import count
 from tests.sphinx_util import build, write_project
 
 LONG = os.environ.get("RFDOCS_FUZZ") == "long"
@@ -121,6 +122,7 @@ def test_fuzz_directives_in_real_builds(seed: int, tmp_path: Path) -> None:
             else:
                 assert not here, (docname, lo, here)
     assert cases == len(pages) * DIRECTIVES_PER_PAGE
+    count("fuzz: random directives built by Sphinx", cases)
     assert not list((built.cache_dir).glob(".*.tmp"))
     assert not re.search(r"Traceback|Exception occurred", built.status + built.warnings)
 

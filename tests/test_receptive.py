@@ -7,12 +7,13 @@ import os
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 
 from rfdocs.compute import analyze, parse_spec
 from rfdocs.compute.receptive import clipped_box
 from rfdocs.compute.spec import network_from_data
 from tests.bruteforce import dependencies, dependency_box
+from tests.counts import count
 from tests.strategies import network_specs
 
 EXAMPLES = int(os.environ.get("RFDOCS_RF_EXAMPLES", "1000"))
@@ -46,10 +47,25 @@ def _check_against_brute_force(spec: dict) -> None:  # type: ignore[type-arg]
                     assert got == ((r0, r1), (c0, c1)), (node.name, y, x, got, node.box(y, x))
 
 
+def _has_merge(spec: dict) -> bool:  # type: ignore[type-arg]
+    return any(layer.get("op") in ("add", "concat") for layer in spec["layers"])
+
+
 @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
 @given(network_specs())
-def test_receptive_field_equals_brute_force(spec: dict) -> None:  # type: ignore[type-arg]
+def test_multipath_receptive_field_equals_brute_force(spec: dict) -> None:  # type: ignore[type-arg]
+    """Shortcuts, branches, concat and paths of different jumps: the union over paths."""
+    assume(_has_merge(spec))
     _check_against_brute_force(spec)
+    count("random multi-path networks checked against brute force")
+
+
+@settings(max_examples=max(EXAMPLES // 3, 50), deadline=None,
+          suppress_health_check=list(HealthCheck))
+@given(network_specs(multipath=False))
+def test_sequential_receptive_field_equals_brute_force(spec: dict) -> None:  # type: ignore[type-arg]
+    _check_against_brute_force(spec)
+    count("random sequential networks checked against brute force")
 
 
 @settings(max_examples=max(EXAMPLES // 4, 50), deadline=None, suppress_health_check=list(HealthCheck))
