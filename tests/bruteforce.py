@@ -71,13 +71,18 @@ def _transposed(x: np.ndarray, layer, pads) -> np.ndarray:  # type: ignore[no-un
     return full[t:t + oh, left:left + ow]
 
 
-def dependencies(net: Network) -> dict[str, np.ndarray]:
-    """node -> bool array (H, W, H_in * W_in): does unit (y, x) depend on input pixel p?"""
-    h, w, _ = net.input
-    impulses = np.eye(h * w).reshape(h, w, h * w)
-    acts: dict[str, np.ndarray] = {"input": impulses}
+def dependencies(net: Network, source: str = "input",
+                 shapes: dict[str, tuple[int, int, int]] | None = None) -> dict[str, np.ndarray]:
+    """node -> bool array (H, W, units of ``source``): does unit (y, x) depend on that unit?
+    Impulses start at ``source`` (the input by default); branches it does not feed carry
+    zeros, which needs their ``shapes``."""
+    h, w = net.input[:2] if source == "input" else shapes[source][:2]  # type: ignore[index]
+    acts: dict[str, np.ndarray] = {source: np.eye(h * w).reshape(h, w, h * w)}
     for layer in net.layers:
-        ins = [acts[name] for name in layer.inputs]
+        if not any(name in acts for name in layer.inputs):
+            continue
+        ins = [acts[name] if name in acts else np.zeros((*shapes[name][:2], h * w))  # type: ignore[index]
+               for name in layer.inputs]
         if layer.op in ("conv", "maxpool", "avgpool"):
             ceil = layer.op != "conv" and layer.ceil_mode
             out = _window(ins[0], layer, _pads(layer, ins[0].shape), ceil)

@@ -32,7 +32,7 @@ from hypothesis import HealthCheck, given, settings
 from rfdocs.compute import Network, analyze, clipped_box, parse_spec
 from rfdocs.compute.spec import network_from_data
 from rfdocs.sphinxext.explorer import AxisMap, explorer_data, footprint_maps, grid_step
-from tests.bruteforce import _pads, _transposed, _window, dependency_box
+from tests.bruteforce import dependencies, dependency_box
 from tests.strategies import network_specs
 
 EXAMPLES = int(os.environ.get("RFDOCS_EXPLORER_EXAMPLES", "80"))
@@ -65,24 +65,7 @@ PADDED = "input 16x16x3\nconv 5x5 /1 x16 pad 2\n"
 def brute_from(net: Network, source: str) -> dict[str, np.ndarray]:
     """node -> bool (H, W, units of ``source``): does unit (y, x) depend on that unit of source?
     Impulses start at ``source``; branches it does not feed carry zeros (from the definitions)."""
-    shapes = {n.name: n.shape for n in analyze(net)}
-    h, w, _ = shapes[source]
-    acts: dict[str, np.ndarray] = {source: np.eye(h * w).reshape(h, w, h * w)}
-    for layer in net.layers:
-        if not any(name in acts for name in layer.inputs):
-            continue
-        ins = [acts.get(name, np.zeros((*shapes[name][:2], h * w))) for name in layer.inputs]
-        if layer.op in ("conv", "maxpool", "avgpool"):
-            ceil = layer.op != "conv" and layer.ceil_mode
-            out = _window(ins[0], layer, _pads(layer, ins[0].shape), ceil)
-        elif layer.op == "deconv":
-            out = _transposed(ins[0], layer, _pads(layer, ins[0].shape))
-        elif layer.op in ("add", "concat"):
-            out = sum(ins[1:], ins[0])
-        else:
-            out = ins[0]
-        acts[layer.name] = (out > 0).astype(np.float64)
-    return {name: a > 0 for name, a in acts.items()}
+    return dependencies(net, source, {n.name: n.shape for n in analyze(net)})
 
 
 @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
