@@ -30,8 +30,8 @@ pdf: latex
 test: $(STAMP) browser
 	$(BIN)/ruff check rfdocs tests
 	$(BIN)/mypy
-	$(BIN)/python -m pytest
 	$(MAKE) --no-print-directory docs-check
+	$(BIN)/python -m pytest
 
 # Headless Chromium for the explorer's browser test: installed where we can (root with apt),
 # else the test skips and says why.
