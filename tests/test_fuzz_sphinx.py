@@ -37,7 +37,7 @@ BODIES = [
     "input 20x20x3\na: conv 3 pad 1 x3\nb: maxpool 3 /1 pad 1\nm: add a b",
     "input 16x16x2\nd: deconv 4 /2 pad 1 x2",
 ]
-DIRECTIVES = [f"rf-{k}" for k in KIND_MODULES] + ["rf-table", "rf-network"]
+DIRECTIVES = [f"rf-{k}" for k in KIND_MODULES] + ["rf-table", "rf-network", "rf-explorer"]
 
 
 def _options_for(name: str) -> list[str]:
@@ -45,6 +45,11 @@ def _options_for(name: str) -> list[str]:
         return [*COMMON_OPTIONS, "layers", "no-input"]
     if name == "rf-network":
         return ["model", "spec", "show", "frob"]
+    if name == "rf-explorer":
+        from rfdocs.sphinxext.explorer import RfExplorerDirective
+
+        return ["caption", "name", "class", "model", "spec", "network", "frob",
+                *RfExplorerDirective.EXPLORER_OPTIONS]
     return [*COMMON_OPTIONS, *(o.name for o in get_kind(name[3:]).options), "frob"]
 
 
@@ -73,6 +78,16 @@ def _page(rng: random.Random, md: bool) -> tuple[str, list[int]]:
         starts.append(len(lines) + 1)
         lines += [*text.splitlines(), "", "Some prose.", ""]
     return "\n".join(lines) + "\n", starts
+
+
+def _inside_rfdocs_figure(node: nodes.Element) -> bool:
+    """Part of another rfdocs output (the explorer's fallback figure and table)."""
+    parent = node.parent
+    while parent is not None:
+        if isinstance(parent, nodes.figure) and "rfdocs" in parent.get("classes", []):
+            return True
+        parent = parent.parent
+    return False
 
 
 @pytest.mark.parametrize("seed", range(PAGES))
@@ -105,8 +120,9 @@ def test_fuzz_directives_in_real_builds(seed: int, tmp_path: Path) -> None:
             kind = ("error" if "rfdocs-error" in classes else
                     "figure" if isinstance(node, nodes.figure) and "rfdocs" in classes else
                     "table" if isinstance(node, nodes.table) and "rfdocs-table" in classes else
+                    "explorer" if "rfdocs-explorer" in classes else
                     "placeholder" if "rfdocs-placeholder" in classes else None)
-            if kind is None or node.line is None:
+            if kind is None or node.line is None or _inside_rfdocs_figure(node):
                 continue
             index = max(i for i, start in enumerate(boundaries) if start <= node.line)
             outputs[index].append(kind)
