@@ -15,6 +15,7 @@ from sphinx.util import logging
 import rfdocs
 from rfdocs.sphinxext.cache import FigureCache, code_fingerprint
 from rfdocs.sphinxext.config import setup_config
+from rfdocs.sphinxext.deferred import setup_deferred
 from rfdocs.sphinxext.directives import setup_directives
 from rfdocs.sphinxext.explorer import setup_explorer
 from rfdocs.sphinxext.reproducible import setup_reproducible
@@ -93,6 +94,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
     setup_roles(app)
     setup_explorer(app)
     setup_reproducible(app)
+    setup_deferred(app)
     app.add_post_transform(DropDarkImages)
     app.connect("config-inited", add_static_path)
     app.connect("builder-inited", add_static)

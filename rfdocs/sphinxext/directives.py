@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import time
-import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar
@@ -17,8 +16,9 @@ from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
 
 from rfdocs.compute import Network, SpecError, analyze
-from rfdocs.sphinxext.cache import FigureCache, figure_key, file_digest, jsonable
-from rfdocs.sphinxext.errors import report
+from rfdocs.sphinxext.cache import FigureCache, figure_key, file_digest
+from rfdocs.sphinxext.errors import FigureProblem, report
+from rfdocs.sphinxext.render import PATH_OPTIONS, FigureJob, Limits, draw, prepare
 from rfdocs.sphinxext.sources import SourceError, page_networks, resolve_network, safe_path
 from rfdocs.sphinxext.state import record, settings
 
@@ -36,7 +36,6 @@ COMMON_OPTIONS: dict[str, str] = {
     "spec": "a spec file, relative to the page (inside the source directory)",
     "network": "a network defined earlier on the page with rf-network",
 }
-PATH_OPTIONS = ("image",)  # kind options naming a file: resolved safely, hashed into the key
 
 
 class AnyOption(dict[str, Any]):
@@ -47,13 +46,7 @@ class AnyOption(dict[str, Any]):
         return directives.unchanged
 
 
-class DirectiveProblem(Exception):
-    """Raised inside ``run`` to turn into one located warning and an error box."""
-
-    def __init__(self, message: str, subtype: str, line_offset: int | None = None) -> None:
-        self.subtype = subtype
-        self.line_offset = line_offset
-        super().__init__(message)
+DirectiveProblem = FigureProblem  # the name the directives use
 
 
 class RfdocsDirective(SphinxDirective):
@@ -173,92 +166,64 @@ class RfFigureDirective(RfdocsDirective):
                 except SourceError as err:
                     raise DirectiveProblem(str(err), err.subtype) from None
                 key_parts[f"{name}_sha256"] = file_digest(paths[name])
+        animated = self.animates and build.html and "static" not in self.options
         key_parts.update(options=given, network=None if net is None else net.to_dict(),
+                         animated=animated,
                          settings={**build.config.pixel_settings(), "max_work": build.config.max_work})
         key = figure_key(self.kind_name, key_parts)
-        fmt = build.image_format
-        if self.animates and build.html and "static" not in self.options:
-            fmt = "gif"
+        fmt = "gif" if animated else build.image_format
         cache = FigureCache(build.config.cache_dir)
         meta = cache.complete(key, build.themes, (fmt,))
         if meta is None and build.config.execute == "never":
             record(self.env).keys.add(key)
             return [self.placeholder(key)]
+        limits = Limits(build.config.png_dpi, build.config.max_pixels, build.config.max_work)
+        record(self.env).keys.add(key)
+        if meta is None and build.parallel > 1:
+            # Validate now (the warning belongs to this line), draw later in the build's pool.
+            self.prepared(net, given, paths, limits)
+            job = FigureJob(key, self.kind_name, given, None if net is None else net.to_dict(),
+                            {k: str(v) for k, v in paths.items()}, self.allowed(), build.themes,
+                            fmt, limits, str(build.config.cache_dir), self.directive_name,
+                            self.get_location())
+            record(self.env).pending.append(job)
+            return [self.figure_node(key, "", align, width, alt, classes, build.themes,
+                                     deferred=job)]
         if meta is None:
             started = time.perf_counter()
-            meta = self.render(net, given, paths, cache, key, build.themes, fmt)
+            meta = self.render(net, given, paths, cache, key, build.themes, fmt, limits)
             seconds = time.perf_counter() - started
             record(self.env).rendered.append((key, seconds))
             logger.info(f"rfdocs: rendered {key} ({self.env.docname}) in {seconds * 1000:.0f} ms")
         else:
             record(self.env).cached += 1
-        record(self.env).keys.add(key)
         return [self.figure_node(key, str(meta.get("alt", "")), align, width, alt, classes,
-                                 build.themes, "gif" if fmt == "gif" else "*")]
+                                 build.themes)]
 
-    def load_image(self, path: Path, text: str, option: str) -> Any:
-        """A page's image, its pixels counted against rfdocs_max_pixels before decoding."""
-        from rfdocs.compute.images import ImageError, read_image
+    def allowed(self) -> tuple[str, ...]:
+        """Options this directive takes besides its kind's own."""
+        return (*COMMON_OPTIONS, *self.EXTRA_OPTIONS)
 
-        limit = settings(self.env).config.max_pixels
+    def prepared(self, net: Network | None, given: dict[str, str], paths: Mapping[str, Path],
+                 limits: Limits) -> tuple[Any, dict[str, Any]]:
+        """The kind and resolved options, or a located problem (spec errors at their line)."""
         try:
-            return read_image(path, max_pixels=limit)
-        except ImageError as err:
-            message = str(err).replace(str(path), text)
-            if "pixels" in message and "allowed" in message:
-                message += " (raise rfdocs_max_pixels in conf.py to allow it)"
-            raise DirectiveProblem(f":{option}: {message}", "limit" if "pixels" in message
-                                   else "file") from None
+            return prepare(self.kind_name, given, net, paths, self.allowed(), limits)
+        except SpecError as err:
+            raise self.spec_problem(err) from None
 
-    def render(self, net: Network | None, given: dict[str, Any], paths: Mapping[str, Path],
-               cache: FigureCache, key: str, themes: tuple[str, ...], fmt: str) -> dict[str, Any]:
+    def render(self, net: Network | None, given: dict[str, str], paths: Mapping[str, Path],
+               cache: FigureCache, key: str, themes: tuple[str, ...], fmt: str,
+               limits: Limits) -> dict[str, Any]:
         """Validate the options against the kind, draw every theme, store the files."""
-        from rfdocs.figures import THEMES, OptionError, get_kind
-        from rfdocs.figures.output import figure_bytes
-
-        kind = get_kind(self.kind_name)
-        kind_names = {o.name for o in kind.options}
-        self.check_options(set(COMMON_OPTIONS) | kind_names | set(self.EXTRA_OPTIONS))
-        if net is not None:
-            if not kind.uses_network:
-                raise DirectiveProblem("this figure takes no network (remove the body, :model:, "
-                                       ":spec: or :network:)", "option")
-            self.analysed(net)
-        options: dict[str, Any] = dict(given)
-        if "max_work" in kind_names and "max_work" not in options:
-            options["max_work"] = settings(self.env).config.max_work
-        for name, path in paths.items():
-            options[name] = self.load_image(path, given[name], name)
+        kind, resolved = self.prepared(net, given, paths, limits)
         try:
-            resolved = kind.resolve(options)
-        except OptionError as err:
-            raise DirectiveProblem(f":{err.option}: {err.message}", "option") from None
-        files: dict[tuple[str, str], bytes] = {}
-        alt = ""
-        numbers: Mapping[str, Any] = {}
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            try:
-                for theme in themes:
-                    rendered = kind.render_function(net, resolved, THEMES[theme])
-                    if fmt == "gif":
-                        from rfdocs.figures.steps import animation_bytes
-
-                        files[(theme, fmt)] = animation_bytes(rendered, "gif")
-                    else:
-                        files[(theme, fmt)] = figure_bytes(rendered.figure, fmt,
-                                                           dpi=settings(self.env).config.png_dpi)
-                    alt, numbers = rendered.alt, rendered.numbers
-            except OptionError as err:
-                raise DirectiveProblem(f":{err.option}: {err.message}", "option") from None
-            except SpecError as err:
-                raise self.spec_problem(err) from None
-            except (ValueError, MemoryError) as err:
-                raise DirectiveProblem(str(err), "render") from None
-        for warning in caught:
-            logger.warning(f"{self.directive_name}: while rendering: {warning.message}",
+            files, meta, caught = draw(kind, net, resolved, themes, fmt, limits)
+        except SpecError as err:
+            raise self.spec_problem(err) from None
+        for message in caught:
+            logger.warning(f"{self.directive_name}: while rendering: {message}",
                            location=self.get_location(), type="rfdocs", subtype="python")
-        meta = {"alt": alt, "numbers": jsonable(numbers)}
         cache.store(key, files, meta)
         return meta
 
@@ -271,7 +236,7 @@ class RfFigureDirective(RfdocsDirective):
 
     def figure_node(self, key: str, computed_alt: str, align: str | None, width: str | None,
                     alt: str | None, classes: list[str], themes: tuple[str, ...],
-                    suffix: str = "*") -> nodes.Node:
+                    deferred: FigureJob | None = None) -> nodes.Node:
         root = settings(self.env).config.cache_dir
         srcdir = self.env.srcdir
         rel = os.path.relpath(root, srcdir).replace(os.sep, "/")
@@ -285,9 +250,12 @@ class RfFigureDirective(RfdocsDirective):
         self.set_source_info(images)
         figure += images
         for theme in themes:
-            image = nodes.image(uri=f"{base}{'' if theme == 'light' else '-' + theme}.{suffix}",
+            image = nodes.image(uri=f"{base}{'' if theme == 'light' else '-' + theme}.*",
                                 alt=alt if alt is not None else computed_alt,
                                 classes=[f"rfdocs-{theme}"])
+            if deferred is not None:  # drawn after reading: files, alt text filled in at write
+                image["rfdocs_deferred"] = deferred.key
+                image["rfdocs_auto_alt"] = alt is None
             if width:
                 image["width"] = width
             self.set_source_info(image)

@@ -34,3 +34,13 @@ def report_inline(app_config_on_error: str, message: str, location: str, subtype
         raise RfdocsError(f"{location}: {message}")
     logger.warning(message, location=location, type="rfdocs", subtype=subtype)
     return [nodes.problematic(rawtext, rawtext, classes=["rfdocs-error"])]
+
+
+class FigureProblem(Exception):
+    """Bad input found while handling a directive: becomes one located warning and an error box.
+    ``line_offset`` is the line within the directive body, where known."""
+
+    def __init__(self, message: str, subtype: str, line_offset: int | None = None) -> None:
+        self.subtype = subtype
+        self.line_offset = line_offset
+        super().__init__(message)

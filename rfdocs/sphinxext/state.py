@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Set
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from sphinx.application import Sphinx
 from sphinx.builders import Builder
@@ -26,6 +27,7 @@ class BuildSettings:
     image_format: str
     dark: bool  # also draw dark variants (HTML builders, dark mode not off)
     html: bool  # an HTML builder (not EPUB): animations are shown
+    parallel: int = 1  # sphinx-build -j: figures are then drawn in a pool after reading
 
     @property
     def themes(self) -> tuple[str, ...]:
@@ -39,6 +41,10 @@ class DocRecord:
     keys: set[str] = field(default_factory=set)
     rendered: list[tuple[str, float]] = field(default_factory=list)
     cached: int = 0
+    #: Figures drawn after reading (parallel builds): their jobs, and the problems found.
+    pending: list[Any] = field(default_factory=list)
+    jobs: dict[str, Any] = field(default_factory=dict)
+    failed: dict[str, tuple[str, str]] = field(default_factory=dict)
 
 
 def image_format(builder: Builder) -> str:
@@ -59,7 +65,7 @@ def init_settings(app: Sphinx) -> None:
     builder = app.builder
     dark = is_html(builder) and config.dark_mode != "off"
     app.env.rfdocs_settings = BuildSettings(  # type: ignore[attr-defined]
-        config, builder.name, image_format(builder), dark, is_html(builder))
+        config, builder.name, image_format(builder), dark, is_html(builder), app.parallel)
     if not hasattr(app.env, "rfdocs_docs"):
         app.env.rfdocs_docs = {}  # type: ignore[attr-defined]
     # Render and cache counts are per build, but the environment was pickled with the last

@@ -1,0 +1,157 @@
+"""Drawing figures for the Sphinx layer: validate a directive's options against its kind, draw
+every theme, store the files; and, in parallel builds, draw the figures of all pages in one
+process pool after reading (Sphinx's uneven read chunks would otherwise bound the speed-up)."""
+
+from __future__ import annotations
+
+import multiprocessing
+import time
+import warnings
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rfdocs.compute import Network, SpecError, analyze
+from rfdocs.compute.spec import network_from_data
+from rfdocs.sphinxext.cache import FigureCache, jsonable
+from rfdocs.sphinxext.errors import FigureProblem
+
+PATH_OPTIONS = ("image",)  # kind options naming a file: resolved safely, hashed into the key
+#: Kinds that take longest first, so the pool's last task is a short one.
+_COST_ORDER = {"erf": 0, "featuremaps": 1, "steps": 2, "growth": 3, "block": 4}
+
+
+@dataclass(frozen=True)
+class Limits:
+    png_dpi: int
+    max_pixels: int
+    max_work: int
+
+
+def load_image(path: Path, text: str, option: str, max_pixels: int) -> Any:
+    """A page's image, its pixels counted against rfdocs_max_pixels before decoding."""
+    from rfdocs.compute.images import ImageError, read_image
+
+    try:
+        return read_image(path, max_pixels=max_pixels)
+    except ImageError as err:
+        message = str(err).replace(str(path), text)
+        if "pixels" in message and "allowed" in message:
+            message += " (raise rfdocs_max_pixels in conf.py to allow it)"
+        raise FigureProblem(f":{option}: {message}", "limit" if "pixels" in message
+                            else "file") from None
+
+
+def prepare(kind_name: str, given: Mapping[str, str], net: Network | None,
+            paths: Mapping[str, Path], allowed: Sequence[str], limits: Limits) -> tuple[Any, dict[str, Any]]:
+    """The figure kind and its resolved options; FigureProblem (or SpecError) when the
+    directive asks for something its kind does not allow."""
+    from rfdocs.figures import OptionError, get_kind
+
+    kind = get_kind(kind_name)
+    kind_names = {o.name for o in kind.options}
+    unknown = sorted(set(given) - kind_names)
+    if unknown:
+        names = sorted({*allowed, *kind_names})
+        raise FigureProblem(f"unknown option :{unknown[0]}:; allowed: "
+                            + ", ".join(f":{o}:" for o in names), "option")
+    if net is not None:
+        if not kind.uses_network:
+            raise FigureProblem("this figure takes no network (remove the body, :model:, "
+                                ":spec: or :network:)", "option")
+        analyze(net)
+    options: dict[str, Any] = dict(given)
+    if "max_work" in kind_names and "max_work" not in options:
+        options["max_work"] = limits.max_work
+    for name, path in paths.items():
+        options[name] = load_image(path, given[name], name, limits.max_pixels)
+    try:
+        return kind, kind.resolve(options)
+    except OptionError as err:
+        raise FigureProblem(f":{err.option}: {err.message}", "option") from None
+
+
+def draw(kind: Any, net: Network | None, resolved: Mapping[str, Any], themes: Sequence[str],
+         fmt: str, limits: Limits) -> tuple[dict[tuple[str, str], bytes], dict[str, Any], list[str]]:
+    """Files per (theme, format), the metadata (alt text, numbers) and Python warnings raised."""
+    from rfdocs.figures import THEMES, OptionError
+    from rfdocs.figures.output import figure_bytes
+
+    files: dict[tuple[str, str], bytes] = {}
+    alt = ""
+    numbers: Mapping[str, Any] = {}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            for theme in themes:
+                rendered = kind.render_function(net, resolved, THEMES[theme])
+                if fmt == "gif":
+                    from rfdocs.figures.steps import animation_bytes
+
+                    files[(theme, fmt)] = animation_bytes(rendered, "gif")
+                else:
+                    files[(theme, fmt)] = figure_bytes(rendered.figure, fmt, dpi=limits.png_dpi)
+                alt, numbers = rendered.alt, rendered.numbers
+        except OptionError as err:
+            raise FigureProblem(f":{err.option}: {err.message}", "option") from None
+        except (ValueError, MemoryError) as err:
+            raise FigureProblem(str(err), "render") from None
+    return files, {"alt": alt, "numbers": jsonable(numbers)}, [str(w.message) for w in caught]
+
+
+@dataclass(frozen=True)
+class FigureJob:
+    """Everything a worker process needs to draw one figure (plain, picklable data)."""
+
+    key: str
+    kind: str
+    given: dict[str, str]
+    network: dict[str, Any] | None
+    paths: dict[str, str]
+    allowed: tuple[str, ...]
+    themes: tuple[str, ...]
+    fmt: str
+    limits: Limits
+    cache_dir: str
+    directive: str
+    location: str
+
+
+@dataclass
+class JobResult:
+    key: str
+    seconds: float = 0.0
+    problem: tuple[str, str] | None = None  # (message, subtype)
+    warnings: list[str] = field(default_factory=list)
+
+
+def run_job(job: FigureJob) -> JobResult:
+    """Draw and store one figure; problems come back as data, never as exceptions."""
+    started = time.perf_counter()
+    try:
+        net = None if job.network is None else network_from_data(job.network)
+        kind, resolved = prepare(job.kind, job.given, net, {k: Path(v) for k, v in job.paths.items()},
+                                 job.allowed, job.limits)
+        files, meta, caught = draw(kind, net, resolved, job.themes, job.fmt, job.limits)
+        FigureCache(Path(job.cache_dir)).store(job.key, files, meta)
+    except FigureProblem as problem:
+        return JobResult(job.key, time.perf_counter() - started, (str(problem), problem.subtype))
+    except SpecError as err:
+        return JobResult(job.key, time.perf_counter() - started, (f"bad network spec: {err}", "spec"))
+    return JobResult(job.key, time.perf_counter() - started, None, caught)
+
+
+def run_jobs(jobs: Sequence[FigureJob], workers: int) -> list[JobResult]:
+    """Draw ``jobs`` in a pool of ``workers`` forked processes (in this process when one)."""
+    ordered = sorted(jobs, key=lambda j: (_COST_ORDER.get(j.kind, 9), j.key))
+    if workers <= 1 or len(ordered) <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+        return [run_job(job) for job in ordered]
+    from rfdocs.figures import KIND_MODULES, get_kind
+
+    for kind in {job.kind for job in ordered} & set(KIND_MODULES):
+        get_kind(kind)  # load matplotlib once, before forking
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(max_workers=min(workers, len(ordered)), mp_context=context) as pool:
+        return list(pool.map(run_job, ordered))

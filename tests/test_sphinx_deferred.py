@@ -1,0 +1,46 @@
+"""Parallel builds draw missing figures in one pool after reading: same pages, same warnings,
+one status line per figure, and images whose cached files vanished are drawn again."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.sphinx_util import build, write_project
+
+BAD_ERF = "```{rf-erf}\n:mode: uniform\n\ninput 3000x3000x1\nconv 3 x1\n```\n"
+
+
+def _pages(n: int) -> dict[str, str]:
+    return {f"p{i}.md": f"# Page {i}\n\n```{{rf-block}}\n:neuron: {i},2\n:caption: Block {i}.\n```\n\n"
+                        f"Text.\n\n{BAD_ERF}\n```{{rf-growth}}\n```\n" for i in range(6)}
+
+
+def test_parallel_equals_serial_with_render_errors(tmp_path: Path) -> None:
+    pages = _pages(6)
+    serial = build(write_project(tmp_path / "a" / "src", pages), "html")
+    parallel = build(write_project(tmp_path / "b" / "src", pages), "html", parallel=2)
+    for built in (serial, parallel):
+        assert built.statuscode == 0
+    # The erf figure fails while drawing (after validation): one warning per page, same text.
+    def warnings_of(built):  # type: ignore[no-untyped-def]
+        return sorted((Path(w["location"]).name, w["line"], w["message"], w["type"])
+                      for w in built.parsed_warnings())
+    assert warnings_of(serial) == warnings_of(parallel)
+    assert len(warnings_of(parallel)) == 6
+    assert all(w[3] == "rfdocs.option" and w[1] == "10" for w in warnings_of(parallel))
+    # Seven distinct figures (six blocks and one growth), each drawn once.
+    assert len(parallel.rendered_lines()) == len(serial.rendered_lines()) == 7
+    assert serial.files() == parallel.files()
+
+
+def test_parallel_build_redraws_lost_files(tmp_path: Path) -> None:
+    srcdir = write_project(tmp_path / "src", _pages(6))
+    first = build(srcdir, "html", parallel=2)
+    cache = first.cache_dir
+    lost = sorted(cache.glob("block-*.svg"))[0]
+    lost.unlink()
+    again = build(srcdir, "html", parallel=2)  # no page changed: nothing is read again
+    assert again.statuscode == 0
+    assert lost.is_file()
+    assert len(again.rendered_lines()) == 1
+    assert again.files() == first.files()
