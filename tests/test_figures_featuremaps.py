@@ -291,8 +291,10 @@ def _mosaic_tiles(rendered: Any) -> list[np.ndarray]:
 
 
 def _bar_labels(rendered: Any) -> list[str]:
-    cax = rendered.figure.axes[-1]
-    return [t.get_text() for t in cax.get_yticklabels()]
+    """The colour bar's tick labels, bottom to top (texts with gids colour-bar-tick-i)."""
+    ticks = [t for t in rendered.figure.findobj(Text)
+             if (t.get_gid() or "").startswith("colour-bar-tick-")]
+    return [t.get_text() for t in sorted(ticks, key=lambda t: int(t.get_gid().rsplit("-", 1)[1]))]
 
 
 def test_each_scale_divides_every_map_by_its_own_magnitude() -> None:
@@ -337,3 +339,31 @@ def test_range_labels_read_like_the_request() -> None:
     assert fmt_range(-2.137, 3.41) == "\u22122.1\u20263.4"
     assert fmt_range(0.0467, 0.985) == "0.047\u20260.98"
     assert fmt_range(0.0, 345.6) == "0\u2026346"
+
+
+def test_light_and_dark_share_one_computation() -> None:
+    """The maps are memoised on the image's contents and the computing options: an equal array
+    (another object) hits, a different one or another kernel computes again."""
+    from rfdocs.figures import featuremaps as module
+
+    module._compute_memo.cache_clear()
+    image = np.random.default_rng(0).random((20, 24, 1))
+    light = KIND.render(None, {"image": image}, LIGHT)
+    dark = KIND.render(None, {"image": image.copy()}, DARK)
+    assert light.numbers["map_ranges"] == dark.numbers["map_ranges"]
+    assert module._compute_memo.cache_info().misses == 1
+    other = image.copy()
+    other[0, 0, 0] = 1.0 - other[0, 0, 0]
+    KIND.render(None, {"image": other}, LIGHT)
+    assert module._compute_memo.cache_info().misses == 2
+    KIND.render(None, {"image": image, "kernels": "box"}, LIGHT)
+    assert module._compute_memo.cache_info().misses == 3
+
+
+def test_pixels_stay_crisp_unless_shrunk() -> None:
+    """Maps drawn larger than an output pixel use nearest-neighbour resampling; shrunk ones are
+    smoothed."""
+    images = KIND.render(None, {}, LIGHT).figure.findobj(AxesImage)
+    assert [im.get_interpolation() for im in images] == ["nearest", "nearest"]
+    many = KIND.render(None, {"size": "256", "kernels": "random", "count": "36"}, LIGHT)
+    assert many.figure.findobj(AxesImage)[-1].get_interpolation() == "antialiased"

@@ -30,18 +30,25 @@ on a dark page a dark-centred one ('berlin'), so that mostly-zero edge maps do n
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import matplotlib
 import numpy as np
 from matplotlib.collections import PatchCollection
+from matplotlib.colors import Normalize
+from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
+from matplotlib.image import BboxImage
+from matplotlib.lines import Line2D
 from matplotlib.patches import FancyArrowPatch, Rectangle
 from matplotlib.textpath import text_to_path
+from matplotlib.transforms import Bbox, TransformedBbox
 from numpy.typing import NDArray
 
 from rfdocs.compute import Network
@@ -62,6 +69,11 @@ LABEL_PT = 8.0
 TITLE_PT = 9.0
 DEFAULT_KERNELS = ("sobel-x", "sobel-y", "laplacian", "gaussian")
 RANGE_H = 0.15  # inches of the per-map range line under a tile's name (scale: each)
+#: Images whose pixels are at least one output pixel at this many dots per inch (the default of
+#: SVG and PNG output) are drawn with nearest-neighbour resampling: crisp pixels, and a third of
+#: the PNG-encoding time of smoothed ones; smaller pixels are smoothed (nearest would alias).
+CRISP_DPI = 150
+BAR_W, BAR_GAP, BAR_TICK, BAR_PAD = 0.12, 0.12, 2.5 / 72, 3.5 / 72  # colour bar, inches
 
 
 # --- options ------------------------------------------------------------------------------------
@@ -314,11 +326,54 @@ def render(network: Network | None, options: Mapping[str, Any], theme: Theme) ->
     """The featuremaps figure for resolved ``options``."""
     del network
     try:
-        image = load_image(options["image"], size=options["size"], grey=not options["colour"],
-                           max_pixels=DEFAULT_MAX_PIXELS)
+        image = _load(options["image"], options["size"], not options["colour"])
     except ImageError as exc:
         raise OptionError("image", str(exc)) from None
-    return render_maps(compute_maps(image, options), options, theme)
+    key = tuple(options[name] for name in COMPUTE_OPTIONS)
+    return render_maps(_compute_memo(Pixels.of(image), key), options, theme)
+
+
+#: The options ``compute_maps`` reads (with the image, they decide the maps).
+COMPUTE_OPTIONS = ("kernels", "count", "seed", "padding", "activation", "pool", "pool_size",
+                   "layers")
+
+
+@dataclass(frozen=True)
+class Pixels:
+    """An image compared and hashed by its contents (shape and a BLAKE2 digest of its bytes), so
+    that a loaded array can key a memo."""
+
+    shape: tuple[int, ...]
+    digest: bytes
+    image: FloatArray = field(compare=False, hash=False, repr=False)
+
+    @classmethod
+    def of(cls, image: FloatArray) -> Pixels:
+        data = np.ascontiguousarray(image, dtype=np.float64)
+        return cls(data.shape, hashlib.blake2b(data.data, digest_size=16).digest(), data)
+
+
+def _load(source: Any, size: int, grey: bool) -> FloatArray:
+    """``load_image``; the built-in photo is decoded once per (size, grey)."""
+    if isinstance(source, str) and is_builtin(source):
+        return _load_builtin(size, grey)
+    return load_image(source, size=size, grey=grey, max_pixels=DEFAULT_MAX_PIXELS)
+
+
+@functools.lru_cache(maxsize=4)
+def _load_builtin(size: int, grey: bool) -> FloatArray:
+    image = load_image("photo", size=size, grey=grey, max_pixels=DEFAULT_MAX_PIXELS)
+    image.flags.writeable = False
+    return image
+
+
+@functools.lru_cache(maxsize=1)  # the Sphinx layer draws light, then dark, of the same maps
+def _compute_memo(pixels: Pixels, key: tuple[Any, ...]) -> FeatureMaps:
+    """``compute_maps`` as a pure function of the image's contents and ``COMPUTE_OPTIONS``
+    (its arrays read-only, since they are shared)."""
+    fm = compute_maps(pixels.image, dict(zip(COMPUTE_OPTIONS, key, strict=True)))
+    fm.maps.flags.writeable = False
+    return fm
 
 
 def render_maps(fm: FeatureMaps, options: Mapping[str, Any], theme: Theme) -> Rendered:
@@ -358,7 +413,8 @@ def render_maps(fm: FeatureMaps, options: Mapping[str, Any], theme: Theme) -> Re
     input_w = 1.45 if show_input else 0.0
     arrow_w = 0.62 if show_input else 0.0
     index_w = 0.0 if labelled else text_width_in(str((rows - 1) * columns), LABEL_PT) + 0.1
-    cbar_w = 0.12 + 0.08 + max(text_width_in(t, LABEL_PT) for t in tick_labels) + 0.1
+    cbar_w = (BAR_GAP + BAR_W + BAR_TICK + BAR_PAD
+              + max(text_width_in(t, LABEL_PT) for t in tick_labels) + 0.04)
     label_h = (0.24 + (RANGE_H if ranged else 0.0)) if labelled else 0.0
     top_index_h = 0.0 if labelled else 0.2
     title_h = 0.3
@@ -398,7 +454,8 @@ def render_maps(fm: FeatureMaps, options: Mapping[str, Any], theme: Theme) -> Re
         in_y = min(max(in_y, body_y + 0.22), body_y + body_h - input_h)
         ax_in = axes(margin, in_y, input_w, input_h)
         rgb = fm.image if fm.image.shape[2] == 3 else fm.image[:, :, 0]
-        ax_in.imshow(rgb, cmap="gray", vmin=0.0, vmax=1.0, interpolation="antialiased")
+        ax_in.imshow(rgb, cmap="gray", vmin=0.0, vmax=1.0,
+                     interpolation=_resampling(input_w / in_w_px))
         _frame(ax_in, theme)
         fig.text((margin + input_w / 2) / width, (in_y - 0.05) / height,
                  f"input {fmt_dims((in_h_px, in_w_px))}",
@@ -416,8 +473,7 @@ def render_maps(fm: FeatureMaps, options: Mapping[str, Any], theme: Theme) -> Re
 
     # --- the mosaic -----------------------------------------------------------------------------
     ax = axes(mos_x, mos_y, mos_w, mos_h)
-    image = ax.imshow(mos, cmap=cmap, vmin=lo, vmax=hi, interpolation="antialiased",
-                      aspect="auto")
+    ax.imshow(mos, cmap=cmap, vmin=lo, vmax=hi, interpolation=_resampling(scale), aspect="auto")
     ax.set_xlim(-0.5, mos.shape[1] - 0.5)
     ax.set_ylim(mos.shape[0] - 0.5, -0.5)
     for spine in ax.spines.values():
@@ -442,15 +498,11 @@ def render_maps(fm: FeatureMaps, options: Mapping[str, Any], theme: Theme) -> Re
         _index_ticks(ax, columns, rows, h, w, gap, theme)
 
     # --- colour bar -----------------------------------------------------------------------------
-    cax = axes(mos_x + mos_w + 0.12, mos_y, 0.12, mos_h)
-    bar = fig.colorbar(image, cax=cax)
-    bar.outline.set_edgecolor(theme.muted)
-    bar.outline.set_linewidth(0.6)
-    cax.tick_params(labelsize=LABEL_PT, colors=theme.fg, length=2.5, width=0.6)
     room = max(2, min(7, int(mos_h / 0.3)))  # a short bar gets every k-th tick: no collisions
     every = math.ceil(len(ticks) / room)
     start = ticks.index(0.0) % every if 0.0 in ticks else 0  # thinned, 0 keeps its label
-    bar.set_ticks(ticks[start::every], labels=tick_labels[start::every])
+    colour_bar(fig, (mos_x + mos_w + BAR_GAP, mos_y, BAR_W, mos_h), cmap, Normalize(lo, hi),
+               ticks[start::every], tick_labels[start::every], theme)
 
     # --- title ----------------------------------------------------------------------------------
     map_dims = fmt_dims((h, w))
@@ -472,6 +524,35 @@ def render_maps(fm: FeatureMaps, options: Mapping[str, Any], theme: Theme) -> Re
         "map_ranges": [list(t) for t in ranges], "cmap": cmap,
     }
     return Rendered(fig, alt, numbers)
+
+
+def _resampling(inches_per_pixel: float) -> str:
+    """'nearest' where an image pixel covers at least one output pixel at CRISP_DPI, else
+    'antialiased'."""
+    return "nearest" if inches_per_pixel * CRISP_DPI >= 1.0 else "antialiased"
+
+
+def colour_bar(fig: Figure, box: tuple[float, float, float, float], cmap: Any, norm: Normalize,
+               ticks: Sequence[float], labels: Sequence[str], theme: Theme) -> None:
+    """A vertical colour bar at ``box`` (x, y, width, height in inches) drawn without an Axes: a
+    gradient image, its outline, and tick marks and labels on the right (gids colour-bar,
+    colour-bar-tick-i)."""
+    x, y, w, h = box
+    inches = fig.dpi_scale_trans
+    bar = BboxImage(TransformedBbox(Bbox.from_bounds(x, y, w, h), inches), cmap=cmap, norm=norm,
+                    interpolation="nearest", origin="lower")
+    bar.set_data(norm.inverse(np.linspace(0.0, 1.0, 256))[:, None])
+    bar.set_gid("colour-bar")
+    fig.add_artist(bar)
+    fig.add_artist(Rectangle((x, y), w, h, transform=inches, facecolor="none",
+                             edgecolor=theme.muted, linewidth=0.6))
+    for i, (value, label) in enumerate(zip(ticks, labels, strict=True)):
+        at = y + h * float(norm(value))
+        fig.add_artist(Line2D([x + w, x + w + BAR_TICK], [at, at], transform=inches,
+                              color=theme.fg, linewidth=0.6, solid_capstyle="butt"))
+        fig.text(x + w + BAR_TICK + BAR_PAD, at, label, transform=inches, ha="left",
+                 va="center_baseline", gid=f"colour-bar-tick-{i}",
+                 **text_kwargs(theme, LABEL_PT))
 
 
 def scale_of(options: Mapping[str, Any], fm: FeatureMaps) -> str:
