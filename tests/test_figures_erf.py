@@ -30,6 +30,7 @@ from rfdocs.figures.erf import (
     map_stats,
     random_cost,
     render,
+    tick_values,
 )
 from rfdocs.figures.layout import text_overlaps, texts_outside
 from rfdocs.figures.options import OptionError
@@ -276,8 +277,8 @@ def test_log_scale() -> None:
 def test_profile_can_be_left_out() -> None:
     with_profile = run(mode="uniform")
     without = run(mode="uniform", profile="no")
-    assert len(with_profile.figure.axes) == 3  # map, colour bar, profile
-    assert len(without.figure.axes) == 2
+    assert len(with_profile.figure.axes) == 2  # map, profile (the colour bar has no Axes)
+    assert len(without.figure.axes) == 1
     assert without.figure.get_figwidth() < with_profile.figure.get_figwidth()
 
 
@@ -369,3 +370,45 @@ def test_themes_differ_only_in_colour() -> None:
     assert light.alt == dark.alt
     assert light.numbers == dark.numbers
     assert figure_bytes(light.figure, "png") != figure_bytes(dark.figure, "png")
+
+
+def test_light_and_dark_share_one_computation() -> None:
+    """The Sphinx layer draws light then dark: the maps are computed once, and shared
+    read-only; a change of a computing option computes again."""
+    from rfdocs.figures import erf as module
+
+    module._compute_memo.cache_clear()
+    light, dark = run(samples=2), run(theme=DARK, samples=2)
+    info = module._compute_memo.cache_info()
+    assert (info.misses, info.hits) == (1, 1)
+    assert light.numbers == dark.numbers
+    erf = module._compute_memo(None, tuple(KIND.resolve({"samples": 2})[name]
+                                           for name in module.COMPUTE_OPTIONS))
+    assert all(not grad.flags.writeable for grad in erf.maps.values())
+    run(samples=3)
+    assert module._compute_memo.cache_info().misses == 2
+
+
+@pytest.mark.parametrize(("lo", "hi", "centre", "expected"), [
+    (-0.5, 31.5, 16, [6, 16, 26]),  # the default: the field's edges and centre
+    (-0.5, 8.5, 4, [2, 4, 6]),
+    (-0.5, 223.5, 0, [0, 100, 200]),  # centre at the edge: three on its side
+    (100.5, 140.5, 120.5, [111, 121, 131]),
+    (-0.5, 1.5, 1, [0, 1]),
+    (-0.5, 0.5, 0, [0]),
+])
+def test_three_ticks_around_the_centre(lo: float, hi: float, centre: float,
+                                       expected: list[int]) -> None:
+    assert tick_values(lo, hi, centre) == expected
+
+
+@pytest.mark.parametrize(("scale", "expected"), [
+    ("linear", ["0", "0.5", "1"]),
+    ("log", ["1e\u22125", "1e\u22124", "1e\u22123", "0.01", "0.1", "1"]),
+])
+def test_colour_bar_labels(scale: str, expected: list[str]) -> None:
+    fig = run(mode="uniform", scale=scale).figure
+    ticks = sorted((t for t in fig.findobj(Text)
+                    if (t.get_gid() or "").startswith("colour-bar-tick-")),
+                   key=lambda t: t.get_position()[1])
+    assert [t.get_text() for t in ticks] == expected

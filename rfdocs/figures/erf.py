@@ -14,6 +14,7 @@ field in a large input is still visible; the axes count input pixels.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -24,11 +25,13 @@ from matplotlib.axes import Axes
 from matplotlib.colors import LogNorm, Normalize
 from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
+from matplotlib.image import BboxImage
 from matplotlib.lines import Line2D
 from matplotlib.patches import Circle, Patch, Rectangle
 from matplotlib.patheffects import withStroke
 from matplotlib.textpath import text_to_path
-from matplotlib.ticker import MaxNLocator, NullLocator
+from matplotlib.ticker import NullLocator
+from matplotlib.transforms import Bbox, TransformedBbox
 from numpy.typing import NDArray
 
 from rfdocs.compute import LayerInfo, Network, analyze, as_plain, clipped_box, parse_spec
@@ -330,7 +333,7 @@ def field_rectangle(erf: ErfMaps) -> tuple[float, float, float, float]:
 
 
 def _heat_map(ax: Axes, erf: ErfMaps, mode: str, norm: Normalize, theme: Theme,
-              first: bool) -> Any:
+              first: bool) -> None:
     (v0, v1), (u0, u1) = erf.view
     grad = erf.maps[mode]
     peak = float(grad.max())
@@ -354,18 +357,59 @@ def _heat_map(ax: Axes, erf: ErfMaps, mode: str, norm: Normalize, theme: Theme,
     ax.set_xlim(u0 - 0.5, u1 + 0.5)
     ax.set_ylim(v1 + 0.5, v0 - 0.5)
     _style_axes(ax, theme)
-    _ticks(ax.xaxis, u0 - 0.5, u1 + 0.5)
-    _ticks(ax.yaxis, v0 - 0.5, v1 + 0.5)
+    _ticks(ax.xaxis, u0 - 0.5, u1 + 0.5, erf.center[1])
+    _ticks(ax.yaxis, v0 - 0.5, v1 + 0.5, erf.center[0])
     if not first:
         ax.tick_params(labelleft=False)
-    return image
 
 
-def _ticks(axis: Any, lo: float, hi: float) -> None:
-    """At most 5 whole-number ticks, all inside [lo, hi] (none hidden past the limits)."""
-    values = [float(v) for v in MaxNLocator(nbins=4, integer=True).tick_values(lo, hi)
-              if lo <= v <= hi]
+def _ticks(axis: Any, lo: float, hi: float, centre: float) -> None:
+    """Three whole-number ticks inside [lo, hi]: the pixel at ``centre`` and one a round step
+    (1, 2 or 5 times a power of ten) either side, the largest step that keeps three inside."""
+    values = tick_values(lo, hi, centre)
     axis.set_ticks(values, labels=[_tick_text(v) for v in values])
+
+
+def tick_values(lo: float, hi: float, centre: float) -> list[float]:
+    """The ticks of ``_ticks``: ``centre`` rounded into [lo, hi] and its neighbours a round step
+    away; near an edge the three nearest to it on a grid of that step."""
+    first, last = math.ceil(lo), math.floor(hi)
+    c = min(max(math.floor(centre + 0.5), first), last)
+    steps = sorted((m * 10**e for e in range(len(str(max(last - first, 1)))) for m in (1, 2, 5)),
+                   reverse=True)
+    for step in steps:
+        values = [c + k * step for k in range(-2, 3) if first <= c + k * step <= last]
+        if len(values) >= 3:
+            return sorted(float(v) for v in sorted(values, key=lambda v: (abs(v - c), v))[:3])
+    return [float(v) for v in range(first, last + 1)]
+
+
+def _colour_bar(fig: Figure, box: tuple[float, float, float, float], cmap: Any,
+                norm: Normalize, ticks: Sequence[float], labels: Sequence[str],
+                theme: Theme) -> None:
+    """The colour bar at ``box`` (x, y, width, height in inches) without an Axes: a gradient
+    image (gid colour-bar), its outline, ticks and labels (gids colour-bar-tick-i) on the right
+    and the rotated title beyond them."""
+    x, y, w, h = box
+    inches = fig.dpi_scale_trans
+    bar = BboxImage(TransformedBbox(Bbox.from_bounds(x, y, w, h), inches), cmap=cmap, norm=norm,
+                    interpolation="nearest", origin="lower")
+    bar.set_data(norm.inverse(np.linspace(0.0, 1.0, 256))[:, None])
+    bar.set_gid("colour-bar")
+    fig.add_artist(bar)
+    fig.add_artist(Rectangle((x, y), w, h, transform=inches, facecolor="none",
+                             edgecolor=theme.muted, linewidth=0.6))
+    tick, pad = 2.5 / 72, 2.0 / 72
+    for i, (value, label) in enumerate(zip(ticks, labels, strict=True)):
+        at = y + h * float(norm(value))
+        fig.add_artist(Line2D([x + w, x + w + tick], [at, at], transform=inches,
+                              color=theme.muted, linewidth=0.6, solid_capstyle="butt"))
+        fig.text(x + w + tick + pad, at, label, transform=inches, ha="left",
+                 va="center_baseline", gid=f"colour-bar-tick-{i}", **text_kwargs(theme, LABEL_PT))
+    widest = max(_text_width_in(label, LABEL_PT) for label in labels)
+    fig.text(x + w + tick + pad + widest + 3.0 / 72, y + h / 2, "|gradient| ÷ peak",
+             transform=inches, rotation=90, ha="left", va="center",
+             **text_kwargs(theme, LABEL_PT))
 
 
 def _cmap(theme: Theme) -> Any:
@@ -427,7 +471,7 @@ def _profile(ax: Axes, erf: ErfMaps, theme: Theme, scale: str, colours: Mapping[
     else:
         ax.set_ylim(0.0, 1.08)
     _style_axes(ax, theme)
-    _ticks(ax.xaxis, u0 - 0.5, u1 + 0.5)
+    _ticks(ax.xaxis, u0 - 0.5, u1 + 0.5, erf.center[1])
     if scale == "linear":
         ax.set_yticks([0.0, 0.5, 1.0], labels=["0", "0.5", "1"])
     else:
@@ -441,8 +485,22 @@ def _profile(ax: Axes, erf: ErfMaps, theme: Theme, scale: str, colours: Mapping[
 
 def render(network: Network | None, options: Mapping[str, Any], theme: Theme) -> Rendered:
     """The effective receptive field figure for resolved ``options``."""
-    erf = compute_erf(network, options)
-    return draw(erf, options, theme)
+    key = tuple(options[name] for name in COMPUTE_OPTIONS)
+    return draw(_compute_memo(network, key), options, theme)
+
+
+#: The options ``compute_erf`` reads (with the network, they decide the maps).
+COMPUTE_OPTIONS = ("layer", "unit", "mode", "seed", "samples", "channels", "max_work")
+
+
+@functools.lru_cache(maxsize=2)  # the Sphinx layer draws light, then dark, of the same maps
+def _compute_memo(network: Network | None, key: tuple[Any, ...]) -> ErfMaps:
+    """``compute_erf`` as a pure function of the (frozen, hashable) network and
+    ``COMPUTE_OPTIONS`` (its maps read-only, since they are shared)."""
+    erf = compute_erf(network, dict(zip(COMPUTE_OPTIONS, key, strict=True)))
+    for grad in erf.maps.values():
+        grad.flags.writeable = False
+    return erf
 
 
 def draw(erf: ErfMaps, options: Mapping[str, Any], theme: Theme) -> Rendered:
@@ -481,10 +539,9 @@ def draw(erf: ErfMaps, options: Mapping[str, Any], theme: Theme) -> Rendered:
     map_y = body_y + (body_h - map_h) / 2
     norm = _norm(scale)
     x = MARGIN_IN + ytick_w
-    image = None
     for i, mode in enumerate(modes):
         ax = axes(x, map_y, map_w, map_h)
-        image = _heat_map(ax, erf, mode, norm, theme, first=i == 0)
+        _heat_map(ax, erf, mode, norm, theme, first=i == 0)
         title = MODE_TITLES[mode]
         if mode == "random" and erf.samples > 1:
             title += f" (×{erf.samples})"
@@ -496,21 +553,13 @@ def draw(erf: ErfMaps, options: Mapping[str, Any], theme: Theme) -> Rendered:
                      va="top", **text_kwargs(theme, LABEL_PT))
         x += map_w + gap_w
     x += cbar_gap - gap_w
-    cax = axes(x, map_y, cbar_w, map_h)
-    assert image is not None
-    bar = fig.colorbar(image, cax=cax)
-    bar.outline.set_edgecolor(theme.muted)
-    bar.outline.set_linewidth(0.6)
-    cax.tick_params(labelsize=LABEL_PT, colors=theme.muted, labelcolor=theme.fg, length=2.5,
-                    width=0.6, pad=2)
     if scale == "log":
         ticks = [10.0 ** -k for k in range(LOG_DECADES, -1, -1)]
-        bar.set_ticks(ticks, labels=[_power_text(k) for k in range(LOG_DECADES, -1, -1)])
-        cax.yaxis.set_minor_locator(NullLocator())
+        labels = [_power_text(k) for k in range(LOG_DECADES, -1, -1)]
     else:
-        ticks = [0.0, 0.25, 0.5, 0.75, 1.0]
-        bar.set_ticks(ticks, labels=[_tick_text(t) for t in ticks])
-    bar.set_label("|gradient| ÷ peak", size=LABEL_PT, color=theme.fg, labelpad=3)
+        ticks = [0.0, 0.5, 1.0]
+        labels = [_tick_text(t) for t in ticks]
+    _colour_bar(fig, (x, map_y, cbar_w, map_h), _cmap(theme), norm, ticks, labels, theme)
     x += cbar_w + cbar_text
 
     if show_profile:
