@@ -621,15 +621,33 @@ def _legend_columns(handles: Sequence[Any], width: float) -> int:
 
 
 def _legend(fig: Figure, handles: Sequence[Any], columns: int, theme: Theme) -> None:
-    # matplotlib fills a legend column by column; order the entries so that rows read in order
-    order = sorted(range(len(handles)), key=lambda i: (i % columns, i // columns))
-    legend = fig.legend(handles=[handles[i] for i in order], loc="lower center", ncols=columns,
-                        bbox_to_anchor=(0.5, MARGIN_IN / fig.get_figheight()),
-                        frameon=False, fontsize=LABEL_PT, handlelength=LEGEND_HANDLE,
-                        columnspacing=LEGEND_GAP, handletextpad=LEGEND_PAD, borderaxespad=0.0,
-                        borderpad=0.0)
-    for text in legend.get_texts():
-        text.set_color(theme.fg)
+    """The legend drawn directly (no Legend box): ``columns`` entries per row, each a handle
+    LEGEND_HANDLE font sizes wide and its label, columns aligned, centred at the bottom."""
+    em = LABEL_PT / 72
+    inches = fig.dpi_scale_trans
+    rows = [handles[i:i + columns] for i in range(0, len(handles), columns)]
+    widths = [(LEGEND_HANDLE + LEGEND_PAD) * em + _text_width_in(h.get_label(), LABEL_PT)
+              for h in handles]
+    col_w = [max(widths[i] for i in range(c, len(handles), columns)) for c in range(columns)]
+    x0 = (fig.get_figwidth() - sum(col_w) - (columns - 1) * LEGEND_GAP * em) / 2
+    row_h = 0.18
+    for r, row in enumerate(rows):
+        y = MARGIN_IN + (len(rows) - 1 - r) * row_h + row_h / 2
+        x = x0
+        for c, handle in enumerate(row):
+            length = LEGEND_HANDLE * em
+            if isinstance(handle, Patch):
+                mark: Any = Rectangle((x, y - 0.35 * em), length, 0.7 * em)
+                mark.update_from(handle)
+            else:
+                mark = Line2D([x, x + length / 2, x + length], [y, y, y])
+                mark.update_from(handle)
+                mark.set_markevery([1])
+            mark.set_transform(inches)
+            fig.add_artist(mark)
+            fig.text(x + (LEGEND_HANDLE + LEGEND_PAD) * em, y, handle.get_label(),
+                     transform=inches, ha="left", va="center", **text_kwargs(theme, LABEL_PT))
+            x += col_w[c] + LEGEND_GAP * em
 
 
 # --------------------------------------------------------------------------- words and numbers
