@@ -4,11 +4,9 @@ process pool after reading (Sphinx's uneven read chunks would otherwise bound th
 
 from __future__ import annotations
 
-import multiprocessing
 import time
 import warnings
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -145,6 +143,9 @@ def run_job(job: FigureJob) -> JobResult:
 
 def run_jobs(jobs: Sequence[FigureJob], workers: int) -> list[JobResult]:
     """Draw ``jobs`` in a pool of ``workers`` forked processes (in this process when one)."""
+    import multiprocessing  # only parallel builds that draw need these
+    from concurrent.futures import ProcessPoolExecutor
+
     ordered = sorted(jobs, key=lambda j: (_COST_ORDER.get(j.kind, 9), j.key))
     if workers <= 1 or len(ordered) <= 1 or "fork" not in multiprocessing.get_all_start_methods():
         return [run_job(job) for job in ordered]
