@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tests.sphinx_util import build, write_project
 
 BAD_ERF = "```{rf-erf}\n:mode: uniform\n\ninput 3000x3000x1\nconv 3 x1\n```\n"
@@ -44,3 +46,28 @@ def test_parallel_build_redraws_lost_files(tmp_path: Path) -> None:
     assert lost.is_file()
     assert len(again.rendered_lines()) == 1
     assert again.files() == first.files()
+
+
+def test_new_rfdocs_code_redraws_pages_on_an_incremental_build(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Upgrading or editing rfdocs re-reads the pages it drew, although no page changed."""
+    import rfdocs.sphinxext as ext
+    import rfdocs.sphinxext.cache as cache
+    import rfdocs.sphinxext.directives as directives
+    import rfdocs.sphinxext.roles as roles
+
+    pages = {"fig.md": "# F\n\n```{rf-block}\n```\n", "plain.md": "# P\n\nNo figures.\n"}
+    srcdir = write_project(tmp_path / "src", pages)
+    first = build(srcdir, "html")
+    assert len(first.rendered_lines()) == 1
+    same = build(srcdir, "html")
+    assert "fig" not in same.status.split("reading sources")[-1].split("\n")[0]
+    assert not same.rendered_lines()
+    for module in (ext, cache, directives, roles):
+        monkeypatch.setattr(module, "code_fingerprint", lambda: "new code")
+    again = build(srcdir, "html")
+    assert len(again.rendered_lines()) == 1
+    assert "1 stale file(s)" in again.summary_lines()[-1] or "pruned" in again.summary_lines()[-1]
+    html = (again.outdir / "fig.html").read_text(encoding="utf-8")
+    key = again.rendered_lines()[0].split()[2]
+    assert key in html

@@ -71,13 +71,27 @@ def warm_up(app: Sphinx, env: BuildEnvironment, docnames: list[str]) -> None:
             get_kind(kind)
 
 
+def outdated_by_code(app: Sphinx, env: BuildEnvironment, added: set[str], changed: set[str],
+                     removed: set[str]) -> list[str]:
+    """env-get-outdated: pages whose numbers or figures came from other rfdocs code (an
+    upgrade, a local edit) are read again, so they are recomputed and redrawn."""
+    docs = records(env)
+    if not docs:
+        return []
+    current = code_fingerprint()
+    return sorted(name for name, doc in docs.items()
+                  if name in env.all_docs and getattr(doc, "fingerprint", "") not in ("", current))
+
+
 def finish(app: Sphinx, exception: Exception | None) -> None:
     """build-finished: prune unreferenced figures and print a timing summary."""
     if exception is not None:
         return
     docs = records(app.env)
     keep = set().union(*(d.keys for d in docs.values())) if docs else set()
-    removed = FigureCache(settings(app.env).config.cache_dir).prune(keep)
+    build = settings(app.env)
+    formats = {build.image_format, "gif"} if build.html else {build.image_format}
+    removed = FigureCache(build.config.cache_dir).prune(keep, formats)
     rendered = [s for d in docs.values() for _, s in d.rendered]
     cached = sum(d.cached for d in docs.values())
     for d in docs.values():  # report each render once, not again on the next build
@@ -100,6 +114,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("builder-inited", add_static)
     app.connect("env-purge-doc", purge_doc)
     app.connect("env-merge-info", merge_info)
+    app.connect("env-get-outdated", outdated_by_code)
     app.connect("env-before-read-docs", warm_up)
     app.connect("build-finished", finish)
     return {"version": rfdocs.__version__, "env_version": 1, "parallel_read_safe": True,

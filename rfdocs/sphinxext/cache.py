@@ -109,16 +109,33 @@ class FigureCache:
         if merged != old or not self.meta_path(key).is_file():
             write_atomic(self.meta_path(key), json.dumps(merged, sort_keys=True, indent=1).encode())
 
-    def prune(self, keep: set[str]) -> int:
-        """Delete files whose key is not in ``keep`` (and stray temporary files); returns a count."""
+    def prune(self, keep: set[str], formats: Iterable[str]) -> int:
+        """Delete the ``formats`` files of keys not in ``keep``, metadata left without files,
+        and stray temporary files; returns a count. Other formats belong to other builders
+        sharing the cache (LaTeX's PDFs survive an HTML build)."""
         if not self.root.is_dir():
             return 0
+        wanted = {f".{fmt}" for fmt in formats}
         removed = 0
-        for path in self.root.iterdir():
+        remaining: set[str] = set()
+        metas = []
+        for path in sorted(self.root.iterdir()):
             name = path.name
-            stray_tmp = name.startswith(".") and name.endswith(".tmp")
             key = name.split(".", 1)[0].removesuffix("-dark")
-            if stray_tmp or (path.is_file() and key not in keep):
+            if name.startswith(".") and name.endswith(".tmp"):
+                path.unlink(missing_ok=True)
+                removed += 1
+            elif not path.is_file():
+                continue
+            elif path.suffix == META_SUFFIX:
+                metas.append((key, path))
+            elif key not in keep and path.suffix in wanted:
+                path.unlink(missing_ok=True)
+                removed += 1
+            else:
+                remaining.add(key)
+        for key, path in metas:
+            if key not in keep and key not in remaining:
                 path.unlink(missing_ok=True)
                 removed += 1
         return removed

@@ -16,7 +16,7 @@ from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
 
 from rfdocs.compute import Network, SpecError, analyze
-from rfdocs.sphinxext.cache import FigureCache, figure_key, file_digest
+from rfdocs.sphinxext.cache import FigureCache, code_fingerprint, figure_key, file_digest
 from rfdocs.sphinxext.errors import FigureProblem, report
 from rfdocs.sphinxext.render import PATH_OPTIONS, FigureJob, Limits, draw, prepare
 from rfdocs.sphinxext.sources import SourceError, page_networks, resolve_network, safe_path
@@ -109,6 +109,7 @@ class RfdocsDirective(SphinxDirective):
         return DirectiveProblem(f"bad network spec: {err}", "spec")
 
     def run(self) -> list[nodes.Node]:
+        record(self.env).fingerprint = code_fingerprint()
         try:
             return self.make_nodes()
         except DirectiveProblem as problem:

@@ -8,9 +8,10 @@ from sphinx.application import Sphinx
 from sphinx.util.docutils import SphinxRole
 
 from rfdocs.compute import ZOO_NAMES, LayerInfo, Network, SpecError, analyze, zoo_network
+from rfdocs.sphinxext.cache import code_fingerprint
 from rfdocs.sphinxext.errors import report_inline
 from rfdocs.sphinxext.sources import page_networks
-from rfdocs.sphinxext.state import settings
+from rfdocs.sphinxext.state import record, settings
 
 #: field -> (description, how to read it off a LayerInfo)
 FIELDS = ("shape", "rf", "jump", "start", "padding", "center", "aligned", "height", "width",
@@ -65,6 +66,7 @@ class RfRole(SphinxRole):
     name (empty for the output) and FIELD one of FIELDS, optionally ``.h`` or ``.w``."""
 
     def run(self) -> tuple[list[Node], list[system_message]]:
+        record(self.env).fingerprint = code_fingerprint()
         try:
             text = self.compute(self.text.strip())
         except ValueError as err:

@@ -45,6 +45,8 @@ class DocRecord:
     pending: list[Any] = field(default_factory=list)
     jobs: dict[str, Any] = field(default_factory=dict)
     failed: dict[str, tuple[str, str]] = field(default_factory=dict)
+    #: The compute and figure code that produced this document's numbers and figures.
+    fingerprint: str = ""
 
 
 def image_format(builder: Builder) -> str:
