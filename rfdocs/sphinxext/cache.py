@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from importlib import metadata
@@ -140,5 +140,3 @@ class FigureCache:
                 removed += 1
         return removed
 
-
-RenderCallback = Callable[[str], tuple[Mapping[str, bytes], Mapping[str, Any]]]
