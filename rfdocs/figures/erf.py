@@ -24,20 +24,17 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.colors import LogNorm, Normalize
 from matplotlib.figure import Figure
-from matplotlib.font_manager import FontProperties
-from matplotlib.image import BboxImage
 from matplotlib.lines import Line2D
 from matplotlib.patches import Circle, Patch, Rectangle
 from matplotlib.patheffects import withStroke
-from matplotlib.textpath import text_to_path
 from matplotlib.ticker import NullLocator
-from matplotlib.transforms import Bbox, TransformedBbox
 from numpy.typing import NDArray
 
 from rfdocs.compute import LayerInfo, Network, analyze, as_plain, clipped_box, parse_spec
 from rfdocs.compute.erf import cap_channels, erf_random, erf_uniform
 from rfdocs.figures.base import FigureKind, Rendered
 from rfdocs.figures.geometry import target_layer
+from rfdocs.figures.marks import colour_bar, text_width_in
 from rfdocs.figures.options import Option, OptionError, choice, flag, int_pair, int_range, word
 from rfdocs.figures.style import Theme, new_figure, text_kwargs
 from rfdocs.figures.text import TIMES, fmt_dims
@@ -384,34 +381,6 @@ def tick_values(lo: float, hi: float, centre: float) -> list[float]:
     return [float(v) for v in range(first, last + 1)]
 
 
-def _colour_bar(fig: Figure, box: tuple[float, float, float, float], cmap: Any,
-                norm: Normalize, ticks: Sequence[float], labels: Sequence[str],
-                theme: Theme) -> None:
-    """The colour bar at ``box`` (x, y, width, height in inches) without an Axes: a gradient
-    image (gid colour-bar), its outline, ticks and labels (gids colour-bar-tick-i) on the right
-    and the rotated title beyond them."""
-    x, y, w, h = box
-    inches = fig.dpi_scale_trans
-    bar = BboxImage(TransformedBbox(Bbox.from_bounds(x, y, w, h), inches), cmap=cmap, norm=norm,
-                    interpolation="nearest", origin="lower")
-    bar.set_data(norm.inverse(np.linspace(0.0, 1.0, 256))[:, None])
-    bar.set_gid("colour-bar")
-    fig.add_artist(bar)
-    fig.add_artist(Rectangle((x, y), w, h, transform=inches, facecolor="none",
-                             edgecolor=theme.muted, linewidth=0.6))
-    tick, pad = 2.5 / 72, 2.0 / 72
-    for i, (value, label) in enumerate(zip(ticks, labels, strict=True)):
-        at = y + h * float(norm(value))
-        fig.add_artist(Line2D([x + w, x + w + tick], [at, at], transform=inches,
-                              color=theme.muted, linewidth=0.6, solid_capstyle="butt"))
-        fig.text(x + w + tick + pad, at, label, transform=inches, ha="left",
-                 va="center_baseline", gid=f"colour-bar-tick-{i}", **text_kwargs(theme, LABEL_PT))
-    widest = max(_text_width_in(label, LABEL_PT) for label in labels)
-    fig.text(x + w + tick + pad + widest + 3.0 / 72, y + h / 2, "|gradient| ÷ peak",
-             transform=inches, rotation=90, ha="left", va="center",
-             **text_kwargs(theme, LABEL_PT))
-
-
 def _cmap(theme: Theme) -> Any:
     import matplotlib
 
@@ -559,7 +528,9 @@ def draw(erf: ErfMaps, options: Mapping[str, Any], theme: Theme) -> Rendered:
     else:
         ticks = [0.0, 0.5, 1.0]
         labels = [_tick_text(t) for t in ticks]
-    _colour_bar(fig, (x, map_y, cbar_w, map_h), _cmap(theme), norm, ticks, labels, theme)
+    colour_bar(fig, (x, map_y, cbar_w, map_h), _cmap(theme), norm, ticks, labels, theme,
+               size=LABEL_PT, label_pad=2.0 / 72, tick_colour=theme.muted,
+               title="|gradient| ÷ peak")
     x += cbar_w + cbar_text
 
     if show_profile:
@@ -600,18 +571,10 @@ def _legend_handles(erf: ErfMaps, theme: Theme, colours: Mapping[str, str],
     return handles
 
 
-def _text_width_in(text: str, size: float) -> float:
-    """Width in inches of one line of ``text`` at ``size`` points (FreeType metrics, plus 6 %
-    for Agg's hinting)."""
-    width, _, _ = text_to_path.get_text_width_height_descent(text, FontProperties(size=size),
-                                                              ismath=False)
-    return float(width) * 1.06 / 72.0
-
-
 def _legend_columns(handles: Sequence[Any], width: float) -> int:
     """Entries per legend row: all in one row where they fit ``width`` inches, else fewer."""
     entries = [(LEGEND_HANDLE + LEGEND_PAD) * LABEL_PT / 72
-               + _text_width_in(h.get_label(), LABEL_PT) for h in handles]
+               + text_width_in(h.get_label(), LABEL_PT) for h in handles]
     for columns in range(len(entries), 0, -1):
         rows = [entries[i:i + columns] for i in range(0, len(entries), columns)]
         widest = max(sum(row) + (len(row) - 1) * LEGEND_GAP * LABEL_PT / 72 for row in rows)
@@ -626,7 +589,7 @@ def _legend(fig: Figure, handles: Sequence[Any], columns: int, theme: Theme) -> 
     em = LABEL_PT / 72
     inches = fig.dpi_scale_trans
     rows = [handles[i:i + columns] for i in range(0, len(handles), columns)]
-    widths = [(LEGEND_HANDLE + LEGEND_PAD) * em + _text_width_in(h.get_label(), LABEL_PT)
+    widths = [(LEGEND_HANDLE + LEGEND_PAD) * em + text_width_in(h.get_label(), LABEL_PT)
               for h in handles]
     col_w = [max(widths[i] for i in range(c, len(handles), columns)) for c in range(columns)]
     x0 = (fig.get_figwidth() - sum(col_w) - (columns - 1) * LEGEND_GAP * em) / 2

@@ -42,13 +42,7 @@ import matplotlib
 import numpy as np
 from matplotlib.collections import PatchCollection
 from matplotlib.colors import Normalize
-from matplotlib.figure import Figure
-from matplotlib.font_manager import FontProperties
-from matplotlib.image import BboxImage
-from matplotlib.lines import Line2D
 from matplotlib.patches import FancyArrowPatch, Rectangle
-from matplotlib.textpath import text_to_path
-from matplotlib.transforms import Bbox, TransformedBbox
 from numpy.typing import NDArray
 
 from rfdocs.compute import Network
@@ -56,6 +50,7 @@ from rfdocs.compute.conv import avg_pool2d, conv2d, max_pool2d
 from rfdocs.compute.images import DEFAULT_MAX_PIXELS, ImageError, is_builtin, load_image
 from rfdocs.compute.kernels import Kernel, parse_kernel, random_bank, split_specs
 from rfdocs.figures.base import FigureKind, Rendered
+from rfdocs.figures.marks import BAR_TICK, colour_bar, text_width_in
 from rfdocs.figures.options import Option, OptionError, choice, flag, int_range
 from rfdocs.figures.style import Theme, new_figure, text_kwargs
 from rfdocs.figures.text import MINUS, TIMES, fmt_dims, fmt_num, fmt_range
@@ -73,7 +68,7 @@ RANGE_H = 0.15  # inches of the per-map range line under a tile's name (scale: e
 #: SVG and PNG output) are drawn with nearest-neighbour resampling: crisp pixels, and a third of
 #: the PNG-encoding time of smoothed ones; smaller pixels are smoothed (nearest would alias).
 CRISP_DPI = 150
-BAR_W, BAR_GAP, BAR_TICK, BAR_PAD = 0.12, 0.12, 2.5 / 72, 3.5 / 72  # colour bar, inches
+BAR_W, BAR_GAP, BAR_PAD = 0.12, 0.12, 3.5 / 72  # colour bar, inches
 
 
 # --- options ------------------------------------------------------------------------------------
@@ -303,14 +298,7 @@ def auto_columns(n: int, h: int, w: int) -> int:
 # --- drawing ------------------------------------------------------------------------------------
 
 
-def text_width_in(text: str, size: float) -> float:
-    """Width in inches of ``text`` in the default font at ``size`` points (FreeType metrics,
-    plus 6 % for the hinting Agg adds; about 0.3 ms)."""
-    if not text:
-        return 0.0
-    width, _, _ = text_to_path.get_text_width_height_descent(text, FontProperties(size=size),
-                                                              ismath=False)
-    return float(width) * 1.06 / 72.0
+
 
 
 def fit_text(text: str, width_in: float, size: float) -> str:
@@ -502,7 +490,8 @@ def render_maps(fm: FeatureMaps, options: Mapping[str, Any], theme: Theme) -> Re
     every = math.ceil(len(ticks) / room)
     start = ticks.index(0.0) % every if 0.0 in ticks else 0  # thinned, 0 keeps its label
     colour_bar(fig, (mos_x + mos_w + BAR_GAP, mos_y, BAR_W, mos_h), cmap, Normalize(lo, hi),
-               ticks[start::every], tick_labels[start::every], theme)
+               ticks[start::every], tick_labels[start::every], theme, size=LABEL_PT,
+               label_pad=BAR_PAD, tick_colour=theme.fg)
 
     # --- title ----------------------------------------------------------------------------------
     map_dims = fmt_dims((h, w))
@@ -530,29 +519,6 @@ def _resampling(inches_per_pixel: float) -> str:
     """'nearest' where an image pixel covers at least one output pixel at CRISP_DPI, else
     'antialiased'."""
     return "nearest" if inches_per_pixel * CRISP_DPI >= 1.0 else "antialiased"
-
-
-def colour_bar(fig: Figure, box: tuple[float, float, float, float], cmap: Any, norm: Normalize,
-               ticks: Sequence[float], labels: Sequence[str], theme: Theme) -> None:
-    """A vertical colour bar at ``box`` (x, y, width, height in inches) drawn without an Axes: a
-    gradient image, its outline, and tick marks and labels on the right (gids colour-bar,
-    colour-bar-tick-i)."""
-    x, y, w, h = box
-    inches = fig.dpi_scale_trans
-    bar = BboxImage(TransformedBbox(Bbox.from_bounds(x, y, w, h), inches), cmap=cmap, norm=norm,
-                    interpolation="nearest", origin="lower")
-    bar.set_data(norm.inverse(np.linspace(0.0, 1.0, 256))[:, None])
-    bar.set_gid("colour-bar")
-    fig.add_artist(bar)
-    fig.add_artist(Rectangle((x, y), w, h, transform=inches, facecolor="none",
-                             edgecolor=theme.muted, linewidth=0.6))
-    for i, (value, label) in enumerate(zip(ticks, labels, strict=True)):
-        at = y + h * float(norm(value))
-        fig.add_artist(Line2D([x + w, x + w + BAR_TICK], [at, at], transform=inches,
-                              color=theme.fg, linewidth=0.6, solid_capstyle="butt"))
-        fig.text(x + w + BAR_TICK + BAR_PAD, at, label, transform=inches, ha="left",
-                 va="center_baseline", gid=f"colour-bar-tick-{i}",
-                 **text_kwargs(theme, LABEL_PT))
 
 
 def scale_of(options: Mapping[str, Any], fm: FeatureMaps) -> str:

@@ -48,7 +48,7 @@ from rfdocs.compute import Network
 from rfdocs.compute.conv import conv2d, conv_size, conv_transpose2d
 from rfdocs.compute.kernels import parse_kernel, parse_matrix
 from rfdocs.figures.base import FigureKind, Rendered
-from rfdocs.figures.featuremaps import text_width_in
+from rfdocs.figures.marks import text_width_in
 from rfdocs.figures.options import Option, OptionError, flag, int_pair, int_range
 from rfdocs.figures.style import Theme, new_figure
 from rfdocs.figures.text import TIMES, fmt_dims

@@ -1,0 +1,58 @@
+"""Drawing pieces shared by figure kinds: text measurement and a colour bar drawn without an
+Axes (cheaper, and placed exactly in inches)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from matplotlib.colors import Normalize
+from matplotlib.figure import Figure
+from matplotlib.font_manager import FontProperties
+from matplotlib.image import BboxImage
+from matplotlib.lines import Line2D
+from matplotlib.patches import Rectangle
+from matplotlib.textpath import text_to_path
+from matplotlib.transforms import Bbox, TransformedBbox
+
+from rfdocs.figures.style import Theme, text_kwargs
+
+BAR_TICK = 2.5 / 72  # tick mark length, inches
+
+
+def text_width_in(text: str, size: float) -> float:
+    """Width in inches of one line of ``text`` in the default font at ``size`` points
+    (FreeType metrics, plus 6 % for the hinting Agg adds; about 0.3 ms)."""
+    if not text:
+        return 0.0
+    width, _, _ = text_to_path.get_text_width_height_descent(text, FontProperties(size=size),
+                                                              ismath=False)
+    return float(width) * 1.06 / 72.0
+
+
+def colour_bar(fig: Figure, box: tuple[float, float, float, float], cmap: Any, norm: Normalize,
+               ticks: Sequence[float], labels: Sequence[str], theme: Theme, *, size: float,
+               label_pad: float, tick_colour: str, title: str | None = None) -> None:
+    """A vertical colour bar at ``box`` (x, y, width, height in inches): a gradient image
+    (gid colour-bar), its outline, tick marks and labels on the right (gids
+    colour-bar-tick-i) and, optionally, a rotated title beyond the labels."""
+    x, y, w, h = box
+    inches = fig.dpi_scale_trans
+    bar = BboxImage(TransformedBbox(Bbox.from_bounds(x, y, w, h), inches), cmap=cmap, norm=norm,
+                    interpolation="nearest", origin="lower")
+    bar.set_data(norm.inverse(np.linspace(0.0, 1.0, 256))[:, None])
+    bar.set_gid("colour-bar")
+    fig.add_artist(bar)
+    fig.add_artist(Rectangle((x, y), w, h, transform=inches, facecolor="none",
+                             edgecolor=theme.muted, linewidth=0.6))
+    for i, (value, label) in enumerate(zip(ticks, labels, strict=True)):
+        at = y + h * float(norm(value))
+        fig.add_artist(Line2D([x + w, x + w + BAR_TICK], [at, at], transform=inches,
+                              color=tick_colour, linewidth=0.6, solid_capstyle="butt"))
+        fig.text(x + w + BAR_TICK + label_pad, at, label, transform=inches, ha="left",
+                 va="center_baseline", gid=f"colour-bar-tick-{i}", **text_kwargs(theme, size))
+    if title is not None:
+        widest = max(text_width_in(label, size) for label in labels)
+        fig.text(x + w + BAR_TICK + label_pad + widest + 3.0 / 72, y + h / 2, title,
+                 transform=inches, rotation=90, ha="left", va="center", **text_kwargs(theme, size))
