@@ -16,7 +16,9 @@ version = release = rfdocs.__version__
 author = "the rfdocs developers"
 copyright = "2026, the rfdocs developers"
 
-extensions = ["myst_parser", "rfdocs", "rfdocs_reference"]
+# rfdocs.sphinxext.latex: rfdocs.sty, the characters rfdocs writes, for every LaTeX engine (drop
+# it from this list once rfdocs' own setup() calls setup_latex).
+extensions = ["myst_parser", "rfdocs", "rfdocs_reference", "rfdocs.sphinxext.latex"]
 myst_enable_extensions = ["colon_fence", "dollarmath", "deflist"]
 myst_heading_anchors = 3
 
@@ -27,24 +29,9 @@ html_css_files = ["site.css"]
 numfig = True
 exclude_patterns = ["_build", ".rfdocs-cache"]
 
-# Characters pdflatex does not know by itself, mapped to what it does.
-_LATEX_CHARS = {
-    "×": r"\ensuremath{\times}",
-    "→": r"\ensuremath{\rightarrow}",
-    "−": r"\ensuremath{-}",
-    "≤": r"\ensuremath{\leq}",
-    "≥": r"\ensuremath{\geq}",
-    "≈": r"\ensuremath{\approx}",
-    "·": r"\ensuremath{\cdot}",
-    "√": r"\ensuremath{\surd}",
-}
 latex_documents = [("index", "rfdocs.tex", "rfdocs: receptive fields and feature maps, computed",
                     author, "manual")]
-latex_elements = {
-    "papersize": "a4paper",
-    "preamble": r"\usepackage{newunicodechar}" + "".join(
-        rf"\newunicodechar{{{char}}}{{{tex}}}" for char, tex in _LATEX_CHARS.items()),
-}
+latex_elements = {"papersize": "a4paper"}
 epub_show_urls = "no"
 # Without -d (as in `make docs-check`) the doctrees sit inside the EPUB output folder: keep them
 # out of the book, and out of its warnings.
