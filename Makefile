@@ -5,7 +5,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SPHINXOPTS ?= -W --keep-going
 
-.PHONY: html test clean bench figures pdf latex epub fuzz venv docs-check browser
+.PHONY: html test clean bench figures pdf latex epub fuzz venv docs-check rtd browser tex \
+	test-lowest test-newest
 
 venv: $(STAMP)
 
@@ -15,22 +16,23 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test,docs]'
 	touch $(STAMP)
 
+# One doctrees folder for every builder, as sphinx-quickstart's Makefile and Read the Docs have it.
 html: $(STAMP)
-	$(BIN)/sphinx-build -b html $(SPHINXOPTS) -d docs/_build/doctrees/html docs docs/_build/html
+	$(BIN)/sphinx-build -b html $(SPHINXOPTS) -d docs/_build/doctrees docs docs/_build/html
 
 latex: $(STAMP)
-	$(BIN)/sphinx-build -b latex $(SPHINXOPTS) -d docs/_build/doctrees/latex docs docs/_build/latex
+	$(BIN)/sphinx-build -b latex $(SPHINXOPTS) -d docs/_build/doctrees docs docs/_build/latex
 
 epub: $(STAMP)
-	$(BIN)/sphinx-build -b epub $(SPHINXOPTS) -d docs/_build/doctrees/epub docs docs/_build/epub
+	$(BIN)/sphinx-build -b epub $(SPHINXOPTS) -d docs/_build/doctrees docs docs/_build/epub
 
 pdf: latex
 	cd docs/_build/latex && latexmk -pdf -interaction=nonstopmode -halt-on-error rfdocs.tex
 
-test: $(STAMP) browser
+test: $(STAMP) browser tex
 	$(BIN)/ruff check rfdocs tests
 	$(BIN)/mypy
-	$(MAKE) --no-print-directory docs-check
+	$(MAKE) --no-print-directory rtd
 	$(BIN)/python -m pytest
 
 # Headless Chromium for the explorer's browser test: installed where we can (root with apt),
@@ -41,12 +43,37 @@ browser:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; } || \
 	  echo "rfdocs: chromium not installed; the browser test will be skipped"
 
-# The builds Read the Docs runs, warnings as errors, into a scratch folder.
-docs-check: $(STAMP)
-	rm -rf build/docs-check
-	$(BIN)/sphinx-build -b html -W --keep-going -q -d build/docs-check/doctrees/html docs build/docs-check/html
-	$(BIN)/sphinx-build -b latex -W --keep-going -q -d build/docs-check/doctrees/latex docs build/docs-check/latex
-	$(BIN)/sphinx-build -b epub -W --keep-going -q -d build/docs-check/doctrees/epub docs build/docs-check/epub
+# TeX Live (pdflatex, xelatex, lualatex, latexmk, the fonts Sphinx uses) and poppler-utils for the
+# PDF steps: installed where we can (root with apt), else those steps skip and say why.
+TEX_PACKAGES := latexmk texlive-latex-recommended texlive-latex-extra texlive-fonts-recommended \
+	texlive-plain-generic texlive-pictures tex-gyre lmodern texlive-xetex texlive-luatex \
+	fonts-freefont-otf xindy poppler-utils
+tex:
+	@missing=""; for tool in latexmk pdflatex xelatex lualatex extractbb pdftotext pdftoppm; do \
+	  command -v $$tool >/dev/null || missing="$$missing $$tool"; done; \
+	[ -z "$$missing" ] && exit 0; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "rfdocs: installing TeX Live and poppler-utils (missing:$$missing)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	    apt-get install -y -qq --no-install-recommends $(TEX_PACKAGES) >/dev/null && exit 0; \
+	fi; \
+	echo "rfdocs: not installed:$$missing (installing needs root and apt-get); the PDF steps will be skipped"
+
+# Exactly the commands Read the Docs runs (.readthedocs.yaml: html, then latex and latexmk for the
+# PDF, then epub, all sharing docs/_build/doctrees), in a scratch copy of the checkout under
+# build/rtd, each output checked: every image exists and is real, every builder has every figure.
+rtd: $(STAMP)
+	$(BIN)/python -m tests.pipelines.rtd --repo . --scratch build/rtd --slug rfdocs
+
+docs-check: rtd
+
+# A small site built as Read the Docs would, with the lowest versions pyproject.toml declares
+# (build/venv-lowest, reused while the declared dependencies are unchanged), or the newest releases.
+test-lowest test-newest: test-%: $(STAMP) tex
+	$(BIN)/python -m tests.pipelines.versions $* build/venv-$*
+	rm -rf build/$*
+	build/venv-$*/bin/python -m tests.pipelines.demo_site build/$*/site
+	build/venv-$*/bin/python -m tests.pipelines.rtd --docs build/$*/site --output build/$*/out --slug demo -W
 
 figures: $(STAMP)
 	$(BIN)/python -m rfdocs.cli render-all figures
