@@ -16,9 +16,7 @@ version = release = rfdocs.__version__
 author = "the rfdocs developers"
 copyright = "2026, the rfdocs developers"
 
-# rfdocs.sphinxext.latex: rfdocs.sty, the characters rfdocs writes, for every LaTeX engine (drop
-# it from this list once rfdocs' own setup() calls setup_latex).
-extensions = ["myst_parser", "rfdocs", "rfdocs_reference", "rfdocs.sphinxext.latex"]
+extensions = ["myst_parser", "rfdocs", "rfdocs_reference"]
 myst_enable_extensions = ["colon_fence", "dollarmath", "deflist"]
 myst_heading_anchors = 3
 

@@ -65,7 +65,7 @@ class Built:
 
     @property
     def cache_dir(self) -> Path:
-        return self.outdir.parent / ".rfdocs-cache"
+        return self.doctreedir / "rfdocs-cache"
 
     def text(self, rel: str) -> str:
         return (self.outdir / rel).read_text(encoding="utf-8")
@@ -104,9 +104,10 @@ def build(srcdir: Path, builder: str = "html", *, outdir: Path | None = None,
           doctreedir: Path | None = None, warningiserror: bool = False, parallel: int = 0,
           confoverrides: dict[str, Any] | None = None, freshenv: bool = False) -> Built:
     """Build ``srcdir`` with ``builder`` into ``<srcdir>/../_build/<builder>`` (by default),
-    doctrees in ``<outdir>/../doctrees/<builder>`` as ``make`` mode puts them."""
+    doctrees in ``<outdir>/../doctrees``, one folder for every builder, as ``sphinx-build -M``
+    (the default Makefile) and Read the Docs share them."""
     outdir = outdir or srcdir.parent / "_build" / builder
-    doctreedir = doctreedir or outdir.parent / "doctrees" / builder
+    doctreedir = doctreedir or outdir.parent / "doctrees"
     status, warning = StringIO(), StringIO()
     with patch_docutils(srcdir), docutils_namespace():
         app = Sphinx(srcdir, srcdir, outdir, doctreedir, builder, confoverrides=confoverrides,

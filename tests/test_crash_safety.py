@@ -24,7 +24,7 @@ def _pages(n: int) -> dict[str, str]:
 def test_killed_build_leaves_only_complete_files(tmp_path: Path) -> None:
     srcdir = write_project(tmp_path / "src", _pages(12))
     outdir = tmp_path / "_build" / "html"
-    cache = outdir.parent / ".rfdocs-cache"
+    cache = outdir / ".doctrees" / "rfdocs-cache"  # no -d: doctrees inside the output
     proc = subprocess.Popen(
         [sys.executable, "-m", "sphinx", "-b", "html", "-q", str(srcdir), str(outdir)],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
@@ -46,11 +46,11 @@ def test_killed_build_leaves_only_complete_files(tmp_path: Path) -> None:
             assert "alt" in json.loads(path.read_text(encoding="utf-8"))
     # The figures completed so far are kept and reused; the rest are rendered now.
     done_before = {p.name for p in cache.glob("*.json")}
-    again = build(srcdir, "html", outdir=outdir)
+    again = build(srcdir, "html", outdir=outdir, doctreedir=outdir / ".doctrees")
     assert again.statuscode == 0, again.warnings
     assert not again.warning_lines(), again.warnings
     rendered = {line.split()[2] for line in again.rendered_lines()}
-    assert not rendered & {name.removesuffix(".json") for name in done_before}
+    assert not rendered & {name.removesuffix("-meta.json") for name in done_before}
     distinct = len({(i % 5, (i * 3) % 7) for i in range(12)}) + len({i % 3 for i in range(12)})
     assert len(list(cache.glob("*.json"))) == distinct
     assert not [p for p in cache.iterdir() if p.name.startswith(".")]

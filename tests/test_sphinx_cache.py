@@ -136,12 +136,14 @@ def test_code_fingerprint_re_renders(tmp_path: Path, monkeypatch: pytest.MonkeyP
 # ---------------------------------------------------------------------------- reuse, prune
 
 def test_deleting_the_output_reuses_the_cache(tmp_path: Path) -> None:
+    """The output deleted and every page read afresh (-E): the figures come from the cache."""
     src = write_project(tmp_path / "src", {"index.rst": figure_page()})
     first = build(src)
     assert len(first.rendered_lines()) == 1
     shutil.rmtree(first.outdir)
-    shutil.rmtree(first.doctreedir)
-    second = build(src, warningiserror=True)
+    for doctree in first.doctreedir.glob("*.doctree"):
+        doctree.unlink()
+    second = build(src, warningiserror=True, freshenv=True)
     assert second.rendered_lines() == []
     assert second.summary_lines() and ", 1 from cache," in second.summary_lines()[-1]
     key = one_key(second)
@@ -160,7 +162,7 @@ def test_removed_directive_is_pruned(tmp_path: Path) -> None:
     assert figure_keys(second) == [kept]
     assert not list(second.cache_dir.glob(f"{dropped}*"))
     assert {p.name for p in second.cache_dir.iterdir()} == \
-        {f"{kept}.svg", f"{kept}-dark.svg", f"{kept}.json"}
+        {f"{kept}.svg", f"{kept}-dark.svg", f"{kept}-meta.json"}
     assert "3 stale file(s) pruned" in second.summary_lines()[-1]
 
 
@@ -227,10 +229,10 @@ def warm(tmp_path: Path) -> tuple[Path, Built, str]:
 def test_missing_metadata_re_renders(warm: tuple[Path, Built, str]) -> None:
     src, first, key = warm
     svg = (first.cache_dir / f"{key}.svg").read_bytes()
-    (first.cache_dir / f"{key}.json").unlink()
+    (first.cache_dir / f"{key}-meta.json").unlink()
     second = build(src, freshenv=True)
     assert len(second.rendered_lines()) == 1
-    assert (second.cache_dir / f"{key}.json").is_file()
+    assert (second.cache_dir / f"{key}-meta.json").is_file()
     assert (second.cache_dir / f"{key}.svg").read_bytes() == svg
 
 
@@ -240,7 +242,7 @@ def test_truncated_figure_without_metadata_is_rewritten(warm: tuple[Path, Built,
     path = first.cache_dir / f"{key}.svg"
     whole = path.read_bytes()
     path.write_bytes(whole[: len(whole) // 3])
-    (first.cache_dir / f"{key}.json").unlink()
+    (first.cache_dir / f"{key}-meta.json").unlink()
     second = build(src, freshenv=True)
     assert (second.cache_dir / f"{key}.svg").read_bytes() == whole
     assert (second.outdir / "_images" / f"{key}.svg").read_bytes() == whole
@@ -256,11 +258,11 @@ def test_missing_figure_file_re_renders(warm: tuple[Path, Built, str]) -> None:
 
 def test_corrupt_metadata_re_renders(warm: tuple[Path, Built, str]) -> None:
     src, first, key = warm
-    (first.cache_dir / f"{key}.json").write_text("{not json", encoding="utf-8")
+    (first.cache_dir / f"{key}-meta.json").write_text("{not json", encoding="utf-8")
     second = build(src, freshenv=True)
     assert len(second.rendered_lines()) == 1
     assert second.warning_lines() == []
-    assert "receptive field" in (second.cache_dir / f"{key}.json").read_text(encoding="utf-8")
+    assert "receptive field" in (second.cache_dir / f"{key}-meta.json").read_text(encoding="utf-8")
 
 
 def test_stray_temporary_file_is_removed(warm: tuple[Path, Built, str]) -> None:

@@ -105,8 +105,10 @@ def test_every_flavour_builds_cleanly(builds: dict[str, Built]) -> None:
 
 @pytest.mark.parametrize("flavour", ["md-backticks", "md-colons"])
 def test_myst_doctree_equals_rest(builds: dict[str, Built], flavour: str) -> None:
-    rst = normalised(builds["rst"].doctree("index"))
-    md = normalised(builds[flavour].doctree("index"))
+    # Candidates are what Sphinx's image collector found on disk when the page was read (the
+    # first build found an empty cache); the files come when the page is written.
+    rst = normalised(builds["rst"].doctree("index"), drop=("source", "candidates"))
+    md = normalised(builds[flavour].doctree("index"), drop=("source", "candidates"))
     assert "<figure" in rst and "<table" in rst and "212×212" in rst
     assert md == rst
 

@@ -18,6 +18,7 @@ from rfdocs.sphinxext.config import setup_config
 from rfdocs.sphinxext.deferred import setup_deferred
 from rfdocs.sphinxext.directives import setup_directives
 from rfdocs.sphinxext.explorer import setup_explorer
+from rfdocs.sphinxext.latex import setup_latex
 from rfdocs.sphinxext.reproducible import setup_reproducible
 from rfdocs.sphinxext.roles import setup_roles
 from rfdocs.sphinxext.state import init_settings, is_html, merge_info, purge_doc, records, settings
@@ -92,13 +93,12 @@ def finish(app: Sphinx, exception: Exception | None) -> None:
     build = settings(app.env)
     formats = {build.image_format, "gif"} if build.html else {build.image_format}
     removed = FigureCache(build.config.cache_dir).prune(keep, formats)
-    rendered = [s for d in docs.values() for _, s in d.rendered]
+    seconds = [s for _, s in build.rendered]
     cached = sum(d.cached for d in docs.values())
-    for d in docs.values():  # report each render once, not again on the next build
-        d.rendered.clear()
+    for d in docs.values():  # report each cache hit once, not again on the next build
         d.cached = 0
-    if rendered or cached or removed:
-        logger.info(f"rfdocs: {len(rendered)} figure(s) rendered in {sum(rendered):.2f} s, "
+    if seconds or cached or removed:
+        logger.info(f"rfdocs: {len(seconds)} figure(s) rendered in {sum(seconds):.2f} s, "
                     f"{cached} from cache, {removed} stale file(s) pruned")
 
 
@@ -108,6 +108,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
     setup_roles(app)
     setup_explorer(app)
     setup_reproducible(app)
+    setup_latex(app)
     setup_deferred(app)
     app.add_post_transform(DropDarkImages)
     app.connect("config-inited", add_static_path)
@@ -117,5 +118,5 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("env-get-outdated", outdated_by_code)
     app.connect("env-before-read-docs", warm_up)
     app.connect("build-finished", finish)
-    return {"version": rfdocs.__version__, "env_version": 1, "parallel_read_safe": True,
+    return {"version": rfdocs.__version__, "env_version": 2, "parallel_read_safe": True,
             "parallel_write_safe": True}

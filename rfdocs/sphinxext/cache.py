@@ -17,7 +17,8 @@ from rfdocs.files import write_atomic
 #: Bump to re-render every figure after a change that the code fingerprint cannot see.
 RENDER_VERSION = 1
 
-META_SUFFIX = ".json"
+#: Not ``<key>.json``: the image glob ``<key>.*`` must find images only.
+META_SUFFIX = "-meta.json"
 
 
 @cache
@@ -67,7 +68,7 @@ def file_digest(path: Path) -> str:
 
 @dataclass(frozen=True)
 class FigureCache:
-    """Files ``<key>.<fmt>`` (light), ``<key>-dark.<fmt>`` and ``<key>.json`` (alt text, numbers)
+    """Files ``<key>.<fmt>`` (light), ``<key>-dark.<fmt>`` and ``<key>-meta.json`` (alt text, numbers)
     under ``root``. The JSON is written last, so its presence means the figure is complete."""
 
     root: Path
@@ -121,13 +122,13 @@ class FigureCache:
         metas = []
         for path in sorted(self.root.iterdir()):
             name = path.name
-            key = name.split(".", 1)[0].removesuffix("-dark")
+            key = name.split(".", 1)[0].removesuffix("-dark").removesuffix("-meta")
             if name.startswith(".") and name.endswith(".tmp"):
                 path.unlink(missing_ok=True)
                 removed += 1
             elif not path.is_file():
                 continue
-            elif path.suffix == META_SUFFIX:
+            elif name.endswith(META_SUFFIX):
                 metas.append((key, path))
             elif key not in keep and path.suffix in wanted:
                 path.unlink(missing_ok=True)

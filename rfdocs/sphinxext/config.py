@@ -28,10 +28,12 @@ def _positive_int(v: Any) -> bool:
 
 
 SETTINGS = (
-    Setting("rfdocs_cache_dir", "", "a path (str); empty for <output dir>/../.rfdocs-cache",
+    Setting("rfdocs_cache_dir", "", "a path (str); empty for <doctrees folder>/rfdocs-cache",
             lambda v: isinstance(v, str | Path),
             "Where rendered figures are kept between builds (relative paths are relative to "
-            "the configuration directory). It survives deleting the HTML output.", False,
+            "the configuration directory). By default a folder in the doctrees folder, so "
+            "builders that share doctrees (``sphinx-build -M``, Read the Docs, Jupyter Book) "
+            "share figures, and file watchers such as sphinx-autobuild ignore it.", False,
             (str, Path, type(Path()))),  # Sphinx wants the exact type: PosixPath, WindowsPath
     Setting("rfdocs_on_error", "warn", '"warn" or "raise"', lambda v: v in ("warn", "raise"),
             'What bad input does: "warn" logs one warning and shows an error box in the page; '
@@ -56,6 +58,17 @@ SETTINGS = (
 )
 
 
+def default_cache_dir(app: Sphinx) -> Path:
+    """``<doctrees>/rfdocs-cache``: shared by the builders that share the doctrees, and out of
+    the way of watchers, which ignore the doctrees and output folders. An EPUB built without
+    ``-d`` has its doctrees inside the output folder, whose every file goes into the book:
+    then beside the output folder."""
+    doctrees, outdir = Path(app.doctreedir).resolve(), Path(app.outdir).resolve()
+    if app.builder.name.startswith("epub") and doctrees.is_relative_to(outdir):
+        return outdir.parent / ".rfdocs-cache"
+    return doctrees / "rfdocs-cache"
+
+
 @dataclass(frozen=True)
 class RfdocsConfig:
     """The validated configuration, read from ``app.config`` (one object, no globals)."""
@@ -73,7 +86,7 @@ class RfdocsConfig:
     def from_app(cls, app: Sphinx) -> RfdocsConfig:
         c = app.config
         raw = c.rfdocs_cache_dir
-        cache = Path(app.confdir) / raw if raw else Path(app.outdir).parent / ".rfdocs-cache"
+        cache = Path(app.confdir) / raw if raw else default_cache_dir(app)
         return cls(cache.resolve(), c.rfdocs_on_error, c.rfdocs_execute, c.rfdocs_dark_mode,
                    c.rfdocs_png_dpi, c.rfdocs_max_layers, c.rfdocs_max_pixels, c.rfdocs_max_work)
 

@@ -1,6 +1,8 @@
-"""Parallel builds: figures missing from the cache are drawn in one process pool after every
-page is read (env-updated), and their image nodes get their files and alt text when each page
-is written (doctree-resolved)."""
+"""Figures are drawn for the builder that writes them. Doctrees name a figure, not a file, so any
+sequence of builders may share one doctrees folder (Read the Docs runs html, latex and epub on
+one): after reading, the figures this build's pages lack are drawn (in one process pool under
+``-j N``, env-updated); when a page is written, each image gets the file of the writing
+builder's format, drawn then if still missing, and its computed alt text (doctree-resolved)."""
 
 from __future__ import annotations
 
@@ -14,128 +16,146 @@ from sphinx.util import logging
 from sphinx.util.images import guess_mimetype
 
 from rfdocs.sphinxext.cache import FigureCache
-from rfdocs.sphinxext.errors import report
-from rfdocs.sphinxext.render import FigureJob, JobResult, run_job, run_jobs
-from rfdocs.sphinxext.state import records, settings
+from rfdocs.sphinxext.errors import error_box, report
+from rfdocs.sphinxext.render import FigureJob, FigureRequest, JobResult, run_job, run_jobs
+from rfdocs.sphinxext.state import BuildSettings, records, settings
 
 logger = logging.getLogger("rfdocs")
 
+#: The outcome of a figure not drawn in draft mode (rfdocs_execute = "never").
+DRAFT = ("", "draft")
 
-def _log(job: FigureJob, result: JobResult, docname: str, on_error: str) -> None:
+
+def job_for(build: BuildSettings, request: FigureRequest) -> FigureJob:
+    """The files ``request`` needs for the running builder."""
+    return request.job(build.html, build.image_format, build.themes, build.config.cache_dir)
+
+
+def _settled(build: BuildSettings, job: FigureJob, result: JobResult, docname: str) -> None:
+    """Record a drawing's outcome; one status line (and Python's warnings) per figure drawn."""
+    build.outcomes[job.key] = result.problem
     if result.problem is not None:
-        message, subtype = result.problem
-        report(on_error, f"{job.directive}: {message}", job.location, subtype)
         return
+    build.rendered.append((job.key, result.seconds))
     for message in result.warnings:
-        logger.warning(f"{job.directive}: while rendering: {message}", location=job.location,
-                       type="rfdocs", subtype="python")
+        logger.warning(f"{job.request.directive}: while rendering: {message}",
+                       location=job.request.location, type="rfdocs", subtype="python")
     logger.info(f"rfdocs: rendered {job.key} ({docname}) in {result.seconds * 1000:.0f} ms")
 
 
-def render_pending(app: Sphinx, env: BuildEnvironment) -> None:
-    """env-updated: draw every figure the pages read in this build left for later."""
-    docs = records(env)
-    jobs: dict[str, list[tuple[FigureJob, str]]] = {}
-    for docname in sorted(docs):
-        for job in docs[docname].pending:
-            jobs.setdefault(job.key, []).append((job, docname))
-    if not jobs:
+def _report(build: BuildSettings, job: FigureJob, problem: tuple[str, str]) -> None:
+    """One warning per directive whose figure could not be drawn, however often it is written."""
+    if (job.key, job.request.location) in build.reported:
         return
+    build.reported.add((job.key, job.request.location))
+    report(build.config.on_error, f"{job.request.directive}: {problem[0]}", job.request.location,
+           problem[1])
+
+
+def draw_pending(app: Sphinx, env: BuildEnvironment) -> None:
+    """env-updated: draw every figure that the pages read in this build lack."""
+    docs = records(env)
     build = settings(env)
-    results = {r.key: r for r in run_jobs([uses[0][0] for uses in jobs.values()], build.parallel)}
-    for key, uses in sorted(jobs.items()):
-        result = results[key]
-        if result.problem is None:  # one status line per figure drawn
-            _log(uses[0][0], result, uses[0][1], build.config.on_error)
-        else:  # one warning per directive that asked for it, as a serial build gives
-            for job, docname in uses:
-                _log(job, result, docname, build.config.on_error)
-    cache = FigureCache(build.config.cache_dir)
-    for key, uses in jobs.items():
-        if results[key].problem is None:
-            _note_files(env, cache, uses)
-    done: set[str] = set()
+    uses: dict[str, list[tuple[FigureJob, str]]] = {}
     for docname in sorted(docs):
         doc = docs[docname]
-        for job in doc.pending:
-            result = results[job.key]
-            doc.jobs[job.key] = job
-            if result.problem is not None:
-                doc.failed[job.key] = result.problem
-            elif job.key not in done:
-                doc.rendered.append((job.key, result.seconds))
-                done.add(job.key)
+        for request_id in doc.pending:
+            job = job_for(build, doc.figures[request_id])
+            uses.setdefault(job.key, []).append((job, docname))
         doc.pending.clear()
+    if not uses:
+        return
+    results = {r.key: r for r in run_jobs([u[0][0] for u in uses.values()], build.parallel)}
+    for key, key_uses in sorted(uses.items()):
+        result = results[key]
+        first, docname = key_uses[0]
+        _settled(build, first, result, docname)
+        if result.problem is not None:  # one warning per directive that asked for it
+            for job, _ in key_uses:
+                _report(build, job, result.problem)
 
 
-def _note_files(env: BuildEnvironment, cache: FigureCache,
-                uses: list[tuple[FigureJob, str]]) -> None:
-    """Make the drawn files dependencies of the pages that show them (so a lost file brings
-    the page back for reading), dated no later than those pages were read, as files drawn
-    while reading would be (else every page would look outdated on the next build)."""
-    job = uses[0][0]
-    read_us = min(env.all_docs.get(docname, 0) for _, docname in uses)
-    for theme in job.themes:
-        path = cache.path(job.key, theme, job.fmt)
-        if not path.is_file():
-            continue
-        if read_us and path.stat().st_mtime_ns > read_us * 1000:
-            stamp = read_us * 1000 - 1_000_000_000
-            os.utime(path, ns=(stamp, stamp))
-        for _, docname in uses:
-            env.note_dependency(path, docname=docname)
+def _request(env: BuildEnvironment, docname: str, request_id: str) -> FigureRequest | None:
+    """The request behind an image: on the page written, or (LaTeX, singlehtml and other
+    builders that assemble one tree from many pages) on any page."""
+    docs = records(env)
+    own = docs.get(docname)
+    if own is not None and request_id in own.figures:
+        return own.figures[request_id]  # type: ignore[no-any-return]
+    for doc in docs.values():
+        if request_id in doc.figures:
+            return doc.figures[request_id]  # type: ignore[no-any-return]
+    return None
 
 
-def _error_box(message: str) -> nodes.Node:
-    box = nodes.error("", nodes.paragraph("", f"rfdocs: {message}"), classes=["rfdocs-error"])
+def _outcome(build: BuildSettings, cache: FigureCache, job: FigureJob,
+             docname: str) -> tuple[str, str] | None:
+    """None when the job's files are in the cache (drawn now if need be), else the problem."""
+    if job.key in build.outcomes:
+        return build.outcomes[job.key]
+    if cache.complete(job.key, job.themes, (job.fmt,)) is not None:
+        build.outcomes[job.key] = None
+        return None
+    if build.config.execute == "never":
+        build.outcomes[job.key] = DRAFT
+        return DRAFT
+    result = run_job(job)  # another builder read the page, or the cache lost the file
+    _settled(build, job, result, docname)
+    return result.problem
+
+
+def _enclosing_figure(node: nodes.Node) -> nodes.figure | None:
+    parent = node.parent
+    while parent is not None and not isinstance(parent, nodes.figure):
+        parent = parent.parent
+    return parent
+
+
+def _placeholder(directive: str) -> nodes.Element:
+    box = nodes.container("", classes=["rfdocs-placeholder"])
+    box += nodes.paragraph("", f"{directive} figure (not rendered: rfdocs_execute = \"never\")")
     return box
 
 
 def resolve_images(app: Sphinx, doctree: nodes.document, docname: str) -> None:
-    """doctree-resolved: give drawn-later images their files (as the image collector would
-    have at read time) and their computed alt text; failed figures become error boxes."""
+    """doctree-resolved: every rfdocs image gets the file the writing builder shows (one
+    candidate, never the metadata) and its computed alt text; a figure that cannot be drawn
+    becomes an error box (a placeholder in draft mode)."""
+    images = [n for n in doctree.findall(nodes.image) if n.get("rfdocs_request")]
     env = app.env
-    doc = records(env).get(docname)
-    images = [n for n in doctree.findall(nodes.image) if n.get("rfdocs_deferred")]
-    if not images or doc is None:
-        return
     build = settings(env)
+    if not images or not build.draws:
+        return
     cache = FigureCache(build.config.cache_dir)
     srcdir = Path(env.srcdir)
     replaced: set[int] = set()
     for image in images:
-        key = image["rfdocs_deferred"]
-        if key in doc.failed:
-            figure = image.parent
-            while figure is not None and not isinstance(figure, nodes.figure):
-                figure = figure.parent
-            if figure is not None and figure.parent is not None and id(figure) not in replaced:
-                replaced.add(id(figure))
-                job = doc.jobs.get(key)
-                name = job.directive if job is not None else "rfdocs"
-                figure.parent.replace(figure, _error_box(f"{name}: {doc.failed[key][0]}"))
+        request = _request(env, docname, image["rfdocs_request"])
+        if request is None:
             continue
-        job = doc.jobs.get(key)
-        if cache.complete(key, build.themes, (job.fmt,) if job else ()) is None and job:
-            result = run_job(job)  # the cache lost it since: draw it again, here
-            if result.problem is not None:
-                report(build.config.on_error, f"{job.directive}: {result.problem[0]}",
-                       job.location, result.problem[1])
-                continue
-        stem = srcdir / image["uri"].removesuffix(".*")
-        candidates: dict[str, str] = {}
-        for path in sorted(stem.parent.glob(stem.name + ".*")):
-            mimetype = guess_mimetype(str(path))
-            if mimetype is not None and path.suffix != ".json":
-                rel = os.path.relpath(path, srcdir).replace(os.sep, "/")
-                candidates[mimetype] = rel
-                env.images.add_file(docname, rel)
-        image["candidates"] = candidates
+        job = job_for(build, request)
+        problem = _outcome(build, cache, job, docname)
+        if problem is not None:
+            figure = _enclosing_figure(image)
+            if figure is None or figure.parent is None or id(figure) in replaced:
+                continue  # replaced already, with the figure's other image
+            replaced.add(id(figure))
+            if problem == DRAFT:
+                figure.parent.replace(figure, _placeholder(request.directive))
+            else:
+                _report(build, job, problem)
+                figure.parent.replace(figure, error_box(f"{request.directive}: {problem[0]}"))
+            continue
+        path = cache.path(job.key, image["rfdocs_theme"], job.fmt)
+        rel = os.path.relpath(path, srcdir).replace(os.sep, "/")
+        image["uri"] = rel
+        image["candidates"] = {guess_mimetype(str(path)) or f"image/{job.fmt}": rel}
+        env.images.add_file(docname, rel)
         if image.get("rfdocs_auto_alt"):
-            meta = cache.read_meta(key) or {}
+            meta = cache.read_meta(job.key) or {}
             image["alt"] = str(meta.get("alt", ""))
 
 
 def setup_deferred(app: Sphinx) -> None:
-    app.connect("env-updated", render_pending)
+    app.connect("env-updated", draw_pending)
     app.connect("doctree-resolved", resolve_images)

@@ -4,7 +4,6 @@ rf-network: thin adapters from page text to the compute and figure layers."""
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar
@@ -12,17 +11,14 @@ from typing import Any, ClassVar
 from docutils import nodes
 from docutils.parsers.rst import directives
 from sphinx.application import Sphinx
-from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
 
 from rfdocs.compute import Network, SpecError, analyze
 from rfdocs.sphinxext.cache import FigureCache, code_fingerprint, figure_key, file_digest
 from rfdocs.sphinxext.errors import FigureProblem, report
-from rfdocs.sphinxext.render import PATH_OPTIONS, FigureJob, Limits, draw, prepare
+from rfdocs.sphinxext.render import PATH_OPTIONS, FigureRequest, Limits, prepare
 from rfdocs.sphinxext.sources import SourceError, page_networks, resolve_network, safe_path
 from rfdocs.sphinxext.state import record, settings
-
-logger = logging.getLogger("rfdocs")
 
 #: Options every figure directive takes besides its kind's own.
 COMMON_OPTIONS: dict[str, str] = {
@@ -151,8 +147,9 @@ class RfFigureDirective(RfdocsDirective):
 
     def make_nodes(self) -> list[nodes.Node]:
         """Key the figure on the page's own text (options as written, the parsed network, file
-        digests, settings); only a cache miss imports the figure kind, validates and draws, so
-        rebuilds with a warm cache never load matplotlib."""
+        digests, settings) and name it in the doctree whichever builder reads the page: each
+        builder gets its own format when it writes. Only a cache miss imports the figure kind
+        and validates now (the warning belongs to this line); drawing comes after reading."""
         align, width, alt, classes = _common(self)
         net = self.network()
         given = {k: v.strip() for k, v in self.options.items()
@@ -167,39 +164,28 @@ class RfFigureDirective(RfdocsDirective):
                 except SourceError as err:
                     raise DirectiveProblem(str(err), err.subtype) from None
                 key_parts[f"{name}_sha256"] = file_digest(paths[name])
-        animated = self.animates and build.html and "static" not in self.options
         key_parts.update(options=given, network=None if net is None else net.to_dict(),
-                         animated=animated,
                          settings={**build.config.pixel_settings(), "max_work": build.config.max_work})
-        key = figure_key(self.kind_name, key_parts)
-        fmt = "gif" if animated else build.image_format
-        cache = FigureCache(build.config.cache_dir)
-        meta = cache.complete(key, build.themes, (fmt,))
-        if meta is None and build.config.execute == "never":
-            record(self.env).keys.add(key)
-            return [self.placeholder(key)]
+        animates = self.animates and "static" not in self.options
         limits = Limits(build.config.png_dpi, build.config.max_pixels, build.config.max_work)
-        record(self.env).keys.add(key)
-        if meta is None and build.parallel > 1:
-            # Validate now (the warning belongs to this line), draw later in the build's pool.
-            self.prepared(net, given, paths, limits)
-            job = FigureJob(key, self.kind_name, given, None if net is None else net.to_dict(),
-                            {k: str(v) for k, v in paths.items()}, self.allowed(), build.themes,
-                            fmt, limits, str(build.config.cache_dir), self.directive_name,
-                            self.get_location())
-            record(self.env).pending.append(job)
-            return [self.figure_node(key, "", align, width, alt, classes, build.themes,
-                                     deferred=job)]
-        if meta is None:
-            started = time.perf_counter()
-            meta = self.render(net, given, paths, cache, key, build.themes, fmt, limits)
-            seconds = time.perf_counter() - started
-            record(self.env).rendered.append((key, seconds))
-            logger.info(f"rfdocs: rendered {key} ({self.env.docname}) in {seconds * 1000:.0f} ms")
-        else:
-            record(self.env).cached += 1
-        return [self.figure_node(key, str(meta.get("alt", "")), align, width, alt, classes,
-                                 build.themes)]
+        request = FigureRequest(
+            self.kind_name, given, key_parts["network"], {k: str(v) for k, v in paths.items()},
+            self.allowed(), limits, self.directive_name, self.get_location(),
+            figure_key(self.kind_name, {**key_parts, "animated": False}),
+            figure_key(self.kind_name, {**key_parts, "animated": True}) if animates else None,
+            self.env.new_serialno("rfdocs-figure"))
+        doc = record(self.env)
+        doc.figures[request.id] = request
+        doc.keys.update(request.keys)
+        job = request.job(build.html, build.image_format, build.themes, build.config.cache_dir)
+        if build.config.execute != "never":
+            if FigureCache(build.config.cache_dir).complete(job.key, job.themes, (job.fmt,)) is None:
+                self.prepared(net, given, paths, limits)
+                if build.draws:
+                    doc.pending.append(request.id)
+            else:
+                doc.cached += 1
+        return [self.figure_node(request.id, job.key, align, width, alt, classes)]
 
     def allowed(self) -> tuple[str, ...]:
         """Options this directive takes besides its kind's own."""
@@ -213,35 +199,12 @@ class RfFigureDirective(RfdocsDirective):
         except SpecError as err:
             raise self.spec_problem(err) from None
 
-    def render(self, net: Network | None, given: dict[str, str], paths: Mapping[str, Path],
-               cache: FigureCache, key: str, themes: tuple[str, ...], fmt: str,
-               limits: Limits) -> dict[str, Any]:
-        """Validate the options against the kind, draw every theme, store the files."""
-        kind, resolved = self.prepared(net, given, paths, limits)
-        try:
-            files, meta, caught = draw(kind, net, resolved, themes, fmt, limits)
-        except SpecError as err:
-            raise self.spec_problem(err) from None
-        for message in caught:
-            logger.warning(f"{self.directive_name}: while rendering: {message}",
-                           location=self.get_location(), type="rfdocs", subtype="python")
-        cache.store(key, files, meta)
-        return meta
-
-    def placeholder(self, key: str) -> nodes.Node:
-        box = nodes.container("", classes=["rfdocs-placeholder"])
-        box += nodes.paragraph("", f"{self.directive_name} figure (not rendered: "
-                                   "rfdocs_execute = \"never\")")
-        self.set_source_info(box)
-        return box
-
-    def figure_node(self, key: str, computed_alt: str, align: str | None, width: str | None,
-                    alt: str | None, classes: list[str], themes: tuple[str, ...],
-                    deferred: FigureJob | None = None) -> nodes.Node:
-        root = settings(self.env).config.cache_dir
-        srcdir = self.env.srcdir
-        rel = os.path.relpath(root, srcdir).replace(os.sep, "/")
-        base = f"/{rel}/{key}"
+    def figure_node(self, request_id: str, key: str, align: str | None, width: str | None,
+                    alt: str | None, classes: list[str]) -> nodes.Node:
+        """A standard figure: one image per theme the pages show (the builder that writes the
+        page picks its file and format, and fills in the computed alt text), then the caption."""
+        build = settings(self.env)
+        rel = os.path.relpath(build.config.cache_dir, self.env.srcdir).replace(os.sep, "/")
         figure = nodes.figure("", classes=["rfdocs", f"rfdocs-{self.kind_name}", *classes])
         if align:
             figure["align"] = align
@@ -250,13 +213,16 @@ class RfFigureDirective(RfdocsDirective):
         images = nodes.container("", classes=["rfdocs-images"])
         self.set_source_info(images)
         figure += images
+        themes = build.page_themes
+        # Themes with a light/dark switch of their own (furo, pydata-sphinx-theme,
+        # sphinx-book-theme) show only-light/only-dark images by it and leave them unfiltered.
+        theme_classes = len(themes) > 1 and build.config.dark_mode == "auto"
         for theme in themes:
-            image = nodes.image(uri=f"{base}{'' if theme == 'light' else '-' + theme}.*",
-                                alt=alt if alt is not None else computed_alt,
-                                classes=[f"rfdocs-{theme}"])
-            if deferred is not None:  # drawn after reading: files, alt text filled in at write
-                image["rfdocs_deferred"] = deferred.key
-                image["rfdocs_auto_alt"] = alt is None
+            suffix = "" if theme == "light" else "-" + theme
+            image = nodes.image(uri=f"/{rel}/{key}{suffix}.*", alt=alt or "",
+                                classes=[f"rfdocs-{theme}", *([f"only-{theme}"] if theme_classes else [])],
+                                rfdocs_request=request_id, rfdocs_theme=theme,
+                                rfdocs_auto_alt=alt is None)
             if width:
                 image["width"] = width
             self.set_source_info(image)

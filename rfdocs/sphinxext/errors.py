@@ -13,6 +13,11 @@ class RfdocsError(SphinxError):
     category = "rfdocs error"
 
 
+def error_box(message: str) -> nodes.Element:
+    """What a page shows where rfdocs could not make what it asked for."""
+    return nodes.error("", nodes.paragraph("", f"rfdocs: {message}"), classes=["rfdocs-error"])
+
+
 def report(app_config_on_error: str, message: str, location: str, subtype: str,
            lineno: int | None = None) -> list[nodes.Node]:
     """Log ``message`` (type ``rfdocs``, ``subtype``) at ``location`` and return an error box;
@@ -20,7 +25,7 @@ def report(app_config_on_error: str, message: str, location: str, subtype: str,
     if app_config_on_error == "raise":
         raise RfdocsError(f"{location}: {message}")
     logger.warning(message, location=location, type="rfdocs", subtype=subtype)
-    box = nodes.error("", nodes.paragraph("", f"rfdocs: {message}"), classes=["rfdocs-error"])
+    box = error_box(message)
     if lineno is not None:
         box.line = lineno
     return [box]

@@ -100,21 +100,53 @@ def draw(kind: Any, net: Network | None, resolved: Mapping[str, Any], themes: Se
 
 
 @dataclass(frozen=True)
-class FigureJob:
-    """Everything a worker process needs to draw one figure (plain, picklable data)."""
+class FigureRequest:
+    """One figure a page asks for, whichever builder reads the page (plain, picklable data).
+    Each builder draws the variant it shows: the animation (``animated_key``, GIF) on the web
+    where the kind animates, else the still figure (``static_key``) in its own format."""
 
-    key: str
     kind: str
     given: dict[str, str]
     network: dict[str, Any] | None
     paths: dict[str, str]
     allowed: tuple[str, ...]
-    themes: tuple[str, ...]
-    fmt: str
     limits: Limits
-    cache_dir: str
     directive: str
     location: str
+    static_key: str
+    animated_key: str | None = None
+    serial: int = 0  # the figure's number on its page: the same figure may stand twice
+
+    @property
+    def id(self) -> str:
+        """Names the request in its page's record (the same in Markdown and reST)."""
+        return f"{self.static_key}@{self.serial}"
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        return (self.static_key,) if self.animated_key is None else (self.static_key, self.animated_key)
+
+    def job(self, html: bool, image_format: str, themes: tuple[str, ...], cache_dir: Path) -> FigureJob:
+        """The files a builder needs: ``html`` builders show animations, others the still
+        figure in ``image_format``."""
+        if html and self.animated_key is not None:
+            return FigureJob(self, self.animated_key, "gif", themes, str(cache_dir))
+        return FigureJob(self, self.static_key, image_format, themes, str(cache_dir))
+
+
+@dataclass(frozen=True)
+class FigureJob:
+    """Everything a worker process needs to draw one figure's files for one builder."""
+
+    request: FigureRequest
+    key: str
+    fmt: str
+    themes: tuple[str, ...]
+    cache_dir: str
+
+    @property
+    def kind(self) -> str:
+        return self.request.kind
 
 
 @dataclass
@@ -128,11 +160,13 @@ class JobResult:
 def run_job(job: FigureJob) -> JobResult:
     """Draw and store one figure; problems come back as data, never as exceptions."""
     started = time.perf_counter()
+    request = job.request
     try:
-        net = None if job.network is None else network_from_data(job.network)
-        kind, resolved = prepare(job.kind, job.given, net, {k: Path(v) for k, v in job.paths.items()},
-                                 job.allowed, job.limits)
-        files, meta, caught = draw(kind, net, resolved, job.themes, job.fmt, job.limits)
+        net = None if request.network is None else network_from_data(request.network)
+        kind, resolved = prepare(request.kind, request.given, net,
+                                 {k: Path(v) for k, v in request.paths.items()},
+                                 request.allowed, request.limits)
+        files, meta, caught = draw(kind, net, resolved, job.themes, job.fmt, request.limits)
         FigureCache(Path(job.cache_dir)).store(job.key, files, meta)
     except FigureProblem as problem:
         return JobResult(job.key, time.perf_counter() - started, (str(problem), problem.subtype))

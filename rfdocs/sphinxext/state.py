@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Set
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from sphinx.application import Sphinx
@@ -20,31 +19,44 @@ _FORMAT_BY_MIMETYPE = (("image/svg+xml", "svg"), ("application/pdf", "pdf"), ("i
 
 @dataclass(frozen=True)
 class BuildSettings:
-    """The configuration plus what the current builder needs."""
+    """The configuration plus what the current builder needs, and what this build drew."""
 
     config: RfdocsConfig
     builder: str
     image_format: str
     dark: bool  # also draw dark variants (HTML builders, dark mode not off)
     html: bool  # an HTML builder (not EPUB): animations are shown
-    parallel: int = 1  # sphinx-build -j: figures are then drawn in a pool after reading
+    parallel: int = 1  # sphinx-build -j: figures missing after reading are drawn in a pool
+    draws: bool = True  # False for builders that write no document (gettext, linkcheck, ...)
+    #: Cache keys settled in this build: None when the files are there, else the problem.
+    outcomes: dict[str, tuple[str, str] | None] = field(default_factory=dict)
+    #: (key, location) pairs whose problem this build has already reported.
+    reported: set[tuple[str, str]] = field(default_factory=set)
+    #: (key, seconds) of every figure drawn in this build.
+    rendered: list[tuple[str, float]] = field(default_factory=list)
 
     @property
     def themes(self) -> tuple[str, ...]:
+        """The themes this builder shows."""
         return ("light", "dark") if self.dark else ("light",)
+
+    @property
+    def page_themes(self) -> tuple[str, ...]:
+        """The themes a page's doctree names, whichever builder read it (builders that show
+        fewer drop the rest when they write)."""
+        return ("light",) if self.config.dark_mode == "off" else ("light", "dark")
 
 
 @dataclass
 class DocRecord:
-    """Figures of one document: cache keys used, and (key, seconds) of those rendered when read."""
+    """Figures of one document, independent of the builder that read it: every request by
+    its id, the cache keys any builder may use for them, and the cache hits when read."""
 
     keys: set[str] = field(default_factory=set)
-    rendered: list[tuple[str, float]] = field(default_factory=list)
+    figures: dict[str, Any] = field(default_factory=dict)  # request id -> FigureRequest
+    #: Requests read in this build whose files the reading builder lacked.
+    pending: list[str] = field(default_factory=list)
     cached: int = 0
-    #: Figures drawn after reading (parallel builds): their jobs, and the problems found.
-    pending: list[Any] = field(default_factory=list)
-    jobs: dict[str, Any] = field(default_factory=dict)
-    failed: dict[str, tuple[str, str]] = field(default_factory=dict)
     #: The compute and figure code that produced this document's numbers and figures.
     fingerprint: str = ""
 
@@ -67,14 +79,15 @@ def init_settings(app: Sphinx) -> None:
     builder = app.builder
     dark = is_html(builder) and config.dark_mode != "off"
     app.env.rfdocs_settings = BuildSettings(  # type: ignore[attr-defined]
-        config, builder.name, image_format(builder), dark, is_html(builder), app.parallel)
+        config, builder.name, image_format(builder), dark, is_html(builder), app.parallel,
+        draws=bool(builder.format))
     if not hasattr(app.env, "rfdocs_docs"):
         app.env.rfdocs_docs = {}  # type: ignore[attr-defined]
-    # Render and cache counts are per build, but the environment was pickled with the last
-    # build's counts (before build-finished could clear them): start from zero.
+    # Cache counts are per build, but the environment was pickled with the last build's
+    # counts (before build-finished could clear them): start from zero.
     for doc in records(app.env).values():
-        doc.rendered.clear()
         doc.cached = 0
+        doc.pending.clear()
 
 
 def settings(env: BuildEnvironment) -> BuildSettings:
@@ -106,6 +119,3 @@ def merge_info(app: Sphinx, env: BuildEnvironment, docnames: Set[str],
         if name in theirs:
             mine[name] = theirs[name]
 
-
-def cache_root(env: BuildEnvironment) -> Path:
-    return settings(env).config.cache_dir
