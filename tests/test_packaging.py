@@ -22,9 +22,11 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 
-#: Never copied into a source tree to build from (virtual environments, outputs, caches).
-IGNORED = (".git", ".venv", "venv", "build", "dist", "_build", "__pycache__", "*.egg-info",
-           ".mypy_cache", ".ruff_cache", ".pytest_cache", ".hypothesis", ".gl", "node_modules")
+#: Never copied into a source tree to build from: at the top (version control, virtual
+#: environments, build outputs) and anywhere (caches, documentation outputs).
+IGNORED_AT_TOP = {".git", ".venv", "venv", "build", "dist", ".gl", "node_modules"}
+IGNORED = shutil.ignore_patterns("_build", "__pycache__", "*.egg-info", ".mypy_cache", ".ruff_cache",
+                                 ".pytest_cache", ".hypothesis")
 
 URLS = {
     "Homepage": "https://rfdocs.readthedocs.io",
@@ -41,7 +43,11 @@ pytestmark = pytest.mark.slow
 def copy_source(dest: Path) -> Path:
     """A copy of the project without build outputs, so that a stale ``build/lib`` or
     ``*.egg-info`` left by earlier builds cannot leak into what is built from it."""
-    shutil.copytree(REPO, dest, ignore=shutil.ignore_patterns(*IGNORED))
+    def ignore(folder: str, names: list[str]) -> set[str]:
+        top = IGNORED_AT_TOP.intersection(names) if Path(folder) == REPO else set()
+        return top | IGNORED(folder, names)
+
+    shutil.copytree(REPO, dest, ignore=ignore)
     return dest
 
 
