@@ -3,9 +3,10 @@ LaTeX (and a PDF where TeX allows) in the same ``_build`` folder, sharing ``_bui
 as ``jupyter-book build`` always does. Every builder must get real image files.
 
 Jupyter Book 1 pins an older Sphinx than the test environment's, so it runs from its own venv,
-``build/venv-jb-<hash>``, created on first use (see below) and kept while
-``pyproject.toml``, the pinned Jupyter Book and the Python version stay the same. rfdocs is
-(re)installed into it, without dependencies, whenever its source changes."""
+``build/venv-jb-<hash>``, created on first use and kept while ``pyproject.toml``, the pinned
+Jupyter Book and the Python version stay the same: about 40 s on a quiet 2-core machine with a
+warm pip cache, 1.5-2 min on a busy one or with an empty pip cache. rfdocs is (re)installed
+into it, without dependencies, whenever its source changes (about 10 s)."""
 
 from __future__ import annotations
 
