@@ -10,6 +10,7 @@ into it, without dependencies, whenever its source changes (about 10 s)."""
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -17,7 +18,10 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 import venv
+from collections.abc import Iterator
+from contextlib import contextmanager
 from html.parser import HTMLParser
 from pathlib import Path
 from xml.etree import ElementTree
@@ -83,27 +87,51 @@ def _pip(python: Path, *args: str | Path) -> None:
     assert proc.returncode == 0, f"pip install {args} failed:\n{proc.stdout}\n{proc.stderr}"
 
 
+@contextmanager
+def _exclusive(lock: Path, timeout: float = 1200) -> Iterator[None]:
+    """Hold an exclusive lock on ``lock`` (pytest sessions running at once take turns)."""
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    deadline = time.monotonic() + timeout
+    with lock.open("a") as handle:
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    pytest.fail(f"{lock} stayed locked for {timeout:.0f} s (another test session?)")
+                time.sleep(1)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 @pytest.fixture(scope="module")
-def jb_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """``build/venv-jb-<hash>`` with Jupyter Book 1, ipykernel and the current rfdocs."""
+def jb_venv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """``build/venv-jb-<hash>`` with Jupyter Book 1, ipykernel and the current rfdocs, locked
+    while this module uses it: another session neither replaces rfdocs in it nor deletes it."""
     key = hashlib.sha256(
         (REPO / "pyproject.toml").read_bytes() + repr((JB_REQUIREMENTS, sys.version)).encode()
     ).hexdigest()[:12]
     env = REPO / "build" / f"venv-jb-{key}"
     python = env / "bin" / "python"
     ready = env / ".rfdocs-ready"
-    if not ready.exists():
-        for old in (REPO / "build").glob("venv-jb-*"):
-            shutil.rmtree(old)
-        venv.create(env, with_pip=False, clear=True)
-        source = copy_source(tmp_path_factory.mktemp("rfdocs-src") / "rfdocs")
-        _pip(python, *JB_REQUIREMENTS, source)
-        ready.write_text(_source_digest(), encoding="utf-8")
-    elif ready.read_text(encoding="utf-8") != _source_digest():
-        source = copy_source(tmp_path_factory.mktemp("rfdocs-src") / "rfdocs")
-        _pip(python, "--no-deps", "--force-reinstall", source)
-        ready.write_text(_source_digest(), encoding="utf-8")
-    return env
+    with _exclusive(REPO / "build" / "venv-jb.lock"):
+        digest = _source_digest()  # before copying: an edit meanwhile reinstalls next time
+        if not ready.exists():
+            for old in (REPO / "build").glob("venv-jb-*"):
+                if old.is_dir():
+                    shutil.rmtree(old)
+            venv.create(env, with_pip=False, clear=True)
+            source = copy_source(tmp_path_factory.mktemp("rfdocs-src") / "rfdocs")
+            _pip(python, *JB_REQUIREMENTS, source)
+            ready.write_text(digest, encoding="utf-8")
+        elif ready.read_text(encoding="utf-8") != digest:
+            source = copy_source(tmp_path_factory.mktemp("rfdocs-src") / "rfdocs")
+            _pip(python, "--no-deps", "--force-reinstall", source)
+            ready.write_text(digest, encoding="utf-8")
+        yield env
 
 
 def _environ(env: Path) -> dict[str, str]:
