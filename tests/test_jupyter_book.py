@@ -3,10 +3,11 @@ LaTeX (and a PDF where TeX allows) in the same ``_build`` folder, sharing ``_bui
 as ``jupyter-book build`` always does. Every builder must get real image files.
 
 Jupyter Book 1 pins an older Sphinx than the test environment's, so it runs from its own venv,
-``build/venv-jb-<hash>``, created on first use and kept while ``pyproject.toml``, the pinned
-Jupyter Book and the Python version stay the same: about 40 s on a quiet 2-core machine with a
-warm pip cache, 1.5-2 min on a busy one or with an empty pip cache. rfdocs is (re)installed
-into it, without dependencies, whenever its source changes (about 10 s)."""
+``build/venv-jb-<hash>``, created on first use and kept while rfdocs' dependencies in
+``pyproject.toml``, the pinned Jupyter Book and the Python version stay the same: about 40 s
+on a quiet 2-core machine with a warm pip cache, 1.5-2 min on a busy one or with an empty pip
+cache. rfdocs is (re)installed into it, without dependencies, whenever its source changes
+(about 10 s)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ import shutil
 import subprocess
 import sys
 import time
+import tomllib
 import venv
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -111,9 +113,9 @@ def _exclusive(lock: Path, timeout: float = 1200) -> Iterator[None]:
 def jb_venv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """``build/venv-jb-<hash>`` with Jupyter Book 1, ipykernel and the current rfdocs, locked
     while this module uses it: another session neither replaces rfdocs in it nor deletes it."""
-    key = hashlib.sha256(
-        (REPO / "pyproject.toml").read_bytes() + repr((JB_REQUIREMENTS, sys.version)).encode()
-    ).hexdigest()[:12]
+    project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    needs = (project["dependencies"], project["requires-python"], JB_REQUIREMENTS, sys.version)
+    key = hashlib.sha256(repr(needs).encode()).hexdigest()[:12]
     env = REPO / "build" / f"venv-jb-{key}"
     python = env / "bin" / "python"
     ready = env / ".rfdocs-ready"
