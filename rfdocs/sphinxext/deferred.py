@@ -2,7 +2,8 @@
 sequence of builders may share one doctrees folder (Read the Docs runs html, latex and epub on
 one): after reading, the figures this build's pages lack are drawn (in one process pool under
 ``-j N``, env-updated); when a page is written, each image gets the file of the writing
-builder's format, drawn then if still missing, and its computed alt text (doctree-resolved)."""
+builder's format, drawn then if still missing (in one pool, before writing, under ``-j N``),
+and its computed alt text (doctree-resolved)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from pathlib import Path
 
 from docutils import nodes
 from sphinx.application import Sphinx
+from sphinx.builders import Builder
 from sphinx.environment import BuildEnvironment
 from sphinx.util import logging
 from sphinx.util.images import guess_mimetype
@@ -73,6 +75,29 @@ def draw_pending(app: Sphinx, env: BuildEnvironment) -> None:
         if result.problem is not None:  # one warning per directive that asked for it
             for job, _ in key_uses:
                 _report(build, job, result.problem)
+
+
+def draw_for_writing(app: Sphinx, builder: Builder) -> None:
+    """write-started, parallel builds only: draw in one pool what the running builder lacks
+    for pages another builder read (``-j 2`` html, then ``-j 2`` latex on the same doctrees),
+    rather than one by one as pages are written. Problems are reported with the pages."""
+    build = settings(app.env)
+    if build.parallel <= 1 or not build.draws or build.config.execute == "never":
+        return
+    cache = FigureCache(build.config.cache_dir)
+    missing: dict[str, tuple[FigureJob, str]] = {}
+    for docname, doc in sorted(records(app.env).items()):
+        for request in doc.figures.values():
+            job = job_for(build, request)
+            if job.key not in missing and job.key not in build.outcomes:
+                if cache.complete(job.key, job.themes, (job.fmt,)) is None:
+                    missing[job.key] = (job, docname)
+                else:
+                    build.outcomes[job.key] = None
+    if len(missing) > 1:
+        for result in run_jobs([job for job, _ in missing.values()], build.parallel):
+            job, docname = missing[result.key]
+            _settled(build, job, result, docname)
 
 
 def _request(env: BuildEnvironment, docname: str, request_id: str) -> FigureRequest | None:
@@ -158,4 +183,5 @@ def resolve_images(app: Sphinx, doctree: nodes.document, docname: str) -> None:
 
 def setup_deferred(app: Sphinx) -> None:
     app.connect("env-updated", draw_pending)
+    app.connect("write-started", draw_for_writing)
     app.connect("doctree-resolved", resolve_images)
