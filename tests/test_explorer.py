@@ -1,25 +1,20 @@
 """rf-explorer: footprints against analyze and brute force, the embedded data, the static
 fallback for other builders, and a real headless browser pointing at neurons.
 
-The browser tests drive Debian's chromium through chromedriver's W3C WebDriver HTTP API with
-nothing but urllib; they skip (saying so) where either is missing.  Set RFDOCS_SCREENSHOTS to a
-folder to keep screenshots of the built page in light and dark mode.
+The browser tests drive Debian's chromium through Selenium and chromedriver (tests/browser.py);
+they skip (saying so) where either is missing.  Set RFDOCS_SCREENSHOTS to a folder to keep
+screenshots of the built page in light and dark mode.
 """
 
 from __future__ import annotations
 
-import base64
 import io
 import json
 import os
 import re
 import shutil
-import socket
 import subprocess
-import tempfile
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
@@ -32,6 +27,7 @@ from hypothesis import HealthCheck, given, settings
 from rfdocs.compute import Network, analyze, clipped_box, parse_spec
 from rfdocs.compute.spec import network_from_data
 from rfdocs.sphinxext.explorer import AxisMap, explorer_data, footprint_maps, grid_step
+from tests.browser import Browser, chromium
 from tests.bruteforce import dependencies, dependency_box
 from tests.strategies import network_specs
 
@@ -360,107 +356,11 @@ def test_layers_option_draws_those_and_the_input(tmp_path: Path) -> None:
 
 # --------------------------------------------------------------------------- the browser
 
-ELEMENT = "element-6066-11e4-a52e-4f735466cecf"  # the W3C web element identifier
-
-
-class WebDriver:
-    """The few W3C WebDriver commands these tests need, over chromedriver's HTTP API."""
-
-    def __init__(self, url: str) -> None:
-        self.url = url
-        self.session = ""
-
-    def call(self, method: str, path: str, body: Any = None) -> Any:
-        data = None if body is None else json.dumps(body).encode()
-        prefix = f"{self.url}/session/{self.session}" if self.session else f"{self.url}/session"
-        request = urllib.request.Request(prefix + path, data=data, method=method,
-                                         headers={"Content-Type": "application/json"})
-        try:
-            with urllib.request.urlopen(request, timeout=30) as response:
-                return json.loads(response.read())["value"]
-        except urllib.error.HTTPError as err:
-            raise AssertionError(f"WebDriver {method} {path}: {err.read().decode()[:500]}") from None
-
-    def run(self, script: str, *args: Any) -> Any:
-        return self.call("POST", "/execute/sync", {"script": script, "args": list(args)})
-
-    def open(self, url: str) -> None:
-        self.call("POST", "/url", {"url": url})
-
-    def element(self, css: str) -> dict[str, str]:
-        found = self.call("POST", "/element", {"using": "css selector", "value": css})
-        assert isinstance(found, dict) and ELEMENT in found, found
-        return {ELEMENT: found[ELEMENT]}
-
-    def hover(self, css: str) -> None:
-        move = {"type": "pointerMove", "duration": 0, "origin": self.element(css), "x": 0, "y": 0}
-        self.call("POST", "/actions", {"actions": [{
-            "type": "pointer", "id": "mouse", "parameters": {"pointerType": "mouse"},
-            "actions": [move]}]})
-
-    def keys(self, text: str) -> None:
-        actions = [a for ch in text for a in ({"type": "keyDown", "value": ch},
-                                              {"type": "keyUp", "value": ch})]
-        self.call("POST", "/actions", {"actions": [{"type": "key", "id": "keyboard",
-                                                    "actions": actions}]})
-
-    def screenshot(self, path: Path) -> None:
-        path.write_bytes(base64.b64decode(self.call("GET", "/screenshot")))
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
-def browser() -> Iterator[WebDriver]:
-    chromium = next((p for p in map(shutil.which, ("chromium", "chromium-browser", "google-chrome"))
-                     if p), None)
-    driver = shutil.which("chromedriver")
-    if chromium is None or driver is None:
-        pytest.skip("no headless browser for the rf-explorer tests: install the Debian packages "
-                    "chromium and chromium-driver (apt-get install chromium chromium-driver)")
-    port = _free_port()
-    proc = subprocess.Popen([driver, f"--port={port}"], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    web = WebDriver(f"http://127.0.0.1:{port}")
-    profile = tempfile.mkdtemp(prefix="rfdocs-chromium-")
-    try:
-        deadline = time.monotonic() + 15
-        while True:
-            try:
-                with urllib.request.urlopen(f"{web.url}/status", timeout=2) as response:
-                    if json.loads(response.read())["value"].get("ready"):
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline or proc.poll() is not None:
-                pytest.skip("chromedriver did not start (is chromium-driver installed properly?)")
-            time.sleep(0.1)
-        args = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--no-first-run", "--window-size=1280,1000", f"--user-data-dir={profile}"]
-        if os.environ.get("RFDOCS_DARK") == "media":
-            args.append("--force-dark-mode")
-        created = web.call("POST", "", {"capabilities": {"alwaysMatch": {
-            "browserName": "chrome",
-            "goog:chromeOptions": {"binary": chromium, "args": args}}}})
-        web.session = created["sessionId"]
+def browser() -> Iterator[Browser]:
+    """Headless Chromium (tests/browser.py); RFDOCS_DARK=media runs it with a dark system."""
+    with chromium(["--force-dark-mode"] if os.environ.get("RFDOCS_DARK") == "media" else []) as web:
         yield web
-    finally:
-        if web.session:
-            try:
-                web.call("DELETE", "")
-            except (AssertionError, OSError):
-                pass
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        shutil.rmtree(profile, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
@@ -488,7 +388,7 @@ def unit(root: str, layer: str, y: int, x: int) -> str:
     return f'#{root} svg[data-layer="{layer}"] rect[data-y="{y}"][data-x="{x}"]'
 
 
-def roots(browser: WebDriver) -> list[str]:
+def roots(browser: Browser) -> list[str]:
     ids = browser.run("return Array.from(document.querySelectorAll('.rfdocs-explorer'), e => e.id)")
     assert isinstance(ids, list)
     return ids
@@ -502,7 +402,7 @@ def units(fp: tuple[tuple[int, int], tuple[int, int]] | None, step: int = 1) -> 
             for j in range(c0 // step, c1 // step + 1)}
 
 
-def test_browser_hover_lights_up_exactly_the_receptive_field(browser: WebDriver, page: Path) -> None:
+def test_browser_hover_lights_up_exactly_the_receptive_field(browser: Browser, page: Path) -> None:
     browser.open(page.as_uri())
     assert browser.run("return document.querySelectorAll('[data-rfx-ready]').length") == 3
     fallback_hidden = browser.run(
@@ -533,7 +433,7 @@ def test_browser_hover_lights_up_exactly_the_receptive_field(browser: WebDriver,
         assert f"{rf[0][1] - rf[0][0] + 1}×{rf[1][1] - rf[1][0] + 1} input pixels" in info
 
 
-def test_browser_sampled_grid_and_branches(browser: WebDriver, page: Path) -> None:
+def test_browser_sampled_grid_and_branches(browser: Browser, page: Path) -> None:
     browser.open(page.as_uri())
     _, second, third = roots(browser)
     large = analyze(parse_spec(LARGE))
@@ -560,7 +460,7 @@ def test_browser_sampled_grid_and_branches(browser: WebDriver, page: Path) -> No
     assert browser.run(HIGHLIGHTED, 1, "side") != []
 
 
-def test_browser_keyboard_and_screen_reader(browser: WebDriver, page: Path) -> None:
+def test_browser_keyboard_and_screen_reader(browser: Browser, page: Path) -> None:
     browser.open(page.as_uri())
     tabbable = browser.run("return Array.from(document.querySelectorAll('.rfdocs-explorer')[0]"
                            ".querySelectorAll('[tabindex=\"0\"]')).length")
@@ -582,7 +482,7 @@ def test_browser_keyboard_and_screen_reader(browser: WebDriver, page: Path) -> N
 
 @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
 @given(network_specs())
-def test_browser_footprint_function_equals_python(browser: WebDriver, page: Path,
+def test_browser_footprint_function_equals_python(browser: Browser, page: Path,
                                                   spec: dict[str, Any]) -> None:
     """The script's footprint maths, run in the browser for every unit of every pair of layers,
     equals the Python maps (which equal LayerInfo.box and brute force above)."""
@@ -650,11 +550,11 @@ return Array.from(document.querySelectorAll('.rfdocs-explorer'), root => {
 """
 
 
-def window(browser: WebDriver, width: int) -> None:
-    browser.call("POST", "/window/rect", {"width": width, "height": 1000})
+def window(browser: Browser, width: int) -> None:
+    browser.window(width, 1000)
 
 
-def layout(browser: WebDriver, want_first: list[int]) -> list[dict[str, Any]]:
+def layout(browser: Browser, want_first: list[int]) -> list[dict[str, Any]]:
     """Rows of layers per explorer, once the first explorer shows ``want_first`` (the script
     lays the grids out again after a resize, a frame or two later)."""
     deadline = time.monotonic() + 5
@@ -666,7 +566,7 @@ def layout(browser: WebDriver, want_first: list[int]) -> list[dict[str, Any]]:
         time.sleep(0.05)
 
 
-def test_browser_grids_fit_the_width_in_even_rows(browser: WebDriver, tutorial_page: Path) -> None:
+def test_browser_grids_fit_the_width_in_even_rows(browser: Browser, tutorial_page: Path) -> None:
     """Grids never stick out of the column; few layers share one row, scaled down a little
     (one cell size for the whole explorer); on a phone the rows are even, no lone last layer."""
     try:
@@ -697,7 +597,7 @@ ARRANGE = "return window.rfdocsExplorer.arrange(arguments[0], arguments[1], argu
     ([100] * 7, 310, [3, 5], 270 / 276),  # three rows as even as can be: 3, 2, 2
     ([300], 150, [], 142 / 292),  # alone and still too wide: scaled to fit
 ])
-def test_browser_arrange(browser: WebDriver, page: Path, widths: list[int], space: int,
+def test_browser_arrange(browser: Browser, page: Path, widths: list[int], space: int,
                          starts: list[int], scale: float) -> None:
     """The script's layout plan for made-up layers: each a grid (its width less 8 px of
     padding) over 40 px of text, 8 px apart: the rows after the first and the grids' scale."""
@@ -709,7 +609,7 @@ def test_browser_arrange(browser: WebDriver, page: Path, widths: list[int], spac
     assert plan["scale"] == pytest.approx(scale, abs=0.01)
 
 
-def test_browser_screenshots(browser: WebDriver, tutorial_page: Path) -> None:
+def test_browser_screenshots(browser: Browser, tutorial_page: Path) -> None:
     """Light and dark (furo's switch), wide and narrow, render without script errors; saved
     if asked for."""
     folder = os.environ.get("RFDOCS_SCREENSHOTS")
