@@ -52,7 +52,7 @@ tex:
 	@missing=""; for tool in latexmk pdflatex xelatex lualatex extractbb pdftotext pdftoppm; do \
 	  command -v $$tool >/dev/null || missing="$$missing $$tool"; done; \
 	[ -z "$$missing" ] && exit 0; \
-	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	if [ "$$(id -u 2>/dev/null)" = 0 ] && command -v apt-get >/dev/null; then \
 	  echo "rfdocs: installing TeX Live and poppler-utils (missing:$$missing)"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
 	    apt-get install -y -qq --no-install-recommends $(TEX_PACKAGES) >/dev/null && exit 0; \
