@@ -55,6 +55,9 @@ SETTINGS = (
     Setting("rfdocs_max_work", 2_000_000_000, "a positive integer", _positive_int,
             "The most multiply-adds (or array elements) one figure may compute; larger "
             "requests are refused rather than risk a slow or memory-hungry build.", False),
+    Setting("rfdocs_max_memory", 1 << 30, "a positive integer (bytes)", _positive_int,
+            "The most memory (bytes, estimated before allocating) one figure, table or "
+            "explorer may use; larger requests are refused with a warning.", False),
 )
 
 
@@ -81,6 +84,7 @@ class RfdocsConfig:
     max_layers: int
     max_pixels: int
     max_work: int
+    max_memory: int
 
     @classmethod
     def from_app(cls, app: Sphinx) -> RfdocsConfig:
@@ -88,7 +92,8 @@ class RfdocsConfig:
         raw = c.rfdocs_cache_dir
         cache = Path(app.confdir) / raw if raw else default_cache_dir(app)
         return cls(cache.resolve(), c.rfdocs_on_error, c.rfdocs_execute, c.rfdocs_dark_mode,
-                   c.rfdocs_png_dpi, c.rfdocs_max_layers, c.rfdocs_max_pixels, c.rfdocs_max_work)
+                   c.rfdocs_png_dpi, c.rfdocs_max_layers, c.rfdocs_max_pixels, c.rfdocs_max_work,
+                   c.rfdocs_max_memory)
 
     def pixel_settings(self) -> dict[str, Any]:
         """The settings that change figure pixels (they go into the cache key)."""

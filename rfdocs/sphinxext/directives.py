@@ -165,9 +165,11 @@ class RfFigureDirective(RfdocsDirective):
                     raise DirectiveProblem(str(err), err.subtype) from None
                 key_parts[f"{name}_sha256"] = file_digest(paths[name])
         key_parts.update(options=given, network=None if net is None else net.to_dict(),
-                         settings={**build.config.pixel_settings(), "max_work": build.config.max_work})
+                         settings={**build.config.pixel_settings(), "max_work": build.config.max_work,
+                                   "max_memory": build.config.max_memory})
         animates = self.animates and "static" not in self.options
-        limits = Limits(build.config.png_dpi, build.config.max_pixels, build.config.max_work)
+        limits = Limits(build.config.png_dpi, build.config.max_pixels, build.config.max_work,
+                        build.config.max_memory)
         request = FigureRequest(
             self.kind_name, given, key_parts["network"], {k: str(v) for k, v in paths.items()},
             self.allowed(), limits, self.directive_name, self.get_location(),

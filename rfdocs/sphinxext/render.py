@@ -26,6 +26,7 @@ class Limits:
     png_dpi: int
     max_pixels: int
     max_work: int
+    max_memory: int
 
 
 def load_image(path: Path, text: str, option: str, max_pixels: int) -> Any:
@@ -61,8 +62,9 @@ def prepare(kind_name: str, given: Mapping[str, str], net: Network | None,
                                 ":spec: or :network:)", "option")
         analyze(net)
     options: dict[str, Any] = dict(given)
-    if "max_work" in kind_names and "max_work" not in options:
-        options["max_work"] = limits.max_work
+    for budget, value in (("max_work", limits.max_work), ("max_memory", limits.max_memory)):
+        if budget in kind_names and budget not in options:  # the configured budget
+            options[budget] = value
     for name, path in paths.items():
         options[name] = load_image(path, given[name], name, limits.max_pixels)
     try:
