@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import struct
+import warnings
 import zlib
 from pathlib import Path
 
@@ -255,3 +256,47 @@ def test_in_memory_arrays() -> None:
                        (np.array([[-1]]), "0..65535")):
         with pytest.raises(ImageError, match=words.replace("[", r"\[").replace("]", r"\]")):
             as_image_array(bad)
+
+
+# --- hostile numbers in kernels ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("size", "sigma"), [(5, 1e308), (4, 1e308), (5, 1e-300), (4, 1e-300),
+                                             (31, 1e-160), (3, 5e-324)])
+def test_gaussian_at_extreme_sigmas_is_finite_and_silent(size: int, sigma: float) -> None:
+    """``gaussian(5, 1e308)`` raised OverflowError (σ² in Python floats); ``gaussian(4, 1e-300)``
+    gave 0/0 = NaN with numpy RuntimeWarnings on stderr. The limits are a box (huge σ) and the
+    centre sample(s) alone (tiny σ)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        k = parse_kernel(f"gaussian({size}, {sigma!r})").weights
+    assert np.all(np.isfinite(k)) and k.sum() == pytest.approx(1.0)
+    if sigma > 1:
+        assert np.allclose(k, 1 / size**2)
+    else:
+        centre = np.zeros((size, size))
+        mid = slice((size - 1) // 2, size // 2 + 1)
+        centre[mid, mid] = 1.0
+        assert np.allclose(k, centre / centre.sum())
+
+
+@pytest.mark.parametrize("text", ["[[1e7]]", "[[1, -2e6]]", "[[1e308, 1e308], [1e308, 1e308]]"])
+def test_matrix_entries_are_bounded(text: str) -> None:
+    """Entries up to 1e308 overflowed in the convolutions of figures (RuntimeWarning, inf, NaN)."""
+    with pytest.raises(ValueError, match="too large"):
+        parse_matrix(text)
+    assert parse_matrix("[[1e6, -1e6]]").tolist() == [[1e6, -1e6]]
+
+
+@pytest.mark.parametrize("text", ["gaussian(\u0663)", "box(\u00b3)", "gaussian(5, 1_0)",
+                                  "[[\u0661, 0]]", "random(3, infinity)", "box(1e300)"])
+def test_kernel_numbers_are_ascii_and_finite(text: str) -> None:
+    with pytest.raises(ValueError) as info:
+        parse_kernel(text)
+    assert len(str(info.value)) < 300
+
+
+def test_kernel_messages_quote_long_text_shortened() -> None:
+    with pytest.raises(ValueError) as info:
+        parse_kernel("frob" + "x" * 3990)
+    assert len(str(info.value)) < 400

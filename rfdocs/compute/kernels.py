@@ -23,10 +23,15 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
+from rfdocs.messages import quote
+
 FloatArray = NDArray[np.float64]
 
 MAX_KERNEL_SIZE = 31  # per axis; larger kernels make unreadable figures and slow builds
 MAX_SPEC_LENGTH = 4000
+#: Largest magnitude of a matrix entry: four layers of 31×31×3 kernels on values in [0, 1]
+#: then stay far below float64's range (no overflow, no inf or NaN in a figure).
+MAX_ENTRY = 1e6
 
 _FIXED: dict[str, list[list[float]]] = {
     "sobel-x": [[1, 0, -1], [2, 0, -2], [1, 0, -1]],
@@ -59,12 +64,19 @@ class Kernel:
 
 
 def gaussian_kernel(size: int, sigma: float) -> FloatArray:
-    """``exp(-(x² + y²) / 2σ²)`` sampled on a ``size``×``size`` grid centred on 0, summing to 1."""
+    """``exp(-(x² + y²) / 2σ²)`` sampled on a ``size``×``size`` grid centred on 0, summing to 1.
+
+    Computed as ``exp(-(x² - x₀²) / 2σ²)`` with ``x₀`` the sample nearest the centre, so the
+    largest samples are exactly 1 for every σ: a σ of 1e-300 gives the centre alone (no 0/0),
+    one of 1e308 a box (no overflow)."""
     _check_size(size)
     if not (sigma > 0 and math.isfinite(sigma)):
-        raise ValueError(f"gaussian sigma must be a positive number, got {sigma!r}")
+        raise ValueError(f"gaussian sigma must be a positive number, got {quote(sigma)}")
     x = np.arange(size, dtype=np.float64) - (size - 1) / 2
-    g = np.exp(-(x ** 2) / (2 * sigma ** 2))
+    excess = x ** 2 - np.min(x ** 2)
+    with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
+        exponent = np.where(excess == 0, 0.0, excess / (2.0 * sigma * sigma))
+        g = np.exp(-exponent)
     k: FloatArray = np.outer(g, g)
     return k / float(k.sum())
 
@@ -91,7 +103,7 @@ def named_kernel(name: str, *args: float) -> FloatArray:
             raise ValueError(f"kernel {key!r} takes no arguments (it is always 3×3)")
         return np.array(_FIXED[key], dtype=np.float64)
     if key not in _PARAMETRIC:
-        raise ValueError(f"unknown kernel {name!r}; allowed: {', '.join(KERNEL_NAMES)} "
+        raise ValueError(f"unknown kernel {quote(name)}; allowed: {', '.join(KERNEL_NAMES)} "
                          "or a matrix like [[1,0,-1],[2,0,-2],[1,0,-1]]")
     arg_names, defaults = _PARAMETRIC[key]
     if len(args) > len(arg_names):
@@ -112,7 +124,7 @@ def named_kernel(name: str, *args: float) -> FloatArray:
         return gaussian_kernel(size, float(values[1]))
     seed = _whole(values[1], "random seed")
     if seed < 0:
-        raise ValueError(f"random seed must be 0 or more, got {seed}")
+        raise ValueError(f"random seed must be 0 or more, got {_fmt(seed)}")
     return random_bank(1, size, seed)[:, :, 0, 0]
 
 
@@ -128,7 +140,7 @@ def parse_kernel(spec: str) -> Kernel:
         return Kernel(_matrix_label(weights), weights)
     match = re.fullmatch(r"([A-Za-z][\w\-]*)\s*(?:\((.*)\))?", text, flags=re.DOTALL)
     if match is None:
-        raise ValueError(f"cannot read kernel {text!r}: expected a name such as 'sobel-x', "
+        raise ValueError(f"cannot read kernel {quote(text)}: expected a name such as 'sobel-x', "
                          "'gaussian(5, 1.0)', or a matrix like [[1,0,-1],[2,0,-2],[1,0,-1]]")
     name, arg_text = match.group(1).lower(), match.group(2)
     args: list[float] = []
@@ -151,7 +163,7 @@ def split_specs(text: str) -> list[str]:
         elif ch in ")]":
             depth -= 1
             if depth < 0:
-                raise ValueError(f"unbalanced {ch!r} in kernel list {text!r}")
+                raise ValueError(f"unbalanced {ch!r} in kernel list {quote(text)}")
         if depth == 0 and (ch == "," or ch.isspace()):
             if current:
                 parts.append("".join(current))
@@ -159,7 +171,7 @@ def split_specs(text: str) -> list[str]:
             continue
         current.append(ch)
     if depth != 0:
-        raise ValueError(f"unclosed bracket in kernel list {text!r}")
+        raise ValueError(f"unclosed bracket in kernel list {quote(text)}")
     if current:
         parts.append("".join(current))
     # 'gaussian (5, 1)' : re-attach an argument list separated from its name by a space
@@ -174,8 +186,11 @@ def split_specs(text: str) -> list[str]:
 
 # --- the matrix parser ------------------------------------------------------------------------
 
-_TOKEN = re.compile(r"\s*(?:(?P<num>[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?(?:/\d+(?:\.\d*)?)?)"
-                    r"|(?P<sym>[\[\],;]))")
+# Numbers in ASCII digits only (float() would also read '١٢' or '1_0').
+_DECIMAL = r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
+_NUMBER = re.compile(rf"{_DECIMAL}(?:/{_DECIMAL})?")
+_TOKEN = re.compile(r"\s*(?:(?P<num>[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
+                    r"(?:/[0-9]+(?:\.[0-9]*)?)?)|(?P<sym>[\[\],;]))")
 
 
 def _tokenize(text: str) -> list[str]:
@@ -186,7 +201,7 @@ def _tokenize(text: str) -> list[str]:
         match = _TOKEN.match(text, pos)
         if match is None or match.end() == pos:
             bad = text[pos:].lstrip()[:12]
-            raise ValueError(f"unexpected {bad!r} in matrix at character {pos + 1}: only numbers, "
+            raise ValueError(f"unexpected {quote(bad)} in matrix at character {pos + 1}: only numbers, "
                              "'[', ']' and ',' are allowed")
         tokens.append(match.group("num") or match.group("sym"))
         pos = match.end()
@@ -202,7 +217,8 @@ def parse_matrix(text: str) -> FloatArray:
         nonlocal pos
         got = tokens[pos] if pos < len(tokens) else "the end"
         if got != tok:
-            raise ValueError(f"expected {tok!r} in matrix {text.strip()!r}, found {got!r}")
+            raise ValueError(f"expected {tok!r} in matrix {quote(text.strip())}, found "
+                             f"{quote(got)}")
         pos += 1
 
     def row() -> list[float]:
@@ -212,8 +228,13 @@ def parse_matrix(text: str) -> FloatArray:
         while True:
             tok = tokens[pos] if pos < len(tokens) else "the end"
             if tok in "[],;" or tok == "the end":
-                raise ValueError(f"expected a number in matrix {text.strip()!r}, found {tok!r}")
-            values.append(_number(tok, "matrix entry"))
+                raise ValueError(f"expected a number in matrix {quote(text.strip())}, found "
+                                 f"{quote(tok)}")
+            value = _number(tok, "matrix entry")
+            if abs(value) > MAX_ENTRY:
+                raise ValueError(f"matrix entry {quote(tok)} is too large: entries lie between "
+                                 f"-{MAX_ENTRY:g} and {MAX_ENTRY:g}")
+            values.append(value)
             pos += 1
             if pos < len(tokens) and tokens[pos] == ",":
                 pos += 1
@@ -232,11 +253,12 @@ def parse_matrix(text: str) -> FloatArray:
     else:
         rows = [row()]
     if pos != len(tokens):
-        raise ValueError(f"unexpected {tokens[pos]!r} after the end of matrix {text.strip()!r}")
+        raise ValueError(f"unexpected {quote(tokens[pos])} after the end of matrix "
+                         f"{quote(text.strip())}")
     widths = {len(r) for r in rows}
     if len(widths) != 1:
-        raise ValueError(f"matrix rows have different lengths {[len(r) for r in rows]} "
-                         f"in {text.strip()!r}")
+        raise ValueError(f"matrix rows have different lengths {quote([len(r) for r in rows])} "
+                         f"in {quote(text.strip())}")
     array = np.array(rows, dtype=np.float64)
     if array.shape[0] > MAX_KERNEL_SIZE or array.shape[1] > MAX_KERNEL_SIZE:
         raise ValueError(f"matrix is {array.shape[0]}×{array.shape[1]}; at most "
@@ -246,6 +268,9 @@ def parse_matrix(text: str) -> FloatArray:
 
 def _number(token: str, what: str) -> float:
     """'3', '-0.5', '1e-3' or '1/9' -> a finite float."""
+    if not _NUMBER.fullmatch(token):
+        raise ValueError(f"{what} {quote(token)} is not a number (digits 0 to 9, a decimal "
+                         "point, an exponent like 1e-3 or a fraction like 1/9)")
     try:
         if "/" in token:
             num, den = token.split("/")
@@ -253,9 +278,9 @@ def _number(token: str, what: str) -> float:
         else:
             value = float(token)
     except (ValueError, ZeroDivisionError):
-        raise ValueError(f"{what} {token!r} is not a number") from None
+        raise ValueError(f"{what} {quote(token)} is not a number") from None
     if not math.isfinite(value):
-        raise ValueError(f"{what} {token!r} is not a finite number")
+        raise ValueError(f"{what} {quote(token)} is not a finite number")
     return value
 
 
@@ -267,11 +292,11 @@ def _whole(value: float, what: str) -> int:
 
 def _check_size(size: int) -> None:
     if not 1 <= size <= MAX_KERNEL_SIZE:
-        raise ValueError(f"kernel size must be 1 to {MAX_KERNEL_SIZE}, got {size}")
+        raise ValueError(f"kernel size must be 1 to {MAX_KERNEL_SIZE}, got {quote(size)}")
 
 
 def _fmt(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else f"{value:g}"
+    return str(int(value)) if float(value).is_integer() and abs(value) < 1e15 else f"{value:g}"
 
 
 def _matrix_label(weights: FloatArray) -> str:

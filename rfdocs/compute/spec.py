@@ -11,15 +11,27 @@ from typing import Any
 
 import yaml
 
+from rfdocs.messages import quote
+
 OPS = ("conv", "deconv", "maxpool", "avgpool", "add", "concat", "relu", "identity")
 WINDOW_OPS = ("conv", "deconv", "maxpool", "avgpool")
 MERGE_OPS = ("add", "concat")
 INPUT_NAME = "input"
+BOM = "\ufeff"  # a byte-order mark some editors write at the start of UTF-8 files
 
 #: Hard ceilings that keep a hostile spec from hanging a build; figures apply tighter ones.
 MAX_LAYERS = 5000
 MAX_SPEC_CHARS = 2_000_000
 MAX_DIM = 1_000_000
+MAX_NAME = 128  # characters of a layer name
+#: The strides of the windows on any path from the input multiply to at most this, down-sampling
+#: (conv, pool) and up-sampling (deconv) counted apart: jumps and offsets stay numbers a
+#: figure can show (720 layers of stride 1,000,000 would make 4,320-digit ones).
+MAX_STRIDE_PRODUCT = 10**12
+#: Nesting of lists and mappings in the long form (a spec needs four levels).
+MAX_NESTING = 64
+#: Characters of one integer in a spec (numbers in a spec are at most MAX_DIM).
+MAX_INT_CHARS = 30
 
 LAYER_FIELDS = (
     "name", "op", "kernel", "stride", "padding", "dilation", "filters", "groups",
@@ -50,9 +62,9 @@ class SpecError(ValueError):
     def __str__(self) -> str:
         where = []
         if self.layer is not None:
-            where.append(f"layer {self.layer!r}")
+            where.append(f"layer {quote(self.layer)}")
         if self.field is not None:
-            where.append(f"field {self.field!r}")
+            where.append(f"field {quote(self.field)}")
         prefix = ", ".join(where)
         text = f"{prefix}: {self.message}" if prefix else self.message
         if self.line is not None:
@@ -119,13 +131,21 @@ class Network:
 
 # --------------------------------------------------------------------------- field parsing
 
+_NAME = re.compile(r"[A-Za-z_][\w.\-]*")
+
+
+def _is_name(value: Any) -> bool:
+    """A layer name: a word starting with a letter or '_', at most MAX_NAME characters."""
+    return isinstance(value, str) and len(value) <= MAX_NAME and bool(_NAME.fullmatch(value))
+
+
 
 def _int(value: Any, layer: str | None, name: str, line: int | None, minimum: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise SpecError(f"must be an integer >= {minimum}, got {value!r}",
+        raise SpecError(f"must be an integer >= {minimum}, got {quote(value)}",
                         layer=layer, field=name, line=line)
     if value < minimum or value > MAX_DIM:
-        raise SpecError(f"must be an integer between {minimum} and {MAX_DIM}, got {value}",
+        raise SpecError(f"must be an integer between {minimum} and {MAX_DIM}, got {quote(value)}",
                         layer=layer, field=name, line=line)
     return value
 
@@ -133,7 +153,7 @@ def _int(value: Any, layer: str | None, name: str, line: int | None, minimum: in
 def _pair(value: Any, layer: str, name: str, line: int | None, minimum: int) -> Pair:
     if isinstance(value, list | tuple):
         if len(value) != 2:
-            raise SpecError(f"must be an integer or a list [h, w], got {value!r}",
+            raise SpecError(f"must be an integer or a list [h, w], got {quote(value)}",
                             layer=layer, field=name, line=line)
         return (_int(value[0], layer, name, line, minimum), _int(value[1], layer, name, line, minimum))
     v = _int(value, layer, name, line, minimum)
@@ -145,7 +165,8 @@ def _padding(value: Any, layer: str, line: int | None) -> Pads | str:
     if isinstance(value, str):
         if value in ("same", "valid"):
             return value
-        raise SpecError(f"must be {allowed}, got {value!r}", layer=layer, field="padding", line=line)
+        raise SpecError(f"must be {allowed}, got {quote(value)}", layer=layer, field="padding",
+                        line=line)
     if isinstance(value, list | tuple):
         if len(value) == 2:
             ph, pw = (_int(v, layer, "padding", line, 0) for v in value)
@@ -153,18 +174,19 @@ def _padding(value: Any, layer: str, line: int | None) -> Pads | str:
         if len(value) == 4:
             t, b, lft, r = (_int(v, layer, "padding", line, 0) for v in value)
             return (t, b, lft, r)
-        raise SpecError(f"must be {allowed}, got {value!r}", layer=layer, field="padding", line=line)
+        raise SpecError(f"must be {allowed}, got {quote(value)}", layer=layer, field="padding",
+                        line=line)
     try:
         p = _int(value, layer, "padding", line, 0)
     except SpecError:
-        raise SpecError(f"must be {allowed}, got {value!r}",
+        raise SpecError(f"must be {allowed}, got {quote(value)}",
                         layer=layer, field="padding", line=line) from None
     return (p, p, p, p)
 
 
 def _input_shape(value: Any, line: int | None) -> tuple[int, int, int]:
     if not isinstance(value, list | tuple) or len(value) not in (2, 3):
-        raise SpecError(f"must be [height, width, channels], got {value!r}",
+        raise SpecError(f"must be [height, width, channels], got {quote(value)}",
                         field="input", line=line)
     dims = [_int(v, None, "input", line, 1) for v in value]
     if len(dims) == 2:
@@ -177,20 +199,23 @@ def layer_from_mapping(
 ) -> Layer:
     """Validate one long-form layer mapping; ``previous`` is the default input."""
     if not isinstance(raw, Mapping):
-        raise SpecError(f"each layer must be a mapping of fields, got {raw!r}", line=line)
+        raise SpecError(f"each layer must be a mapping of fields, got {quote(raw)}", line=line)
     op = raw.get("op")
-    label = str(raw.get("name", f"#{index + 1}"))
+    given_name = raw.get("name")
+    label = given_name if _is_name(given_name) else f"#{index + 1}"
     if op not in OPS:
-        raise SpecError(f"must be one of {', '.join(OPS)}; got {op!r}",
+        raise SpecError(f"must be one of {', '.join(OPS)}; got {quote(op)}",
                         layer=label, field="op", line=line)
     name = raw.get("name", f"{op}{index + 1}")
-    if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z_][\w.\-]*", name):
-        raise SpecError("must be a word of letters, digits, '_', '-' or '.', "
-                        f"starting with a letter; got {name!r}", layer=label, field="name", line=line)
-    unknown = sorted(set(raw) - set(LAYER_FIELDS))
+    if not _is_name(name):
+        raise SpecError(f"must be a word of letters, digits, '_', '-' or '.', starting with a "
+                        f"letter, at most {MAX_NAME} characters; got {quote(name)}",
+                        layer=label, field="name", line=line)
+    unknown = sorted(set(raw) - set(LAYER_FIELDS), key=str)
     if unknown:
-        raise SpecError(f"unknown field(s) {', '.join(map(repr, unknown))}; "
-                        f"allowed: {', '.join(LAYER_FIELDS)}", layer=name, field=unknown[0], line=line)
+        raise SpecError(f"unknown field(s) {', '.join(map(quote, unknown[:5]))}; "
+                        f"allowed: {', '.join(LAYER_FIELDS)}", layer=name,
+                        field=unknown[0] if isinstance(unknown[0], str) else None, line=line)
 
     def only(names: Sequence[str], ops: Sequence[str]) -> None:
         for f in names:
@@ -210,14 +235,14 @@ def layer_from_mapping(
     if not isinstance(inputs_raw, list | tuple) or not inputs_raw or not all(
         isinstance(i, str) for i in inputs_raw
     ):
-        raise SpecError(f"must be a non-empty list of layer names, got {inputs_raw!r}",
+        raise SpecError(f"must be a non-empty list of layer names, got {quote(inputs_raw)}",
                         layer=name, field="inputs", line=line)
     inputs = tuple(inputs_raw)
     if op in MERGE_OPS and len(inputs) < 2:
-        raise SpecError(f"an {op} layer needs at least two inputs, got {list(inputs)}",
+        raise SpecError(f"an {op} layer needs at least two inputs, got {quote(list(inputs))}",
                         layer=name, field="inputs", line=line)
     if op not in MERGE_OPS and len(inputs) != 1:
-        raise SpecError(f"a {op} layer takes exactly one input, got {list(inputs)}",
+        raise SpecError(f"a {op} layer takes exactly one input, got {quote(list(inputs))}",
                         layer=name, field="inputs", line=line)
 
     kw: dict[str, Any] = {}
@@ -250,7 +275,7 @@ def layer_from_mapping(
     if op in ("maxpool", "avgpool"):
         ceil = raw.get("ceil_mode", False)
         if not isinstance(ceil, bool):
-            raise SpecError(f"must be true or false, got {ceil!r}",
+            raise SpecError(f"must be true or false, got {quote(ceil)}",
                             layer=name, field="ceil_mode", line=line)
         kw["ceil_mode"] = ceil
     return Layer(name=name, op=op, inputs=inputs, line=line, **kw)
@@ -285,18 +310,31 @@ def network_from_data(data: Any, lines: Sequence[int | None] | None = None,
 
 
 def validate_graph(net: Network) -> Network:
-    """Check names are unique and every input names an earlier layer (so the order is topological)."""
-    seen = {INPUT_NAME}
+    """Check names are unique, every input names an earlier layer (so the order is topological)
+    and the strides on every path multiply to at most MAX_STRIDE_PRODUCT (down and up apart)."""
+    products: dict[str, tuple[int, int, int, int]] = {INPUT_NAME: (1, 1, 1, 1)}  # down h, w; up h, w
     for layer in net.layers:
-        if layer.name in seen:
+        if layer.name in products:
             what = "the network input" if layer.name == INPUT_NAME else "an earlier layer"
             raise SpecError(f"the name is already used by {what}; names must be unique",
                             layer=layer.name, field="name", line=layer.line)
         for src in layer.inputs:
-            if src not in seen:
-                raise SpecError(f"{src!r} is not 'input' or the name of an earlier layer",
+            if src not in products:
+                raise SpecError(f"{quote(src)} is not 'input' or the name of an earlier layer",
                                 layer=layer.name, field="inputs", line=layer.line)
-        seen.add(layer.name)
+        down_h, down_w, up_h, up_w = (max(products[src][i] for src in layer.inputs)
+                                      for i in range(4))
+        if layer.op == "deconv":
+            up_h, up_w = up_h * layer.stride[0], up_w * layer.stride[1]
+        elif layer.op in WINDOW_OPS:
+            down_h, down_w = down_h * layer.stride[0], down_w * layer.stride[1]
+        for product, what in ((max(down_h, down_w), "strides of the convolutions and pools"),
+                              (max(up_h, up_w), "strides of the transposed convolutions")):
+            if product > MAX_STRIDE_PRODUCT:
+                raise SpecError(f"the {what} on a path from the input to here multiply to more "
+                                f"than {MAX_STRIDE_PRODUCT:,}; rfdocs refuses such networks",
+                                layer=layer.name, field="stride", line=layer.line)
+        products[layer.name] = (down_h, down_w, up_h, up_w)
     return net
 
 
@@ -304,7 +342,53 @@ def validate_graph(net: Network) -> Network:
 
 
 #: libyaml's safe loader where PyYAML was built with it (same semantics, ~20x faster).
-_SAFE_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_BASE_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
+class _SpecLoader(_BASE_LOADER):  # type: ignore[misc]
+    """The safe loader, stricter: a key twice in one mapping is an error (YAML says keys are
+    unique; PyYAML would keep the last silently), integers longer than MAX_INT_CHARS are refused
+    before conversion, and a value no constructor can build (a date like 2001-13-45) is an error
+    at its line instead of a traceback."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        first: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == _MERGE_TAG:
+                continue
+            key = self.construct_object(key_node, deep=deep)
+            try:
+                earlier = first.get(key)
+            except TypeError:
+                continue  # an unhashable key: the safe constructor reports it
+            line = key_node.start_mark.line + 1
+            if earlier is not None:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {quote(key)} (first on line {earlier}); keys of "
+                    "a mapping must be unique", key_node.start_mark)
+            first[key] = line
+        mapping: dict[Any, Any] = super().construct_mapping(node, deep=deep)
+        return mapping
+
+    def construct_yaml_int(self, node: yaml.ScalarNode) -> int:
+        if len(str(node.value)) > MAX_INT_CHARS:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"a {len(str(node.value)):,}-character number is far too large "
+                f"(numbers in a spec are at most {MAX_DIM:,})", node.start_mark)
+        value: int = super().construct_yaml_int(node)
+        return value
+
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        try:
+            return super().construct_object(node, deep=deep)
+        except (ValueError, OverflowError) as err:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"cannot read {quote(getattr(node, 'value', ''), 40)}: {err}",
+                node.start_mark) from None
+
+
+_SpecLoader.add_constructor("tag:yaml.org,2002:int", _SpecLoader.construct_yaml_int)
 
 
 def _yaml_lines(root: yaml.Node | None) -> tuple[list[int | None], int | None]:
@@ -322,25 +406,29 @@ def _yaml_lines(root: yaml.Node | None) -> tuple[list[int | None], int | None]:
 
 def _count_yaml_nodes(root: yaml.Node | None, limit: int) -> None:
     """Refuse YAML whose alias expansion would be enormous (the "billion laughs"): the expanded
-    size of every node, bottom-up, memoised over shared (aliased) nodes."""
-    stack: list[tuple[Any, int]] = [(root, 0)]
+    size of every node, bottom-up, memoised over shared (aliased) nodes; and YAML nested deeper
+    than MAX_NESTING levels."""
+    stack: list[tuple[Any, int, int]] = [(root, 0, 0)]
     sizes: dict[int, int] = {}
     order: list[Any] = []
     visited: set[int] = set()
     while stack:
-        node, state = stack.pop()
+        node, state, depth = stack.pop()
         if node is None:
             continue
+        if depth > MAX_NESTING:
+            raise SpecError(f"lists and mappings are nested more than {MAX_NESTING} deep",
+                            line=node.start_mark.line + 1)
         if state == 0:
             if id(node) in visited:
                 continue
             visited.add(id(node))
-            stack.append((node, 1))
+            stack.append((node, 1, depth))
             if isinstance(node, yaml.SequenceNode):
-                stack.extend((child, 0) for child in node.value)
+                stack.extend((child, 0, depth + 1) for child in node.value)
             elif isinstance(node, yaml.MappingNode):
                 for k, v in node.value:
-                    stack.extend(((k, 0), (v, 0)))
+                    stack.extend(((k, 0, depth + 1), (v, 0, depth + 1)))
         else:
             order.append(node)
     for node in order:
@@ -356,23 +444,111 @@ def _count_yaml_nodes(root: yaml.Node | None, limit: int) -> None:
                             "refusing it")
 
 
-def parse_long(text: str, *, max_layers: int = MAX_LAYERS) -> Network:
-    """Parse the long form (YAML, so JSON too): compose the node tree once with the safe
-    loader, check its expanded size, read line numbers from it, then build plain data from it
-    with the safe constructor (what ``yaml.safe_load`` does, in one pass)."""
-    loader = _SAFE_LOADER(text)
+def _compose_and_load(text: str) -> tuple[yaml.Node | None, Any]:
+    """The YAML node tree (for line numbers) and the plain data built from it."""
+    loader = _SpecLoader(text.removeprefix(BOM))
     try:
         root = loader.get_single_node()
         _count_yaml_nodes(root, 200_000)
-        data = None if root is None else loader.construct_document(root)
+        return root, None if root is None else loader.construct_document(root)
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
         problem = getattr(err, "problem", None) or str(err)
         raise SpecError(f"invalid YAML: {problem}", line=line) from None
+    except RecursionError:  # the pure-Python composer, without libyaml's depth limit
+        raise SpecError(f"lists and mappings are nested more than {MAX_NESTING} deep") from None
     finally:
         loader.dispose()
+
+
+def load_yaml(text: str) -> Any:
+    """Plain data from YAML text with the spec loader's checks (unique keys, sizes of numbers,
+    nesting, alias expansion), for YAML files that are not specs (figure files)."""
+    return _compose_and_load(text)[1]
+
+
+def parse_long(text: str, *, max_layers: int = MAX_LAYERS) -> Network:
+    """Parse the long form (YAML, so JSON too): compose the node tree once with the safe
+    loader, check its expanded size, read line numbers from it, then build plain data from it
+    with the safe constructor (what ``yaml.safe_load`` does, in one pass)."""
+    root, data = _compose_and_load(text)
     layer_lines, input_line = _yaml_lines(root)
+    return network_from_data(data, layer_lines, input_line, max_layers=max_layers)
+
+
+# --------------------------------------------------------------------------- JSON
+
+_JSON_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"(?P<key>\s*:)?|[\[\]{}]|-?[0-9][0-9.eE+\-]*')
+
+
+def _json_layout(text: str) -> tuple[list[int | None], int | None, SpecError | None]:
+    """What ``json.loads`` does not tell: the line of each layer object and of the input key,
+    and the first key given twice in one object (as an error to raise once the text is known to
+    be valid JSON). Refuses nesting deeper than MAX_NESTING and over-long integers at once,
+    since those would make the parser fail without a line (RecursionError, ValueError)."""
+    stack: list[dict[str, int] | None] = []  # per open bracket: the keys of an object
+    layer_lines: list[int | None] = []
+    input_line: int | None = None
+    duplicate: SpecError | None = None
+    line, counted = 1, 0
+    in_layers = False  # the value of the top-level "layers" key is open
+    pending_key: str | None = None
+    for match in _JSON_TOKEN.finditer(text):
+        token = match.group()
+        line += text.count("\n", counted, match.start())
+        counted = match.start()
+        first = token[0]
+        if first == '"':
+            if match.group("key") is None or not stack or stack[-1] is None:
+                pending_key = None
+                continue
+            try:
+                key = json.loads(token[:token.rindex('"') + 1])
+            except ValueError:
+                key = token
+            keys = stack[-1]
+            if key in keys and duplicate is None:
+                duplicate = SpecError(f"duplicate key {quote(key)} (first on line {keys[key]}); "
+                                      "keys of an object must be unique", line=line)
+            keys.setdefault(key, line)
+            pending_key = key if len(stack) == 1 else None
+            if pending_key == "input" and input_line is None:
+                input_line = line
+        elif first in "[{":
+            if len(stack) >= MAX_NESTING:
+                raise SpecError(f"lists and objects are nested more than {MAX_NESTING} deep",
+                                line=line)
+            if first == "[" and len(stack) == 1 and pending_key == "layers":
+                in_layers = True
+            elif first == "{" and in_layers and len(stack) == 2:
+                layer_lines.append(line)
+            stack.append({} if first == "{" else None)
+            pending_key = None
+        elif first in "]}":
+            if stack:
+                stack.pop()
+            if len(stack) < 2:
+                in_layers = False
+        else:
+            digits = len(token.split(".")[0].split("e")[0].split("E")[0].lstrip("-"))
+            if digits > MAX_INT_CHARS:
+                raise SpecError(f"a {len(token):,}-character number is far too large (numbers "
+                                f"in a spec are at most {MAX_DIM:,})", line=line)
+    return layer_lines, input_line, duplicate
+
+
+def parse_json(text: str, *, max_layers: int = MAX_LAYERS) -> Network:
+    """Parse a JSON spec: the same structure as the long form, with the same line numbers."""
+    layer_lines, input_line, duplicate = _json_layout(text)
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise SpecError(f"invalid JSON: {err.msg}", line=err.lineno) from None
+    except (ValueError, RecursionError) as err:  # guarded above; never a traceback
+        raise SpecError(f"invalid JSON: {err}") from None
+    if duplicate is not None:
+        raise duplicate
     return network_from_data(data, layer_lines, input_line, max_layers=max_layers)
 
 
@@ -384,16 +560,36 @@ COMPACT_HELP = (
     "'input 50x50x3'"
 )
 
-_SIZE = re.compile(r"^(\d+)(?:x(\d+))?$")
-_SHAPE = re.compile(r"^(\d+)x(\d+)(?:x(\d+))?$")
+# Numbers are ASCII digits only: str.isdigit() and \d also take '²' or '٣', which int() refuses
+# or reads, and YAML and JSON never take.
+_DIGITS = re.compile(r"[0-9]+")
+_SIZE = re.compile(r"^([0-9]+)(?:x([0-9]+))?$")
+_SHAPE = re.compile(r"^([0-9]+)x([0-9]+)(?:x([0-9]+))?$")
+
+
+def _digits_hint(token: str) -> str:
+    """A hint for a token with digits other than 0-9 (superscripts, other scripts)."""
+    if any(not ch.isascii() and (ch.isdigit() or ch.isnumeric()) for ch in token):
+        return " (write numbers with the digits 0 to 9)"
+    return ""
+
+
+def _count(digits: str, layer: str | None, name: str, line: int) -> int:
+    """An ASCII digit string as an integer; refused while still text when far too long (Python
+    converts at most 4,300 digits, and a spec's numbers are at most MAX_DIM)."""
+    if len(digits) > MAX_INT_CHARS:
+        raise SpecError(f"must be an integer of at most {MAX_DIM}, got a {len(digits):,}-digit "
+                        "number", layer=layer, field=name, line=line)
+    return int(digits)
 
 
 def _size_token(token: str, layer: str, name: str, line: int) -> list[int]:
     m = _SIZE.match(token)
     if not m:
-        raise SpecError(f"expected N or HxW, got {token!r}", layer=layer, field=name, line=line)
+        raise SpecError(f"expected N or HxW, got {quote(token)}{_digits_hint(token)}",
+                        layer=layer, field=name, line=line)
     a, b = m.groups()
-    return [int(a), int(b if b is not None else a)]
+    return [_count(a, layer, name, line), _count(b if b is not None else a, layer, name, line)]
 
 
 def _compact_layer(tokens: list[str], index: int, line: int) -> dict[str, Any]:
@@ -406,7 +602,7 @@ def _compact_layer(tokens: list[str], index: int, line: int) -> dict[str, Any]:
     op = tokens[0].lower()
     label = name or f"{op}{index + 1}"
     if op not in OPS:
-        raise SpecError(f"must be one of {', '.join(OPS)}; got {tokens[0]!r}",
+        raise SpecError(f"must be one of {', '.join(OPS)}; got {quote(tokens[0])}",
                         layer=label, field="op", line=line)
     raw: dict[str, Any] = {"op": op}
     if name is not None:
@@ -427,28 +623,28 @@ def _compact_layer(tokens: list[str], index: int, line: int) -> dict[str, Any]:
         low = tok.lower()
         if low.startswith("/"):
             raw["stride"] = _size_token(low[1:], label, "stride", line)
-        elif low.startswith("x") and low[1:].isdigit():
-            raw["filters"] = int(low[1:])
+        elif low.startswith("x") and _DIGITS.fullmatch(low[1:]):
+            raw["filters"] = _count(low[1:], label, "filters", line)
         elif _SIZE.match(low) and "kernel" not in raw and op in WINDOW_OPS:
             raw["kernel"] = _size_token(low, label, "kernel", line)
         elif low in ("pad", "padding"):
             val = value_after("padding")
             if val in ("same", "valid"):
                 raw["padding"] = val
-            elif re.fullmatch(r"\d+(,\d+){0,3}", val) and val.count(",") in (0, 1, 3):
-                parts = [int(v) for v in val.split(",")]
+            elif re.fullmatch(r"[0-9]+(,[0-9]+){0,3}", val) and val.count(",") in (0, 1, 3):
+                parts = [_count(v, label, "padding", line) for v in val.split(",")]
                 raw["padding"] = parts[0] if len(parts) == 1 else parts
             else:
-                raise SpecError(f"expected N, PH,PW, T,B,L,R, same or valid; got {val!r}",
-                                layer=label, field="padding", line=line)
+                raise SpecError(f"expected N, PH,PW, T,B,L,R, same or valid; got {quote(val)}"
+                                f"{_digits_hint(val)}", layer=label, field="padding", line=line)
         elif low in ("dil", "dilation"):
             raw["dilation"] = _size_token(value_after("dilation"), label, "dilation", line)
         elif low in ("groups", "g"):
             val = value_after("groups")
-            if not val.isdigit():
-                raise SpecError(f"expected an integer, got {val!r}",
+            if not _DIGITS.fullmatch(val):
+                raise SpecError(f"expected an integer, got {quote(val)}{_digits_hint(val)}",
                                 layer=label, field="groups", line=line)
-            raw["groups"] = int(val)
+            raw["groups"] = _count(val, label, "groups", line)
         elif low in ("outpad", "output_padding"):
             raw["output_padding"] = _size_token(value_after("output_padding"), label,
                                                 "output_padding", line)
@@ -463,7 +659,7 @@ def _compact_layer(tokens: list[str], index: int, line: int) -> dict[str, Any]:
         elif op in MERGE_OPS and re.fullmatch(r"[A-Za-z_][\w.\-]*", tok):
             bare.append(tok)
         else:
-            raise SpecError(f"does not understand {tok!r}; {COMPACT_HELP}",
+            raise SpecError(f"does not understand {quote(tok)}{_digits_hint(tok)}; {COMPACT_HELP}",
                             layer=label, line=line)
         i += 1
     if bare:
@@ -498,9 +694,11 @@ def parse_compact(text: str, *, max_layers: int = MAX_LAYERS) -> Network:
                                 field="input", line=lineno)
             m = _SHAPE.match(tokens[1].lower()) if len(tokens) == 2 else None
             if not m:
-                raise SpecError("expected 'input HxWxC' such as 'input 50x50x3'",
+                hint = _digits_hint(" ".join(tokens[1:]))
+                raise SpecError(f"expected 'input HxWxC' such as 'input 50x50x3'{hint}",
                                 field="input", line=lineno)
-            shape = _input_shape([int(g) for g in m.groups() if g is not None], lineno)
+            shape = _input_shape([_count(g, None, "input", lineno) for g in m.groups()
+                                  if g is not None], lineno)
             input_line = lineno
             continue
         if len(raws) >= max_layers:
@@ -528,14 +726,12 @@ def is_long_form(text: str) -> bool:
 
 def parse_spec(text: str, *, max_layers: int = MAX_LAYERS) -> Network:
     """Parse a spec in either form (detected from its text)."""
+    text = text.removeprefix(BOM)
     if len(text) > MAX_SPEC_CHARS:
-        raise SpecError(f"the spec is {len(text)} characters; at most {MAX_SPEC_CHARS} allowed")
+        raise SpecError(f"the spec is {len(text):,} characters; at most {MAX_SPEC_CHARS:,} "
+                        "allowed")
     if text.lstrip().startswith("{"):
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as err:
-            raise SpecError(f"invalid JSON: {err.msg}", line=err.lineno) from None
-        return network_from_data(data, max_layers=max_layers)
+        return parse_json(text, max_layers=max_layers)
     if is_long_form(text):
         return parse_long(text, max_layers=max_layers)
     return parse_compact(text, max_layers=max_layers)
@@ -549,9 +745,29 @@ def load_spec(source: str | Path) -> Network:
         return zoo_network(source)
     path = Path(source)
     if not path.is_file():
-        raise SpecError(f"{str(source)!r} is neither a spec file nor a zoo model "
+        raise SpecError(f"{quote(str(source))} is neither a spec file nor a zoo model "
                         f"({', '.join(ZOO_NAMES)})")
-    return parse_spec(path.read_text(encoding="utf-8"))
+    return parse_spec(read_spec_text(path))
+
+
+def read_spec_text(path: Path) -> str:
+    """The text of a spec file: UTF-8 (a byte-order mark is dropped); a binary file, other
+    encodings or a file over the size limit are refused without reading them whole."""
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(4 * MAX_SPEC_CHARS + 1)
+    except OSError as err:
+        raise SpecError(f"cannot read it: {err.strerror or err}") from None
+    if len(data) > 4 * MAX_SPEC_CHARS:
+        raise SpecError(f"the file is larger than a spec may be ({MAX_SPEC_CHARS:,} characters)")
+    if b"\0" in data:
+        raise SpecError("a binary file, not a spec (it contains NUL bytes)",
+                        line=data.count(b"\n", 0, data.index(b"\0")) + 1)
+    try:
+        return data.decode("utf-8").removeprefix(BOM)
+    except UnicodeDecodeError as err:
+        raise SpecError(f"not UTF-8 text (byte 0x{data[err.start]:02x} at position {err.start}); "
+                        "save the spec as UTF-8", line=data.count(b"\n", 0, err.start) + 1) from None
 
 
 def _size_text(pair: Pair) -> str:

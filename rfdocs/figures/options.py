@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from rfdocs.messages import quote, shorten
 
 
 class OptionError(ValueError):
@@ -35,19 +38,33 @@ class Option:
             return self.convert(value)
         except OptionError:
             raise
-        except (ValueError, TypeError):
-            raise OptionError(self.name, f"expected {self.allowed}, got {value!r}") from None
+        except (ValueError, TypeError, OverflowError, RecursionError):
+            raise OptionError(self.name, f"expected {self.allowed}, got {quote(value)}") from None
 
 
 def _text(value: Any) -> str:
     return value.strip() if isinstance(value, str) else str(value)
 
 
+#: Numbers are written in ASCII digits (int() and float() would also read '٣', '1_0' or
+#: 'infinity'); a number of more than MAX_DIGITS digits is refused before conversion (Python
+#: converts at most 4,300).
+MAX_DIGITS = 30
+_INTEGER = re.compile(rf"[+-]?[0-9]{{1,{MAX_DIGITS}}}")
+_DECIMAL = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]{1,4})?")
+
+
 def int_range(lo: int, hi: int) -> Converter:
     def convert(value: Any) -> int:
         if isinstance(value, bool):
             raise ValueError(value)
-        number = int(_text(value)) if not isinstance(value, int) else value
+        if isinstance(value, int):
+            number = value
+        else:
+            text = _text(value)
+            if not _INTEGER.fullmatch(text):
+                raise ValueError(value)
+            number = int(text)
         if not lo <= number <= hi:
             raise ValueError(number)
         return number
@@ -55,11 +72,18 @@ def int_range(lo: int, hi: int) -> Converter:
 
 
 def float_range(lo: float, hi: float) -> Converter:
+    """A finite number from ``lo`` to ``hi`` (NaN, infinities and overflow are refused)."""
     def convert(value: Any) -> float:
         if isinstance(value, bool):
             raise ValueError(value)
-        number = float(_text(value)) if not isinstance(value, int | float) else float(value)
-        if not lo <= number <= hi or number != number:
+        if isinstance(value, int | float):
+            number = float(value)  # OverflowError for a huge int
+        else:
+            text = _text(value)
+            if not _DECIMAL.fullmatch(text) or len(text) > 100:
+                raise ValueError(value)
+            number = float(text)
+        if not math.isfinite(number) or not lo <= number <= hi:
             raise ValueError(number)
         return number
     return convert
@@ -103,12 +127,20 @@ def flag(value: Any) -> bool:
     raise ValueError(value)
 
 
+#: Characters of a name (a layer's): spec layer names have the same limit.
+MAX_NAME = 128
+
+
 def name_list(max_items: int) -> Converter:
     """'a, b c' or a YAML list -> tuple of words."""
     def convert(value: Any) -> tuple[str, ...]:
-        items = [str(v) for v in value] if isinstance(value, list | tuple) else \
-            [p for p in re.split(r"[,\s]+", _text(value)) if p]
-        if not items or len(items) > max_items:
+        if isinstance(value, list | tuple):
+            if len(value) > max_items:
+                raise ValueError(value)
+            items = [str(v) for v in value]
+        else:
+            items = [p for p in re.split(r"[,\s]+", _text(value)) if p]
+        if not items or len(items) > max_items or any(len(i) > MAX_NAME for i in items):
             raise ValueError(value)
         return tuple(items)
     return convert
@@ -116,7 +148,7 @@ def name_list(max_items: int) -> Converter:
 
 def word(value: Any) -> str:
     text = _text(value)
-    if not re.fullmatch(r"[A-Za-z_][\w.\-]*", text):
+    if len(text) > MAX_NAME or not re.fullmatch(r"[A-Za-z_][\w.\-]*", text):
         raise ValueError(value)
     return text
 
@@ -126,7 +158,7 @@ def resolve_options(options: Sequence[Option], given: Mapping[str, Any]) -> dict
     known = {o.name: o for o in options}
     for name in given:
         if name not in known:
-            raise OptionError(name, "unknown option; allowed: "
+            raise OptionError(shorten(str(name), 40), "unknown option; allowed: "
                               + (", ".join(sorted(known)) or "none"))
     return {o.name: (o.parse(given[o.name]) if o.name in given else o.default)
             for o in options}
