@@ -6,27 +6,54 @@
     rfdocs render-all DIR                        every DIR/*.yaml to DIR/NAME.svg and NAME.dark.svg
     rfdocs kinds                                 figure kinds and their options
 
-SPEC is a YAML/JSON spec file, a compact spec file or a zoo model name. Bad input exits with
-status 2 and one message naming what is wrong and what is allowed.
+SPEC is a YAML/JSON spec file, a compact spec file or a zoo model name.
+
+Every failure (bad input, a file that cannot be read or written, a full disk) exits with status
+2 and one line on standard error, ``rfdocs: <what is wrong>``. When the reader of standard
+output goes away (``rfdocs rf resnet50 | head -1``), rfdocs stops quietly as the classic Unix
+tools do: it ends by SIGPIPE, which a shell reports as status 141 (where there is no SIGPIPE,
+Windows, it exits with status 1, as Python's documentation suggests).
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
 import json
+import os
+import signal
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import yaml
+from typing import Any, NoReturn
 
 from rfdocs.compute import ZOO_NAMES, Network, SpecError, analyze, load_spec, parse_spec, zoo_network
+from rfdocs.compute.spec import load_yaml, read_spec_text
+from rfdocs.messages import shorten
+
+#: Set to 1 to get Python's traceback for an unexpected error instead of one line.
+TRACEBACK_ENV = "RFDOCS_TRACEBACK"
 
 
 class UsageError(Exception):
     """Bad command-line input: reported as one line, exit status 2."""
+
+
+class OutputError(Exception):
+    """Standard output cannot be written (a full disk, a closed pipe)."""
+
+    def __init__(self, error: OSError) -> None:
+        self.error = error
+        super().__init__(error.strerror or str(error))
+
+
+def emit(text: str) -> None:
+    """Print a line to standard output; failures become OutputError (not a traceback)."""
+    try:
+        print(text)
+    except OSError as err:
+        raise OutputError(err) from None
 
 
 @dataclass(frozen=True)
@@ -44,15 +71,16 @@ FIGURE_KEYS = ("kind", "options", "network", "model", "spec")
 def read_figure_file(path: Path) -> FigureFile:
     """Parse ``kind``/``options`` and one of ``network`` (inline spec), ``model`` or ``spec``."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as err:
-        raise UsageError(f"{path}: cannot read figure file: {err}") from None
+        data = load_yaml(read_spec_text(path))
+    except SpecError as err:
+        raise UsageError(f"{shorten(str(path))}: cannot read figure file: {err}") from None
     if not isinstance(data, dict) or "kind" not in data:
         raise UsageError(f"{path}: a figure file is a mapping with 'kind', 'options' and one of "
                          "'network', 'model' or 'spec'")
     unknown = sorted(set(data) - set(FIGURE_KEYS))
     if unknown:
-        raise UsageError(f"{path}: unknown key(s) {', '.join(unknown)}; allowed: {', '.join(FIGURE_KEYS)}")
+        raise UsageError(f"{path}: unknown key(s) {shorten(', '.join(map(str, unknown)))}; "
+                         f"allowed: {', '.join(FIGURE_KEYS)}")
     options = data.get("options") or {}
     if not isinstance(options, dict):
         raise UsageError(f"{path}: 'options' must be a mapping of option names to values")
@@ -77,7 +105,8 @@ def _kind_options(extra: Sequence[str]) -> dict[str, str]:
     while i < len(extra):
         tok = extra[i]
         if not tok.startswith("--") or len(tok) < 3:
-            raise UsageError(f"unexpected argument {tok!r}; figure options are written --name value")
+            raise UsageError(f"unexpected argument {shorten(repr(tok))}; figure options are "
+                             "written --name value")
         name, _, value = tok[2:].partition("=")
         name = name.replace("-", "_")
         if not _ and i + 1 < len(extra) and not extra[i + 1].startswith("--"):
@@ -104,8 +133,21 @@ def render_to_file(kind_name: str, options: Mapping[str, Any], network: Network 
         data = animation_bytes(rendered, "gif")
     else:
         data = figure_bytes(rendered.figure, fmt)
-    write_atomic(out, data)
+    try:
+        write_atomic(out, data)
+    except OSError as err:
+        raise UsageError(f"{shorten(str(out))}: cannot write it: {_why_not_writable(out, err)}") from None
     return rendered.alt
+
+
+def _why_not_writable(out: Path, err: OSError) -> str:
+    """What stands in the way of writing ``out``, in words."""
+    if out.is_dir():
+        return "it is a folder; give a file name, such as figure.svg, inside it"
+    for parent in out.parents:
+        if parent.exists() and not parent.is_dir():
+            return f"{shorten(str(parent))} is a file, not a folder"
+    return err.strerror or str(err)
 
 
 def _network_arg(spec: str | None) -> Network | None:
@@ -114,9 +156,9 @@ def _network_arg(spec: str | None) -> Network | None:
     try:
         return load_spec(spec)
     except SpecError as err:
-        raise UsageError(f"{spec}: {err}") from None
+        raise UsageError(f"{shorten(spec)}: {err}") from None
     except OSError as err:
-        raise UsageError(f"{spec}: {err.strerror}") from None
+        raise UsageError(f"{shorten(spec)}: {err.strerror}") from None
 
 
 def cmd_rf(args: argparse.Namespace) -> int:
@@ -127,11 +169,11 @@ def cmd_rf(args: argparse.Namespace) -> int:
     try:
         analysis = analyze(net)
     except SpecError as err:
-        raise UsageError(f"{args.spec}: {err}") from None
+        raise UsageError(f"{shorten(args.spec)}: {err}") from None
     if args.json:
-        print(json.dumps(analysis.to_json(), indent=2))
+        emit(json.dumps(analysis.to_json(), indent=2))
     else:
-        print(layer_table(analysis).to_text())
+        emit(layer_table(analysis).to_text())
     return 0
 
 
@@ -147,7 +189,7 @@ def cmd_render(args: argparse.Namespace, extra: Sequence[str]) -> int:
     elif target in KIND_MODULES:
         kind, options, network = target, _kind_options(extra), _network_arg(args.spec)
     else:
-        raise UsageError(f"{target!r} is neither a figure kind ({', '.join(KIND_MODULES)}) "
+        raise UsageError(f"{shorten(repr(target))} is neither a figure kind ({', '.join(KIND_MODULES)}) "
                          "nor a .yaml figure file")
     try:
         alt = render_to_file(kind, options, network, Path(args.output), args.theme)
@@ -156,7 +198,7 @@ def cmd_render(args: argparse.Namespace, extra: Sequence[str]) -> int:
     except (SpecError, ValueError) as err:
         raise UsageError(f"{kind}: {err}") from None
     if not args.quiet:
-        print(alt)
+        emit(alt)
     return 0
 
 
@@ -175,7 +217,7 @@ def cmd_render_all(args: argparse.Namespace) -> int:
                 render_to_file(fig.kind, fig.options, fig.network, out, theme)
             except (OptionError, SpecError, ValueError) as err:
                 raise UsageError(f"{path}: {err}") from None
-            print(f"wrote {out}")
+            emit(f"wrote {out}")
     return 0
 
 
@@ -184,17 +226,33 @@ def cmd_kinds(_: argparse.Namespace) -> int:
 
     for name in KIND_MODULES:
         kind = get_kind(name)
-        print(f"{name}: {kind.summary}")
+        emit(f"{name}: {kind.summary}")
         for option in kind.options:
-            print(f"  --{option.name}  {option.allowed}  (default {option.default!r}): {option.help}")
+            emit(f"  --{option.name}  {option.allowed}  (default {option.default!r}): {option.help}")
     return 0
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with its errors as one line (``rfdocs: ...``, status 2) like every other."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{message} (see {self.prog} --help)")
+
+    def print_help(self, file: Any = None) -> None:
+        """The help, whose write errors argparse would swallow (a full disk gave status 0)."""
+        try:
+            (file or sys.stdout).write(self.format_help())
+        except OSError as err:
+            raise OutputError(err) from None
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="rfdocs", description="Receptive-field tables and computed figures of convolutional "
         "networks.", epilog="SPEC is a YAML/JSON spec file, a compact spec file or a zoo model "
-        f"name ({', '.join(ZOO_NAMES)}). Bad input exits with status 2.")
+        f"name ({', '.join(ZOO_NAMES)}). Every failure exits with status 2 and one line on "
+        "standard error. When the reader of the output goes away (rfdocs rf SPEC | head), "
+        "rfdocs stops quietly, ended by SIGPIPE like the classic Unix tools.")
     sub = parser.add_subparsers(dest="command", required=True)
     rf = sub.add_parser("rf", help="per-layer shapes and receptive fields of a spec")
     rf.add_argument("spec", help=f"spec file (YAML, JSON or compact) or zoo model: {', '.join(ZOO_NAMES)}")
@@ -211,22 +269,93 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def run(argv: Sequence[str] | None = None) -> int:
+    """Parse the command line and run the command; errors are raised, not reported."""
     parser = build_parser()
-    args, extra = parser.parse_known_args(argv)
     try:
-        if args.command != "render" and extra:
-            raise UsageError(f"unexpected argument(s): {' '.join(extra)}")
-        if args.command == "rf":
-            return cmd_rf(args)
-        if args.command == "render":
-            return cmd_render(args, extra)
-        if args.command == "render-all":
-            return cmd_render_all(args)
-        return cmd_kinds(args)
+        args, extra = parser.parse_known_args(argv)
+    except SystemExit as done:  # --help prints, then exits
+        flush_stdout()
+        return done.code if isinstance(done.code, int) else 0
+    except OSError as err:  # --help to a closed or full standard output
+        raise OutputError(err) from None
+    if args.command != "render" and extra:
+        raise UsageError(f"unexpected argument(s): {shorten(' '.join(extra))}")
+    if args.command == "rf":
+        return cmd_rf(args)
+    if args.command == "render":
+        return cmd_render(args, extra)
+    if args.command == "render-all":
+        return cmd_render_all(args)
+    return cmd_kinds(args)
+
+
+def flush_stdout() -> None:
+    try:
+        sys.stdout.flush()
+    except OSError as err:
+        raise OutputError(err) from None
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """The ``rfdocs`` command: its exit status (0 done, 2 any failure, with one line on standard
+    error; the end of a closed pipe as described in the module documentation)."""
+    try:
+        code = run(argv)
+        flush_stdout()
+        return code
     except UsageError as err:
-        print(f"rfdocs: error: {err}", file=sys.stderr)
-        return 2
+        return fail(str(err))
+    except OutputError as err:
+        _drop_stdout()
+        if err.error.errno == errno.EPIPE:
+            return _closed_pipe()
+        return fail(f"cannot write to standard output: {err}")
+    except KeyboardInterrupt:
+        return 130  # as shells report an interrupted command
+    except (ValueError, MemoryError, RecursionError, OSError) as err:
+        if os.environ.get(TRACEBACK_ENV):
+            raise
+        what = ("not enough memory" if isinstance(err, MemoryError) else
+                f"{err.strerror}: {shorten(str(err.filename))}"
+                if isinstance(err, OSError) and err.filename else str(err) or type(err).__name__)
+        return fail(what)
+    except Exception as err:  # a bug: still one line, with a way to see the traceback
+        if os.environ.get(TRACEBACK_ENV):
+            raise
+        return fail(f"internal error ({type(err).__name__}: {shorten(str(err))}); please report "
+                    f"it, with the traceback that {TRACEBACK_ENV}=1 shows")
+
+
+def fail(message: str) -> int:
+    """Report one line on standard error; the exit status of every failure."""
+    try:
+        print(f"rfdocs: {' '.join(message.split())}", file=sys.stderr, flush=True)
+    except (OSError, ValueError):
+        pass
+    return 2
+
+
+def _drop_stdout() -> None:
+    """Point standard output at the null device, so that what is still buffered does not fail
+    again when Python exits (Python's documentation, "Note on SIGPIPE")."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # not a real file (tests capture it)
+        pass
+
+
+def _closed_pipe() -> int:
+    """Stop as a reader going away stops ``cat`` or ``seq``: by SIGPIPE (status 141 in a shell);
+    where there is no SIGPIPE, exit with status 1."""
+    sigpipe = getattr(signal, "SIGPIPE", None)
+    if sigpipe is not None:
+        sys.stderr.flush()
+        signal.signal(sigpipe, signal.SIG_DFL)
+        os.kill(os.getpid(), sigpipe)
+    return 1
 
 
 if __name__ == "__main__":

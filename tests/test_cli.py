@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import shlex
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -90,3 +93,138 @@ def test_committed_figures_are_current(path: Path, tmp_path: Path) -> None:
         committed = path.with_name(path.stem + suffix)
         assert committed.is_file(), f"{committed.name} missing: run make figures"
         assert committed.read_bytes() == fresh.read_bytes(), f"{committed.name} is stale: run make figures"
+
+
+# --------------------------------------------------------------------------- every failure: 2
+
+
+def one_line_failure(done: subprocess.CompletedProcess[str], *words: str) -> str:
+    """The run failed with status 2, printed nothing and one line 'rfdocs: ...' on stderr."""
+    assert done.returncode == 2, (done.returncode, done.stderr[-2000:])
+    assert done.stdout == ""
+    lines = done.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("rfdocs: "), done.stderr[-2000:]
+    for word in words:
+        assert word in lines[0], lines[0]
+    return lines[0]
+
+
+@pytest.mark.parametrize(
+    ("data", "words"),
+    [
+        (b"input 8x8x1\nconv 3 x1\n\x00\x01\x02\xff", ("binary", "line 3")),
+        ("input 8x8x1\nconv 3 x1  # café\n".encode("latin-1"), ("not UTF-8", "line 2")),
+        (b"input 8x8x1\nconv " + b"9" * 5000 + b" x1\n", ("5,000-digit", "line 2")),
+        (b"input: [8, 8, 1]\nlayers:\n  - {op: conv, kernel: " + b"7" * 5000 + b", filters: 1}\n",
+         ("far too large", "line 3")),
+        (b'{"input": [8, 8, 1], "layers": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+         ("nested",)),
+        (b"input 8x8x1\nconv 3 x\xc2\xb2\n", ("digits 0 to 9",)),
+    ],
+    ids=["binary", "latin-1", "5000-digits", "5000-digits-yaml", "deep-json", "superscript"],
+)
+def test_unreadable_specs_exit_2_with_one_line(tmp_path: Path, data: bytes,
+                                               words: tuple[str, ...]) -> None:
+    spec = tmp_path / "net.txt"
+    spec.write_bytes(data)
+    line = one_line_failure(run("rf", str(spec)), *words)
+    assert len(line) < 400
+
+
+def test_spec_folder_and_byte_order_mark(tmp_path: Path) -> None:
+    one_line_failure(run("rf", str(tmp_path)), "neither a spec file nor a zoo model")
+    plain, marked = tmp_path / "plain.txt", tmp_path / "marked.txt"
+    plain.write_text("input 8x8x1\nconv 3 x1\n")
+    marked.write_bytes(b"\xef\xbb\xbf" + plain.read_bytes())
+    with_mark, without = run("rf", str(marked)), run("rf", str(plain))
+    assert with_mark.returncode == without.returncode == 0, with_mark.stderr
+    assert with_mark.stdout == without.stdout
+
+
+def _unwritable(tmp_path: Path) -> Path:
+    """A folder this user cannot write in (root writes anywhere on disk: /proc then)."""
+    if os.geteuid() == 0:
+        return Path("/proc")
+    folder = tmp_path / "locked"
+    folder.mkdir(mode=0o555)
+    return folder
+
+
+@pytest.mark.parametrize("where", ["folder", "under-a-file", "unwritable", "folder-named-svg"])
+def test_output_that_cannot_be_written_exits_2(tmp_path: Path, where: str) -> None:
+    (tmp_path / "afile").write_text("not a folder")
+    (tmp_path / "figure.svg").mkdir()
+    out = {"folder": tmp_path, "under-a-file": tmp_path / "afile" / "x.svg",
+           "unwritable": _unwritable(tmp_path) / "x.svg",
+           "folder-named-svg": tmp_path / "figure.svg"}[where]
+    words = {"folder": ("format",), "under-a-file": ("afile is a file, not a folder",),
+             "unwritable": ("cannot write",), "folder-named-svg": ("it is a folder",)}[where]
+    before = sorted(p.name for p in tmp_path.rglob("*"))
+    one_line_failure(run("render", "steps", "-o", str(out)), *words)
+    assert sorted(p.name for p in tmp_path.rglob("*")) == before  # nothing left behind
+
+
+def test_argument_errors_are_one_line() -> None:
+    one_line_failure(run("rf"), "required", "--help")
+    one_line_failure(run("frobnicate"), "invalid choice")
+    one_line_failure(run("render", "steps"), "-o")
+    one_line_failure(run("render", "steps", "--stride", "\u00b2", "-o", "x.svg"), "stride")
+    line = one_line_failure(run("render", "steps", "--" + "z" * 100_000, "1", "-o", "x.svg"))
+    assert len(line) < 500
+
+
+# --------------------------------------------------------------------------- standard output
+
+
+def _closed_pipe_run(*args: str) -> subprocess.CompletedProcess[bytes]:
+    """Run with standard output a pipe whose reading end is already closed."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        return subprocess.run(args, stdout=write_end, stderr=subprocess.PIPE, check=False,
+                              cwd=ROOT, timeout=120)
+    finally:
+        os.close(write_end)
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGPIPE"), reason="no SIGPIPE on this platform")
+@pytest.mark.parametrize("args", [("rf", "resnet50"), ("rf", "resnet50", "--json"), ("kinds",),
+                                  ("--help",)])
+def test_a_closed_pipe_ends_quietly_like_cat(tmp_path: Path, args: tuple[str, ...]) -> None:
+    """As coreutils do (checked here with cat itself): no message, ended by SIGPIPE. Before:
+    a BrokenPipeError traceback and status 1 (or 120)."""
+    sample = tmp_path / "sample.txt"
+    sample.write_text("x\n" * 100_000)
+    cat = _closed_pipe_run("cat", str(sample))
+    assert cat.returncode == -signal.SIGPIPE and cat.stderr == b""
+    done = _closed_pipe_run(sys.executable, "-m", "rfdocs.cli", *args)
+    assert (done.returncode, done.stderr) == (cat.returncode, b"")
+
+
+def test_head_takes_the_first_line_of_a_real_pipeline(tmp_path: Path) -> None:
+    """`rfdocs rf resnet50 | head -1` in a shell: the first line, nothing on stderr; rfdocs ends
+    by SIGPIPE (141) when it was still writing as head left, else normally (0)."""
+    errors = tmp_path / "stderr.txt"
+    script = (f"{shlex.quote(sys.executable)} -m rfdocs.cli rf resnet50 2>{shlex.quote(str(errors))}"
+              " | head -1; echo \"status ${PIPESTATUS[0]}\"")
+    for _ in range(3):
+        done = subprocess.run(["bash", "-c", script], capture_output=True, text=True, check=True,
+                              cwd=ROOT)
+        first, status = done.stdout.splitlines()
+        assert first.split()[:2] == ["layer", "op"]
+        assert status in ("status 0", "status 141")
+        assert errors.read_text() == ""
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full on this system")
+@pytest.mark.parametrize("args", [("kinds",), ("rf", "resnet50", "--json"), ("--help",),
+                                  ("render", "steps", "-o", "{tmp}/steps.svg")])
+def test_a_full_disk_on_stdout_is_one_line(tmp_path: Path, args: tuple[str, ...]) -> None:
+    """`rfdocs kinds > /dev/full` printed 'Exception ignored ... OSError: [Errno 28]' and exited
+    with status 120 (or 0 for --help, whose write errors argparse swallows)."""
+    argv = [a.replace("{tmp}", str(tmp_path)) for a in args]
+    with open("/dev/full", "w") as full:
+        done = subprocess.run([sys.executable, "-m", "rfdocs.cli", *argv], stdout=full,
+                              stderr=subprocess.PIPE, text=True, check=False, cwd=ROOT)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr == "rfdocs: cannot write to standard output: No space left on device\n"
