@@ -46,7 +46,8 @@ SETTINGS = (
             'Dark figures for HTML: "auto" follows the theme\'s light/dark switch (furo, '
             'pydata-sphinx-theme, sphinx-book-theme), "media" follows the reader\'s system '
             '(prefers-color-scheme), "off" draws light figures only.', True),
-    Setting("rfdocs_png_dpi", 150, "a positive integer", _positive_int,
+    Setting("rfdocs_png_dpi", 150, "an integer from 1 to 600 (more would need gigabytes "
+            "for one figure)", lambda v: _positive_int(v) and v <= 600,
             "Resolution of PNG figures (texinfo and other builders without SVG or PDF).", True),
     Setting("rfdocs_max_layers", 1000, "a positive integer", _positive_int,
             "The most layers a network on a page may have.", False),

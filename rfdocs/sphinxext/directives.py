@@ -314,17 +314,28 @@ class RfNetworkDirective(RfdocsDirective):
     optional_arguments = 0
     NETWORK_OPTIONS = {"show": "also show the spec as a code block"}
 
+    #: env.temp_data key: the line where each network of the page being read was defined
+    LINES_KEY: ClassVar[str] = "rfdocs_network_lines"
+
     def make_nodes(self) -> list[nodes.Node]:
+        from rfdocs.messages import quote
+
         self.check_options({"model", "spec", "show"})
         name = self.arguments[0].strip()
-        if not name.replace("_", "").replace("-", "").isalnum():
-            raise DirectiveProblem(f"network name {name!r} must be a word (letters, digits, _ and -)",
-                                   "option")
+        if not name.replace("_", "").replace("-", "").isalnum() or len(name) > 128:
+            raise DirectiveProblem(f"network name {quote(name)} must be a word (letters, digits, "
+                                   "_ and -) of at most 128 characters", "option")
+        lines = self.env.temp_data.setdefault(self.LINES_KEY, {})
+        assert isinstance(lines, dict)
+        if name in lines:
+            raise DirectiveProblem(f"network {quote(name)} is already defined on this page (line "
+                                   f"{lines[name]}); give this one another name", "network")
         net = self.network()
         if net is None:
             raise DirectiveProblem("rf-network needs a spec: a body, :model: or :spec:", "network")
         self.analysed(net)
         page_networks(self.env)[name] = net
+        lines[name] = int(self.lineno)
         if "show" in self.options:
             from rfdocs.compute import format_compact
 

@@ -32,6 +32,7 @@ from sphinx.transforms.post_transforms import SphinxPostTransform
 
 from rfdocs.compute import Analysis, AxisRF, Network, SpecError, analyze, as_plain
 from rfdocs.compute.spec import INPUT_NAME, MERGE_OPS
+from rfdocs.messages import quote
 from rfdocs.sphinxext.directives import (
     DirectiveProblem,
     RfdocsDirective,
@@ -170,6 +171,12 @@ def explorer_html(uid: str, data: dict[str, Any]) -> str:
 # --------------------------------------------------------------------------- the directive
 
 
+def _small_count(text: str, digits: int) -> bool:
+    """``text`` is a whole number of at most ``digits`` ASCII digits (str.isdigit() alone also
+    takes '²', which int() refuses, and int() refuses numbers of over 4,300 digits)."""
+    return text.isascii() and text.isdigit() and len(text) <= digits
+
+
 class RfExplorerDirective(RfdocsDirective):
     """rf-explorer: interactive receptive fields of every layer (static table without a browser)."""
 
@@ -252,9 +259,9 @@ class RfExplorerDirective(RfdocsDirective):
         if raw is None:
             return DEFAULT_MAX_CELLS
         text = raw.strip()
-        if not text.isdigit() or not 4 <= int(text) <= 128:
-            raise DirectiveProblem(f":max-cells: {raw!r} is not allowed; give a whole number "
-                                   "from 4 to 128", "option")
+        if not _small_count(text, 3) or not 4 <= int(text) <= 128:
+            raise DirectiveProblem(f":max-cells: {quote(raw)} is not allowed; give a whole "
+                                   "number from 4 to 128", "option")
         return int(text)
 
     def selected(self, analysis: Analysis, shown: Sequence[str]) -> tuple[str, int, int]:
@@ -265,14 +272,15 @@ class RfExplorerDirective(RfdocsDirective):
             return shown[-1], h // 2, w // 2
         parts = raw.replace(",", " ").split()
         if not parts or parts[0] not in shown or len(parts) not in (1, 3):
-            raise DirectiveProblem(f":select: {raw!r} is not allowed; give a drawn layer's name "
-                                   "and optionally a row and a column, e.g. conv2 3 4", "option")
+            raise DirectiveProblem(f":select: {quote(raw)} is not allowed; give a drawn layer's "
+                                   "name and optionally a row and a column, e.g. conv2 3 4",
+                                   "option")
         h, w, _ = analysis[parts[0]].shape
         if len(parts) == 1:
             return parts[0], h // 2, w // 2
-        if not (parts[1].isdigit() and parts[2].isdigit()
+        if not (_small_count(parts[1], 13) and _small_count(parts[2], 13)
                 and int(parts[1]) < h and int(parts[2]) < w):
-            raise DirectiveProblem(f":select: {raw!r}: {parts[0]} has rows 0 to {h - 1} and "
+            raise DirectiveProblem(f":select: {quote(raw)}: {parts[0]} has rows 0 to {h - 1} and "
                                    f"columns 0 to {w - 1}", "option")
         return parts[0], int(parts[1]), int(parts[2])
 
