@@ -67,6 +67,13 @@ class Built:
     def cache_dir(self) -> Path:
         return self.doctreedir / "rfdocs-cache"
 
+    def cache_files(self) -> list[Path]:
+        """The figure files and metadata in the cache (not its tag, lock and leases)."""
+        from rfdocs.sphinxext.cache import own_key
+
+        folder = self.cache_dir
+        return sorted(p for p in folder.iterdir() if own_key(p.name)) if folder.is_dir() else []
+
     def text(self, rel: str) -> str:
         return (self.outdir / rel).read_text(encoding="utf-8")
 

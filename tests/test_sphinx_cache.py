@@ -53,7 +53,7 @@ def one_key(built: Built) -> str:
 
 def cache_files(built: Built) -> dict[str, int]:
     """Name -> mtime (ns) of every file in the cache."""
-    return {p.name: p.stat().st_mtime_ns for p in sorted(built.cache_dir.iterdir())}
+    return {p.name: p.stat().st_mtime_ns for p in built.cache_files()}
 
 
 # ------------------------------------------------------------------------------ the key
@@ -161,7 +161,7 @@ def test_removed_directive_is_pruned(tmp_path: Path) -> None:
     second = build(src)
     assert figure_keys(second) == [kept]
     assert not list(second.cache_dir.glob(f"{dropped}*"))
-    assert {p.name for p in second.cache_dir.iterdir()} == \
+    assert {p.name for p in second.cache_files()} == \
         {f"{kept}.svg", f"{kept}-dark.svg", f"{kept}-meta.json"}
     assert "3 stale file(s) pruned" in second.summary_lines()[-1]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,15 @@ from rfdocs.sphinxext.explorer import setup_explorer
 from rfdocs.sphinxext.latex import setup_latex
 from rfdocs.sphinxext.reproducible import setup_reproducible
 from rfdocs.sphinxext.roles import setup_roles
-from rfdocs.sphinxext.state import init_settings, is_html, merge_info, purge_doc, records, settings
+from rfdocs.sphinxext.state import (
+    BuildSettings,
+    init_settings,
+    is_html,
+    merge_info,
+    purge_doc,
+    records,
+    settings,
+)
 
 logger = logging.getLogger("rfdocs")
 
@@ -85,14 +94,31 @@ def outdated_by_code(app: Sphinx, env: BuildEnvironment, added: set[str], change
 
 
 def finish(app: Sphinx, exception: Exception | None) -> None:
-    """build-finished: prune unreferenced figures and print a timing summary."""
-    if exception is not None:
-        return
-    docs = records(app.env)
-    keep = set().union(*(d.keys for d in docs.values())) if docs else set()
+    """build-finished: prune unreferenced figures, print a timing summary, give up the lease
+    on the cache (a temporary cache is removed)."""
     build = settings(app.env)
+    try:
+        if exception is None:
+            summarise(app.env, build)
+    finally:
+        if build.lease is not None:
+            build.lease.release()
+        if build.temporary_cache:
+            shutil.rmtree(build.config.cache_dir, ignore_errors=True)
+
+
+def summarise(env: BuildEnvironment, build: BuildSettings) -> None:
+    docs = records(env)
+    keep = set().union(*(d.keys for d in docs.values())) if docs else set()
     formats = {build.image_format, "gif"} if build.html else {build.image_format}
-    removed = FigureCache(build.config.cache_dir).prune(keep, formats)
+    removed = 0
+    if build.draws and not build.temporary_cache:
+        try:
+            removed = FigureCache(build.config.cache_dir).prune(keep, formats, build.lease)
+        except OSError as err:
+            logger.warning(f"rfdocs: could not remove unused figures from the cache folder "
+                           f"{build.config.cache_dir}: {err.strerror or err}", type="rfdocs",
+                           subtype="cache")
     seconds = [s for _, s in build.rendered]
     cached = sum(d.cached for d in docs.values())
     for d in docs.values():  # report each cache hit once, not again on the next build

@@ -1,10 +1,17 @@
-"""A content-addressed figure cache: keys cover everything that changes pixels; writes are atomic."""
+"""A content-addressed figure cache: keys cover everything that changes pixels; writes are atomic;
+files carry digests; the folder is rfdocs' own (tagged), and builds sharing it at once never
+delete what another still uses (leases and a lock)."""
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+import os
+import re
+import secrets
+import time
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 from importlib import metadata
@@ -13,6 +20,11 @@ from typing import Any
 
 import rfdocs
 from rfdocs.files import write_atomic
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
 
 #: Bump to re-render every figure after a change that the code fingerprint cannot see.
 RENDER_VERSION = 1
@@ -66,10 +78,136 @@ def file_digest(path: Path) -> str:
     return digest.hexdigest()
 
 
+#: Cache Directory Tagging (https://bford.info/cachedir/): backup tools skip the folder, and
+#: rfdocs knows the folder for its own.
+TAG_NAME = "CACHEDIR.TAG"
+TAG_TEXT = ("Signature: 8a477f597d28d172789f06886806bc55\n"
+            "# This folder holds figures drawn by rfdocs. rfdocs deletes only its own files here.\n")
+#: The only files rfdocs writes, and so the only ones it ever deletes, in its cache folder.
+_OWN = re.compile(r"(?P<key>[a-z]+-[0-9a-f]{24})(?:-dark)?\.(?:svg|pdf|png|gif)"
+                  r"|(?P<meta>[a-z]+-[0-9a-f]{24})-meta\.json")
+_TMP = re.compile(r"\.(?P<name>.+)\.\d+\.tmp")
+_STATE = ".rfdocs"  # the lock, and one lease per running build
+
+
+
+class CacheUnusable(Exception):
+    """The cache folder cannot be used: not writable, full, a file, or not rfdocs' own."""
+
+
+def own_key(name: str) -> tuple[str, bool] | None:
+    """(key, is metadata) for a file name rfdocs writes in its cache, else None."""
+    match = _OWN.fullmatch(name)
+    if match is None:
+        return None
+    return (match["key"], False) if match["key"] else (match["meta"], True)
+
+
+@contextmanager
+def _locked(root: Path, shared: bool) -> Iterator[None]:
+    """The cache-wide lock: shared while a build checks, uses or writes figures, exclusive
+    while one prunes (so nothing is deleted between another build's check and its use)."""
+    if fcntl is None:  # no advisory locks (Windows): builds sharing a cache are not guarded
+        yield
+        return
+    fd = os.open(root / _STATE / "lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+class Lease:
+    """A running build's claim on the cache: a file locked for as long as the build runs
+    (the lock goes when the process dies, however it dies), dated when the build started.
+    Files used by a build are marked as used then (their access time), so a pruning build
+    keeps every file that any running build has used."""
+
+    def __init__(self, root: Path) -> None:
+        self.started_ns = time.time_ns()
+        leases = root / _STATE / "leases"
+        leases.mkdir(parents=True, exist_ok=True)
+        self.path = leases / f"{os.getpid()}-{secrets.token_hex(4)}"
+        self.fd: int | None = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o644)
+        if fcntl is not None:
+            fcntl.flock(self.fd, fcntl.LOCK_EX)
+        os.write(self.fd, str(self.started_ns).encode())
+
+    def release(self) -> None:
+        if self.fd is not None:
+            self.path.unlink(missing_ok=True)
+            os.close(self.fd)
+            self.fd = None
+
+    def __getstate__(self) -> dict[str, Any]:  # the environment is pickled with the settings
+        return {"started_ns": self.started_ns, "path": self.path, "fd": None}
+
+
+def oldest_live_lease(root: Path, own: Lease | None) -> int:
+    """The start (ns) of the oldest build still using the cache; leases of builds that died
+    are removed on the way."""
+    oldest = own.started_ns if own is not None else time.time_ns()
+    folder = root / _STATE / "leases"
+    for path in sorted(folder.iterdir()) if folder.is_dir() else ():
+        if own is not None and path == own.path:
+            continue
+        try:
+            fd = os.open(path, os.O_RDONLY)
+        except OSError:
+            continue
+        try:
+            if fcntl is not None:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except OSError:  # held: that build is running
+                    text = os.read(fd, 32).decode("ascii", "replace")
+                    oldest = min(oldest, int(text) if text.isdigit() else 0)
+                    continue
+            path.unlink(missing_ok=True)  # its build is gone
+        finally:
+            os.close(fd)
+    return oldest
+
+
+def claim(root: Path) -> None:
+    """Make ``root`` rfdocs' cache folder, or refuse it: a folder that exists already must be
+    empty or tagged as rfdocs' own (rfdocs never deletes or overwrites other files)."""
+    try:
+        if root.exists() and not root.is_dir():
+            raise CacheUnusable(f"{root} is a file, not a folder")
+        tag = root / TAG_NAME
+        if root.is_dir() and not tag.is_file():
+            others = sorted(p.name for p in root.iterdir())
+            if others:
+                shown = ", ".join(others[:3]) + (", ..." if len(others) > 3 else "")
+                raise CacheUnusable(f"{root} holds files rfdocs did not write ({shown}); rfdocs "
+                                    "never deletes or overwrites files of others, so it keeps "
+                                    "its figures only in an empty folder or one of its own")
+        if not tag.is_file() or tag.read_text(encoding="utf-8", errors="replace") != TAG_TEXT:
+            write_atomic(tag, TAG_TEXT.encode())
+        (root / _STATE).mkdir(exist_ok=True)
+    except OSError as err:
+        raise CacheUnusable(f"{root} cannot be written: {err.strerror or err}") from None
+
+
+def _used(path: Path) -> None:
+    """Mark a file as used now: its access time, set from the same clock as the leases' start
+    times (the kernel's own file times come from a coarser clock, and a read may update them
+    only while they are older than the modification time, which ours never are). The
+    modification time, which Sphinx compares with its pages, stays as it is."""
+    try:
+        stat = path.stat()
+        os.utime(path, ns=(time.time_ns(), stat.st_mtime_ns))
+    except OSError:
+        pass  # read-only or gone: nothing to protect
+
+
 @dataclass(frozen=True)
 class FigureCache:
-    """Files ``<key>.<fmt>`` (light), ``<key>-dark.<fmt>`` and ``<key>-meta.json`` (alt text, numbers)
-    under ``root``. The JSON is written last, so its presence means the figure is complete."""
+    """Files ``<key>.<fmt>`` (light), ``<key>-dark.<fmt>`` and ``<key>-meta.json`` (alt text,
+    numbers, and the sha256 of every file) under ``root``. The metadata is written last, and a
+    file whose bytes do not match its recorded digest is not used (it is drawn again)."""
 
     root: Path
 
@@ -87,57 +225,91 @@ class FigureCache:
         return data if isinstance(data, dict) else None
 
     def complete(self, key: str, themes: Iterable[str], formats: Iterable[str]) -> dict[str, Any] | None:
-        """The stored metadata when every wanted file exists, else None."""
-        meta = self.read_meta(key)
-        if meta is None:
-            return None
-        for theme in themes:
-            for fmt in formats:
-                if not self.path(key, theme, fmt).is_file():
+        """The stored metadata when every wanted file exists with its recorded bytes (each
+        then marked as used), else None."""
+        with self._shared():
+            meta = self.read_meta(key)
+            digests = meta.get("files") if meta is not None else None
+            if meta is None or not isinstance(digests, dict):
+                return None
+            paths = [self.path(key, theme, fmt) for theme in themes for fmt in formats]
+            for path in paths:
+                try:
+                    if file_digest(path) != digests.get(path.name.removeprefix(key)):
+                        return None
+                except OSError:
                     return None
-        return meta
+            for path in [*paths, self.meta_path(key)]:
+                _used(path)
+            return meta
 
     def store(self, key: str, files: Mapping[tuple[str, str], bytes], meta: Mapping[str, Any]) -> None:
-        """Write the figure's files, then its metadata (atomic each; a file already holding the
-        same bytes is left alone, so untouched figures keep their times, but a leftover with
-        other bytes, e.g. from a write cut short, is replaced)."""
-        for (theme, fmt), data in sorted(files.items()):
-            target = self.path(key, theme, fmt)
-            if not target.is_file() or target.read_bytes() != data:
-                write_atomic(target, data)
-        old = self.read_meta(key) or {}
-        merged = {**old, **meta}
-        if merged != old or not self.meta_path(key).is_file():
-            write_atomic(self.meta_path(key), json.dumps(merged, sort_keys=True, indent=1).encode())
+        """Write the figure's files, then its metadata with their digests (atomic each; a file
+        already holding the same bytes is left alone, so untouched figures keep their times, but
+        a leftover with other bytes, e.g. from a write cut short, is replaced)."""
+        with self._shared():
+            digests: dict[str, str] = {}
+            for (theme, fmt), data in sorted(files.items()):
+                target = self.path(key, theme, fmt)
+                if not target.is_file() or target.read_bytes() != data:
+                    write_atomic(target, data)
+                _used(target)
+                digests[target.name.removeprefix(key)] = hashlib.sha256(data).hexdigest()
+            old = self.read_meta(key) or {}
+            recorded = old.get("files")
+            if not isinstance(recorded, dict):
+                recorded = {}
+            merged = {**old, **meta, "files": {**recorded, **digests}}
+            if merged != old or not self.meta_path(key).is_file():
+                write_atomic(self.meta_path(key), json.dumps(merged, sort_keys=True, indent=1).encode())
+            _used(self.meta_path(key))
 
-    def prune(self, keep: set[str], formats: Iterable[str]) -> int:
-        """Delete the ``formats`` files of keys not in ``keep``, metadata left without files,
-        and stray temporary files; returns a count. Other formats belong to other builders
-        sharing the cache (LaTeX's PDFs survive an HTML build)."""
-        if not self.root.is_dir():
+    @contextmanager
+    def _shared(self) -> Iterator[None]:
+        if (self.root / _STATE).is_dir():
+            with _locked(self.root, shared=True):
+                yield
+        else:  # not claimed (a CLI or test cache): no other build to guard against
+            yield
+
+    def prune(self, keep: set[str], formats: Iterable[str], lease: Lease | None = None) -> int:
+        """Delete rfdocs' own ``formats`` files of keys not in ``keep``, metadata left without
+        files, and temporary files left by builds that died; returns a count. Nothing that a
+        running build has used since it started is deleted, nor any file rfdocs did not write.
+        Other formats belong to other builders sharing the cache (LaTeX's PDFs survive an HTML
+        build)."""
+        if not (self.root / _STATE).is_dir():
             return 0
         wanted = {f".{fmt}" for fmt in formats}
         removed = 0
-        remaining: set[str] = set()
-        metas = []
-        for path in sorted(self.root.iterdir()):
-            name = path.name
-            key = name.split(".", 1)[0].removesuffix("-dark").removesuffix("-meta")
-            if name.startswith(".") and name.endswith(".tmp"):
-                path.unlink(missing_ok=True)
-                removed += 1
-            elif not path.is_file():
-                continue
-            elif name.endswith(META_SUFFIX):
-                metas.append((key, path))
-            elif key not in keep and path.suffix in wanted:
-                path.unlink(missing_ok=True)
-                removed += 1
-            else:
-                remaining.add(key)
-        for key, path in metas:
-            if key not in keep and key not in remaining:
-                path.unlink(missing_ok=True)
-                removed += 1
+        with _locked(self.root, shared=False):
+            threshold = oldest_live_lease(self.root, lease)
+            remaining: set[str] = set()
+            metas: list[tuple[str, Path]] = []
+            for path in sorted(self.root.iterdir()):
+                name = path.name
+                tmp = _TMP.fullmatch(name)
+                own = own_key(tmp["name"] if tmp else name)
+                if own is None or not path.is_file():
+                    continue
+                key, is_meta = own
+                try:
+                    recent = path.stat().st_atime_ns >= threshold
+                except OSError:
+                    continue
+                if tmp:
+                    if not recent:
+                        path.unlink(missing_ok=True)
+                        removed += 1
+                elif is_meta:
+                    metas.append((key, path))
+                elif key not in keep and path.suffix in wanted and not recent:
+                    path.unlink(missing_ok=True)
+                    removed += 1
+                else:
+                    remaining.add(key)
+            for key, path in metas:
+                if key not in keep and key not in remaining:
+                    path.unlink(missing_ok=True)
+                    removed += 1
         return removed
-

@@ -3,17 +3,19 @@ sequence of builders may share one doctrees folder (Read the Docs runs html, lat
 one): after reading, the figures this build's pages lack are drawn (in one process pool under
 ``-j N``, env-updated); when a page is written, each image gets the file of the writing
 builder's format, drawn then if still missing (in one pool, before writing, under ``-j N``),
-and its computed alt text (doctree-resolved)."""
+and its computed alt text (a post-transform)."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 from docutils import nodes
 from sphinx.application import Sphinx
 from sphinx.builders import Builder
 from sphinx.environment import BuildEnvironment
+from sphinx.transforms.post_transforms import SphinxPostTransform
 from sphinx.util import logging
 from sphinx.util.images import guess_mimetype
 
@@ -142,12 +144,11 @@ def _placeholder(directive: str) -> nodes.Element:
     return box
 
 
-def resolve_images(app: Sphinx, doctree: nodes.document, docname: str) -> None:
-    """doctree-resolved: every rfdocs image gets the file the writing builder shows (one
-    candidate, never the metadata) and its computed alt text; a figure that cannot be drawn
-    becomes an error box (a placeholder in draft mode)."""
+def resolve_images(env: BuildEnvironment, doctree: nodes.document, docname: str) -> None:
+    """Every rfdocs image gets the file the writing builder shows (one candidate, never the
+    metadata) and its computed alt text; a figure that cannot be drawn becomes an error box (a
+    placeholder in draft mode)."""
     images = [n for n in doctree.findall(nodes.image) if n.get("rfdocs_request")]
-    env = app.env
     build = settings(env)
     if not images or not build.draws:
         return
@@ -181,7 +182,18 @@ def resolve_images(app: Sphinx, doctree: nodes.document, docname: str) -> None:
             image["alt"] = str(meta.get("alt", ""))
 
 
+class ResolveImages(SphinxPostTransform):
+    """When a page (or an assembled tree) is written; before Sphinx's own image
+    post-transforms (downloads at priority 100, data URIs 150, sphinx.ext.imgconverter 200),
+    so they see the file the writing builder shows, and after dark images are dropped (5)."""
+
+    default_priority = 50
+
+    def run(self, **kwargs: Any) -> None:
+        resolve_images(self.env, self.document, self.env.docname)
+
+
 def setup_deferred(app: Sphinx) -> None:
     app.connect("env-updated", draw_pending)
     app.connect("write-started", draw_for_writing)
-    app.connect("doctree-resolved", resolve_images)
+    app.add_post_transform(ResolveImages)

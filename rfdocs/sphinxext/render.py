@@ -4,6 +4,9 @@ process pool after reading (Sphinx's uneven read chunks would otherwise bound th
 
 from __future__ import annotations
 
+import os
+import signal
+import sys
 import time
 import warnings
 from collections.abc import Mapping, Sequence
@@ -174,7 +177,23 @@ def run_job(job: FigureJob) -> JobResult:
         return JobResult(job.key, time.perf_counter() - started, (str(problem), problem.subtype))
     except SpecError as err:
         return JobResult(job.key, time.perf_counter() - started, (f"bad network spec: {err}", "spec"))
+    except OSError as err:  # a full disk, a folder made read-only while the build runs
+        return JobResult(job.key, time.perf_counter() - started,
+                         (f"cannot write the figure into the cache folder {job.cache_dir} "
+                          f"(rfdocs_cache_dir): {err.strerror or err}", "cache"))
     return JobResult(job.key, time.perf_counter() - started, None, caught)
+
+
+def _die_with_parent(parent: int) -> None:
+    """Pool worker start: ask the kernel (Linux) to kill this worker when the build dies, even
+    by SIGKILL, rather than leave it waiting for work forever."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
+    if os.getppid() != parent:  # the build died before the request took effect
+        os._exit(1)
 
 
 def run_jobs(jobs: Sequence[FigureJob], workers: int) -> list[JobResult]:
@@ -190,5 +209,6 @@ def run_jobs(jobs: Sequence[FigureJob], workers: int) -> list[JobResult]:
     for kind in {job.kind for job in ordered} & set(KIND_MODULES):
         get_kind(kind)  # load matplotlib once, before forking
     context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(max_workers=min(workers, len(ordered)), mp_context=context) as pool:
+    with ProcessPoolExecutor(max_workers=min(workers, len(ordered)), mp_context=context,
+                             initializer=_die_with_parent, initargs=(os.getpid(),)) as pool:
         return list(pool.map(run_job, ordered))
