@@ -127,3 +127,51 @@ def network_specs(draw: st.DrawFn, multipath: bool = True, deconv: bool = True,
     if not spec["layers"]:
         spec["layers"] = [{"name": "only", "op": "conv", "kernel": 3, "filters": 1}]
     return spec
+
+
+# --------------------------------------------------------------------------- hostile input
+# What a careless or hostile page, spec or command line may hold (issue 12): digits and letters
+# of every script, integers of any length, deep nesting, NaN, infinities and overflow, huge
+# values. Parsers must answer each with one message naming the problem, quickly.
+
+#: Characters Python calls digits or numbers besides 0-9: '²' passes str.isdigit() but not
+#: int(); '٣' and '３' pass both; 'Ⅻ' and '½' are numeric.
+unicode_digits = st.characters(categories=("Nd", "No", "Nl"), exclude_characters="0123456789")
+#: Letters and digits of any script, ASCII included.
+unicode_words = st.text(st.characters(categories=("L", "N", "Pc")), min_size=1, max_size=12)
+
+#: Decimal digit strings of any length, up to beyond Python's 4,300-digit conversion limit.
+long_digits = st.one_of(
+    st.integers(0, 10**40).map(str),
+    st.integers(4200, 6000).map(lambda n: "9" * n),
+    st.integers(1, 400).map(lambda n: "1" + "0" * n),
+)
+
+#: Numbers as text, the way a page would write them: ordinary, huge, non-finite, overflowing,
+#: underflowing, in other scripts, with Python-only syntax.
+number_texts = st.one_of(
+    st.integers(-5, 300).map(str),
+    long_digits,
+    long_digits.map(lambda d: "-" + d),
+    st.floats(allow_nan=True, allow_infinity=True).map(repr),
+    st.sampled_from(["nan", "NaN", "inf", "-inf", "infinity", "1e308", "1e309", "-1e400",
+                     "1e-400", "5e-324", "-0", "0.0", "1_000", "0x10", "1e", ".", "+", "1/0",
+                     "1e99999", "9" * 400 + ".5"]),
+    st.lists(unicode_digits, min_size=1, max_size=4).map("".join),
+    st.tuples(st.integers(0, 99).map(str), unicode_digits).map("".join),
+)
+
+#: Text of up to 300 KB (a page option, a spec value, a layer name).
+huge_texts = st.one_of(
+    st.integers(100, 300_000).map(lambda n: "x" * n),
+    st.tuples(unicode_words, st.integers(1, 20_000)).map(lambda t: t[0] * t[1]),
+)
+
+
+def nested(depth: int, opening: str = "[", closing: str = "]") -> str:
+    """``depth`` nested empty lists (or objects), as text."""
+    return opening * depth + closing * depth
+
+
+#: Nesting depths from harmless to far past every recursion limit.
+nesting_depths = st.one_of(st.integers(1, 80), st.integers(900, 1100), st.integers(1, 100_000))
