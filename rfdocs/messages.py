@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import math
+import re
 import reprlib
 
 #: About how many characters of a user's value a message repeats.
 QUOTE_LIMIT = 80
+#: The most characters a whole message keeps (``tidy``).
+MESSAGE_LIMIT = 500
 
 _SHORT = reprlib.Repr()
 _SHORT.maxlevel = 3
@@ -45,3 +48,18 @@ def quote(value: object, limit: int = QUOTE_LIMIT) -> str:
 def shorten(text: str, limit: int = QUOTE_LIMIT) -> str:
     """``text`` itself (not its repr), cut after ``limit`` characters with an ellipsis."""
     return text if len(text) <= limit else text[:limit] + "…"
+
+
+_LONG_WORD = re.compile(rf"\S{{{QUOTE_LIMIT + 1},}}")
+
+
+def tidy(message: str) -> str:
+    """A safety net for messages that quote a value without ``quote``: every word longer than
+    QUOTE_LIMIT characters (a message's own words never are) cut with an ellipsis, and a message
+    still longer than MESSAGE_LIMIT cut in the middle, keeping its end (what is allowed)."""
+    if len(message) <= QUOTE_LIMIT:
+        return message
+    message = _LONG_WORD.sub(lambda m: m.group()[:QUOTE_LIMIT] + "…", message)
+    if len(message) > MESSAGE_LIMIT:
+        message = message[:MESSAGE_LIMIT - 120] + " … " + message[-117:]
+    return message

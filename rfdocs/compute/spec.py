@@ -11,7 +11,7 @@ from typing import Any
 
 import yaml
 
-from rfdocs.messages import quote
+from rfdocs.messages import quote, tidy
 
 OPS = ("conv", "deconv", "maxpool", "avgpool", "add", "concat", "relu", "identity")
 WINDOW_OPS = ("conv", "deconv", "maxpool", "avgpool")
@@ -69,7 +69,7 @@ class SpecError(ValueError):
         text = f"{prefix}: {self.message}" if prefix else self.message
         if self.line is not None:
             text = f"line {self.line}: {text}"
-        return text
+        return tidy(text)
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from rfdocs.messages import quote, shorten
+from rfdocs.messages import quote, shorten, tidy
 
 
 class OptionError(ValueError):
@@ -16,8 +16,8 @@ class OptionError(ValueError):
 
     def __init__(self, option: str, message: str) -> None:
         self.option = option
-        self.message = message
-        super().__init__(f"option {option!r}: {message}")
+        self.message = tidy(message)  # converters of every kind may quote a value whole
+        super().__init__(f"option {option!r}: {self.message}")
 
 
 Converter = Callable[[Any], Any]

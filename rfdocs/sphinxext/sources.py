@@ -12,7 +12,7 @@ from sphinx.environment import BuildEnvironment
 
 from rfdocs.compute import ZOO_NAMES, Network, SpecError, parse_spec, zoo_network
 from rfdocs.compute.spec import read_spec_text
-from rfdocs.messages import quote, shorten
+from rfdocs.messages import quote, shorten, tidy
 
 NETWORKS_KEY = "rfdocs_networks"  # env.temp_data: networks defined on the page being read
 SOURCE_OPTIONS = ("model", "spec", "network")
@@ -24,7 +24,7 @@ class SourceError(ValueError):
     def __init__(self, message: str, subtype: str, line_offset: int | None = None) -> None:
         self.subtype = subtype
         self.line_offset = line_offset  # line within the directive body, where known
-        super().__init__(message)
+        super().__init__(tidy(message))
 
 
 def safe_path(env: BuildEnvironment, text: str, option: str) -> Path:
