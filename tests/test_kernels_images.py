@@ -289,7 +289,8 @@ def test_matrix_entries_are_bounded(text: str) -> None:
 
 
 @pytest.mark.parametrize("text", ["gaussian(\u0663)", "box(\u00b3)", "gaussian(5, 1_0)",
-                                  "[[\u0661, 0]]", "random(3, infinity)", "box(1e300)"])
+                                  "[[\u0661, 0]]", "random(3, infinity)", "box(1e300)",
+                                  "random(3, 1e300)", "random(3, 2147483648)"])
 def test_kernel_numbers_are_ascii_and_finite(text: str) -> None:
     with pytest.raises(ValueError) as info:
         parse_kernel(text)

@@ -29,6 +29,7 @@ FloatArray = NDArray[np.float64]
 
 MAX_KERNEL_SIZE = 31  # per axis; larger kernels make unreadable figures and slow builds
 MAX_SPEC_LENGTH = 4000
+MAX_SEED = 2**31 - 1  # as the figures' :seed: options
 #: Largest magnitude of a matrix entry: four layers of 31×31×3 kernels on values in [0, 1]
 #: then stay far below float64's range (no overflow, no inf or NaN in a figure).
 MAX_ENTRY = 1e6
@@ -123,8 +124,8 @@ def named_kernel(name: str, *args: float) -> FloatArray:
     if key == "gaussian":
         return gaussian_kernel(size, float(values[1]))
     seed = _whole(values[1], "random seed")
-    if seed < 0:
-        raise ValueError(f"random seed must be 0 or more, got {_fmt(seed)}")
+    if not 0 <= seed <= MAX_SEED:
+        raise ValueError(f"random seed must be 0 to {MAX_SEED}, got {_fmt(seed)}")
     return random_bank(1, size, seed)[:, :, 0, 0]
 
 
