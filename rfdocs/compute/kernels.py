@@ -125,7 +125,7 @@ def named_kernel(name: str, *args: float) -> FloatArray:
         return gaussian_kernel(size, float(values[1]))
     seed = _whole(values[1], "random seed")
     if not 0 <= seed <= MAX_SEED:
-        raise ValueError(f"random seed must be 0 to {MAX_SEED}, got {_fmt(seed)}")
+        raise ValueError(f"random seed must be 0 or more, at most {MAX_SEED}; got {_fmt(seed)}")
     return random_bank(1, size, seed)[:, :, 0, 0]
 
 
