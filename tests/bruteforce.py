@@ -3,14 +3,21 @@
 Each input pixel gets its own channel holding a unit impulse; every layer is applied with
 all-ones weights (max pooling as a positive-weight average, ReLU as identity, concat as a
 sum), so output unit (y, x) is non-zero in channel p exactly when input pixel p can change it.
-Deliberately written from the definitions, sharing no code with rfdocs.compute.receptive.
+
+``every_path`` enumerates the paths from the input instead (exponentially many: small graphs
+only), giving the exact, unclipped field of every unit as the union over paths, and the numbers
+a table reports.  Deliberately written from the definitions, sharing no code with
+rfdocs.compute.receptive.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
+from fractions import Fraction
+
 import numpy as np
 
-from rfdocs.compute.spec import Network
+from rfdocs.compute.spec import Layer, Network
 
 
 def _pads(layer, size):  # type: ignore[no-untyped-def]
@@ -107,3 +114,119 @@ def dependency_box(dep: np.ndarray, y: int, x: int, width: int) -> Box | None:
         return None
     rows, cols = pixels // width, pixels % width
     return (int(rows.min()), int(rows.max())), (int(cols.min()), int(cols.max()))
+
+
+# --------------------------------------------------------------------------- every path
+
+
+def _size(layer, n: int, before: int, after: int, axis: int) -> int:  # type: ignore[no-untyped-def]
+    """Output units along one axis (PyTorch's formulas, written out again)."""
+    k, s, d = layer.kernel[axis], layer.stride[axis], layer.dilation[axis]
+    if layer.op == "deconv":
+        return (n - 1) * s - before - after + d * (k - 1) + 1 + layer.output_padding[axis]
+    extent = n + before + after - d * (k - 1) - 1
+    if layer.op != "conv" and layer.ceil_mode:
+        out = -(-extent // s) + 1
+        return out - 1 if (out - 1) * s >= n + before else out
+    return extent // s + 1
+
+
+PathBoxes = list[tuple[Fraction, Fraction, Fraction]]  # (jump, lo, hi) of every path
+
+
+def every_path(net: Network) -> dict[str, tuple[PathBoxes, PathBoxes]]:
+    """node -> per axis, (j, lo, hi) of each path from the input, one entry per path (so
+    exponentially many): along that path unit x sees input coordinates [lo + x j, hi + x j].
+
+    A conv or pool's unit x reads units [x s - p, x s - p + d (k - 1)] of its input; a
+    transposed convolution's unit x reads the input positions u with u s + i d - p = x for
+    some tap i, i.e. [(x + p - d (k - 1)) / s, (x + p) / s]; other layers read unit x."""
+    sizes: dict[str, tuple[int, int]] = {"input": (net.input[0], net.input[1])}
+    paths: dict[str, tuple[PathBoxes, PathBoxes]] = {
+        "input": ([(Fraction(1), Fraction(0), Fraction(0))],) * 2}  # type: ignore[dict-item]
+    for layer in net.layers:
+        src = layer.inputs[0]
+        if layer.op in ("conv", "deconv", "maxpool", "avgpool"):
+            pads = _pads(layer, sizes[src])
+            sizes[layer.name] = tuple(  # type: ignore[assignment]
+                _size(layer, sizes[src][a], pads[2 * a], pads[2 * a + 1], a) for a in range(2))
+            out = []
+            for axis in range(2):
+                k, s, d = layer.kernel[axis], layer.stride[axis], layer.dilation[axis]
+                p, span = pads[2 * axis], d * (k - 1)
+                if layer.op == "deconv":  # read input positions a x + b, a = 1/s
+                    a, first, last = Fraction(1, s), Fraction(p - span, s), Fraction(p, s)
+                else:
+                    a, first, last = Fraction(s), Fraction(-p), Fraction(span - p)
+                out.append([(j * a, lo + j * first, hi + j * last)
+                            for j, lo, hi in paths[src][axis]])
+            paths[layer.name] = (out[0], out[1])
+        else:
+            sizes[layer.name] = sizes[src]
+            paths[layer.name] = tuple(  # type: ignore[assignment]
+                [box for name in layer.inputs for box in paths[name][axis]] for axis in range(2))
+    return paths
+
+
+def path_field(boxes: PathBoxes, x: int) -> tuple[Fraction, Fraction]:
+    """The union over paths: [first, last] input coordinate seen by unit x."""
+    return min(lo + x * j for j, lo, _ in boxes), max(hi + x * j for j, _, hi in boxes)
+
+
+def path_numbers(boxes: PathBoxes, units: int) -> dict[str, object]:
+    """What a table reports for one axis, from every path: the largest jump, the start and
+    centre of unit 0's field, the largest field size of the first and last unit, and whether
+    all paths share one jump and one centre."""
+    lo, hi = path_field(boxes, 0)
+    last = path_field(boxes, units - 1)
+    return {"jump": max(j for j, _, _ in boxes), "start": lo, "center": (lo + hi) / 2,
+            "rf": max(hi - lo + 1, last[1] - last[0] + 1),
+            "aligned": len({j for j, _, _ in boxes}) == 1 and len({lo + hi for _, lo, hi in boxes}) == 1}
+
+
+# --------------------------------------------------------------------------- exploding paths
+
+
+def primes(count: int) -> list[int]:
+    found: list[int] = []
+    k = 2
+    while len(found) < count:
+        if all(k % p for p in found if p * p <= k):
+            found.append(k)
+        k += 1
+    return found
+
+
+def diamond_network(strides: Sequence[int], *, size: int = 1, kernel: int = 1,
+                    up: Collection[int] = (), layers: int | None = None) -> Network:
+    """A chain of diamonds on a size×size×1 input: ``bN`` reads ``aN-1`` with stride
+    ``strides[N-1]`` (a transposed convolution where N-1 is in ``up``), padded so the shape
+    stays size×size, and ``aN`` adds ``bN`` and ``aN-1``; relu layers after the adds bring the
+    graph to ``layers`` layers.  Every subset of the branches is a path, so with distinct
+    strides there are 2^N distinct jumps.  Built directly (no spec parser, whose limit on the
+    product of strides along a path it may exceed)."""
+    out = [Layer("a0", "conv", filters=1, inputs=("input",))]
+    relus = 0 if layers is None else layers - 1 - 2 * len(strides)
+    assert relus >= 0, "too few layers for the diamonds"
+    prev = "a0"
+    for i, s in enumerate(strides, 1):
+        span = kernel - 1
+        if i - 1 in up:  # (n - 1) s - pads + span + 1 == n
+            total = (size - 1) * (s - 1) + span
+            op = "deconv"
+        else:  # (n + pads - span - 1) // s + 1 == n
+            total = (size - 1) * (s - 1) + span
+            op = "conv"
+        before = total * (i % 3) // 2
+        pads = (before, total - before, total - before, before)
+        out.append(Layer(f"b{i}", op, kernel=(kernel, kernel), stride=(s, s), padding=pads,
+                         filters=1, inputs=(prev,)))
+        out.append(Layer(f"a{i}", "add", inputs=(f"b{i}", prev)))
+        prev = f"a{i}"
+        if relus and i * relus // len(strides) > (i - 1) * relus // len(strides):
+            out.append(Layer(f"r{i}", "relu", inputs=(prev,)))
+            prev = f"r{i}"
+    while len(out) < (layers or 0):
+        out.append(Layer(f"r{len(out)}", "relu", inputs=(prev,)))
+        prev = out[-1].name
+    return Network((size, size, 1), tuple(out))

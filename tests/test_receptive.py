@@ -9,19 +9,27 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 
-from rfdocs.compute import analyze, parse_spec
-from rfdocs.compute.receptive import clipped_box
+from rfdocs.compute import Network, analyze, parse_spec
+from rfdocs.compute.receptive import MAX_LINES, clipped_box
 from rfdocs.compute.spec import network_from_data
-from tests.bruteforce import dependencies, dependency_box
+from tests.bruteforce import (
+    dependencies,
+    dependency_box,
+    diamond_network,
+    every_path,
+    path_field,
+    path_numbers,
+    primes,
+)
 from tests.counts import count
 from tests.strategies import network_specs
 
 EXAMPLES = int(os.environ.get("RFDOCS_RF_EXAMPLES", "1000"))
 
 
-def _check_against_brute_force(spec: dict) -> None:  # type: ignore[type-arg]
-    net = network_from_data(spec)
-    analysis = analyze(net)
+def _check_against_brute_force(spec: dict | Network, max_lines: int = MAX_LINES) -> None:  # type: ignore[type-arg]
+    net = spec if isinstance(spec, Network) else network_from_data(spec)
+    analysis = analyze(net, max_lines=max_lines)
     deps = dependencies(net)
     h, w, _ = net.input
     has_deconv = {"input": False}
@@ -153,3 +161,106 @@ def test_impossible_shapes_name_the_layer(text: str) -> None:
     with pytest.raises(SpecError) as err:
         analyze(parse_spec(text))
     assert err.value.layer is not None and "impossible shape" in str(err.value)
+
+
+# --------------------------------------------------------------------------- every path
+
+
+def _check_against_every_path(net: Network, max_lines: int = MAX_LINES) -> None:
+    """Each unit's field and every reported number equal the union over all paths, counted
+    one by one (tests.bruteforce.every_path), whether the analysis keeps envelopes or sweeps."""
+    analysis = analyze(net, max_lines=max_lines)
+    paths = every_path(net)
+    for node in analysis:
+        for axis, rf in enumerate(node.axes):
+            boxes = paths[node.name][axis]
+            fields = [path_field(boxes, x) for x in range(rf.units)]
+            for x, field in enumerate(fields):
+                assert rf.box(x) == field, (node.name, axis, x)
+            got = {"jump": rf.jump, "start": rf.start, "center": rf.center, "rf": rf.rf,
+                   "aligned": rf.aligned}
+            assert got == path_numbers(boxes, rf.units), (node.name, axis)
+            for box in rf.paths:  # each kept box is a real path's: never past the field
+                for x, (lo, hi) in enumerate(fields):
+                    assert lo <= box.lo + x * box.j <= box.hi + x * box.j <= hi
+
+
+@settings(max_examples=max(EXAMPLES // 4, 50), deadline=None,
+          suppress_health_check=list(HealthCheck))
+@given(network_specs())
+def test_fields_equal_the_union_over_every_path(spec: dict) -> None:  # type: ignore[type-arg]
+    """Random multi-path networks: envelopes (and, with one box a merge, sweeps) are exact."""
+    net = network_from_data(spec)
+    for max_lines in (MAX_LINES, 1):
+        _check_against_every_path(net, max_lines)
+    count("random networks checked against every path")
+
+
+#: Chains of diamonds whose branches have distinct strides (2^N distinct jumps): on a single
+#: pixel as in issue 12, on larger inputs with the padding that keeps the shape, with
+#: transposed convolutions (fractional jumps), even kernels (half centres) and larger kernels.
+DIAMONDS = {
+    "issue-12 (1x1, kernel 1)": diamond_network(primes(10)),
+    "1x1, kernel 3": diamond_network(primes(10), kernel=3),
+    "5x5, kernel 3": diamond_network(primes(8), size=5, kernel=3),
+    "6x6, kernel 2, up and down": diamond_network(primes(8), size=6, kernel=2, up={1, 4, 6}),
+    "4x4, kernel 4, up and down": diamond_network(primes(7), size=4, kernel=4, up={0, 3}),
+    "7x7, kernel 3, up, relus": diamond_network(primes(8), size=7, kernel=3, up={2, 5},
+                                                layers=24),
+}
+
+
+@pytest.mark.parametrize("name", DIAMONDS)
+@pytest.mark.parametrize("max_lines", [MAX_LINES, 4, 1])
+def test_diamond_chains_equal_every_path_and_brute_force(name: str, max_lines: int) -> None:
+    net = DIAMONDS[name]
+    _check_against_every_path(net, max_lines)
+    _check_against_brute_force(net, max_lines)
+    count("diamond chains checked against every path and brute force")
+
+
+def _issue_12_spec() -> str:
+    """The spec of issue 12: 22 diamonds with distinct prime strides on one pixel."""
+    lines = ["input 1x1x1", "a0: conv 1 x1"]
+    for i, p in enumerate(primes(22), 1):
+        lines += [f"b{i}: conv 1 /{p} x1 from a{i - 1}", f"a{i}: add b{i} a{i - 1}"]
+    return "\n".join(lines) + "\n"
+
+
+def _state(analysis: object) -> int:
+    """Boxes the analysis holds: every hull once, wherever nodes share it."""
+    hulls = {id(rf.hull): rf.hull for node in analysis for rf in node.axes  # type: ignore[attr-defined]
+             if rf.hull is not None}
+    return sum(len(h.boxes) + len(h.firsts) + len(h.lasts) for h in hulls.values())
+
+
+def test_diamond_chains_keep_bounded_state() -> None:
+    """Issue 12: 22 diamonds of distinct strides took 40 s and 2 GB (4 million boxes a node).
+    The analysis now holds a few boxes a merge, and the numbers are those of every path."""
+    text = _issue_12_spec()
+    try:
+        net = parse_spec(text)
+    except Exception:  # the parser may refuse strides multiplying past its limit: build it
+        net = diamond_network(primes(22))
+    analysis = analyze(net)
+    assert len(analysis.nodes) == 46
+    assert _state(analysis) <= 6 * len(analysis.nodes)
+    out = analysis.output
+    assert out.jump == (math.prod(primes(22)),) * 2
+    assert out.rf == (1, 1) and out.start == (0, 0) and not out.aligned
+    # 300 diamonds in a 1,000-layer graph on one pixel: 2^300 paths, two boxes a merge
+    net = diamond_network(primes(300), layers=1000)
+    analysis = analyze(net)
+    assert _state(analysis) <= 6 * len(analysis.nodes)
+    assert analysis.output.jump == (math.prod(primes(300)),) * 2
+    # 40 diamonds on 7x7 with kernel 3 and the padding that keeps the shape, 13 of them
+    # transposed: the envelopes grow, but by about one box a diamond, not by doubling
+    up = set(range(1, 40, 3))
+    net = diamond_network(primes(40), size=7, kernel=3, up=up, layers=1000)
+    analysis = analyze(net)
+    assert max(len(rf.hull.boxes) for node in analysis for rf in node.axes
+               if rf.hull is not None) <= 2 * 40
+    assert _state(analysis) <= 6 * 2 * 40 * 40
+    # the largest jump: every branch that strides down and none that strides up
+    down = [p for i, p in enumerate(primes(40)) if i not in up]
+    assert analysis.output.jump == (math.prod(down),) * 2

@@ -5,22 +5,43 @@ Networks", Distill 2019: receptive field size ``r``, jump (effective stride) ``j
 (input coordinate of the first pixel seen by output unit 0), effective padding ``p = -u`` and
 centre ``c = u + (r - 1) / 2``.  Unit ``x`` of a layer sees input pixels ``[u + x j, u + x j + r - 1]``.
 
-Multi-path graphs keep one box per distinct jump (paths with equal jump merge into their
-envelope); paths are *aligned* when they agree on jump and centre.  Transposed convolutions
-divide the jump by their stride, so the numbers may be fractions there.
+In a multi-path graph each path P from the input gives unit x the box
+``[lo_P + x j_P, hi_P + x j_P]``; the receptive field is their union, from ``min_P(lo_P + x j_P)``
+to ``max_P(hi_P + x j_P)``.  Paths with equal jump merge into their envelope (a ``PathBox``);
+paths are *aligned* when they agree on jump and centre.  Transposed convolutions divide the jump
+by their stride, so the numbers may be fractions there.
+
+How it stays polynomial.  Distinct jumps can double with every branch (a chain of n diamonds
+with distinct strides has 2^n of them), so a node does not keep every jump's box.  The first
+coordinate seen by unit x is a minimum of lines ``lo_P + x j_P``, the last a maximum of lines
+``hi_P + x j_P``; a merge keeps only the boxes on that lower or that upper envelope over the
+coordinates the node is ever read at (its *domain*: its own units and, through every later
+layer, the positions those read, padding included) -- a box off both envelopes decides no unit
+of this node or of any later one.  A window layer keeps its input's boxes and only composes the
+affine map from its units to their coordinates (``Step``), so a box is copied at merges alone
+and a unit's field is a binary search on the envelope.  Where a merge would keep more than
+``max_lines`` boxes the node keeps none: the field of one of its units is found by a backward
+sweep that keeps, per node, only the route reading it at the smallest (largest) coordinate --
+exact, because every field bound grows with the coordinate it is read at.  Time and memory are
+O(E m) for E edges and m = ``max_lines`` (plus O(V + E) for each swept unit, two per such node),
+polynomial in layers and edges whatever the number of paths.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Any
+from functools import cached_property
+from typing import Any, NamedTuple
 
 from rfdocs.compute.spec import INPUT_NAME, Layer, Network, SpecError
 
 Number = int | Fraction
+
+#: Boxes a merge keeps per axis before its fields (and those after it) are swept instead.
+MAX_LINES = 256
 
 
 def _frac(a: Number, b: int) -> Number:
@@ -32,7 +53,7 @@ def _frac(a: Number, b: int) -> Number:
 
 def _norm(value: Number) -> Number:
     """A whole Fraction back to int, so sequential conv stacks stay in fast int arithmetic."""
-    if isinstance(value, Fraction) and value.denominator == 1:
+    if type(value) is not int and value.denominator == 1:
         return int(value)
     return value
 
@@ -44,8 +65,7 @@ def as_plain(value: Number) -> int | float:
     return value
 
 
-@dataclass(frozen=True)
-class PathBox:
+class PathBox(NamedTuple):
     """Boxes of all paths with jump ``j``: unit x sees ``[lo + x j, hi + x j]``; centres in
     ``[cmin + x j, cmax + x j]``."""
 
@@ -56,33 +76,134 @@ class PathBox:
     cmax: Number
 
 
+class Step(NamedTuple):
+    """Where a node's units read: unit x reads coordinates ``alpha x + lo`` to ``alpha x + hi``
+    of its input (or of the node its boxes belong to), centred on ``alpha x + mid``."""
+
+    alpha: Number
+    lo: Number
+    hi: Number
+    mid: Number
+
+
+class Hull(NamedTuple):
+    """The boxes a merge keeps (sorted by jump), and the two envelopes they form over its
+    domain, left to right: ``firsts`` give the smallest ``lo + y j`` (jumps decreasing),
+    ``lasts`` the largest ``hi + y j`` (jumps increasing)."""
+
+    boxes: tuple[PathBox, ...]
+    firsts: tuple[PathBox, ...]
+    lasts: tuple[PathBox, ...]
+
+
+ORIGIN = PathBox(1, 0, 0, 0, 0)  # the input: unit x sees pixel x
+IDENTITY = Step(1, 0, 0, 0)
+SOURCE = Hull((ORIGIN,), (ORIGIN,), (ORIGIN,))
+
+
+def _through(box: PathBox, step: Step) -> PathBox:
+    """The boxes of paths ``box`` continued through ``step``."""
+    j = box.j
+    return PathBox(_norm(j * step.alpha), _norm(box.lo + j * step.lo), _norm(box.hi + j * step.hi),
+                   _norm(box.cmin + j * step.mid), _norm(box.cmax + j * step.mid))
+
+
+def _compose(outer: Step, inner: Step) -> Step:
+    """Reading through ``inner`` (this node's units into its input) then ``outer``."""
+    a = outer.alpha
+    if a == 1 and outer.lo == 0 and outer.hi == 0:
+        return inner
+    return Step(_norm(a * inner.alpha), _norm(outer.lo + a * inner.lo),
+                _norm(outer.hi + a * inner.hi), _norm(outer.mid + a * inner.mid))
+
+
+def _first(firsts: Sequence[PathBox], y: Number) -> PathBox:
+    """The box of ``firsts`` giving the smallest ``lo + y j`` (binary search on the envelope)."""
+    a, b = 0, len(firsts) - 1
+    while a < b:  # the values fall, then rise, along the envelope
+        m = (a + b) // 2
+        p, q = firsts[m], firsts[m + 1]
+        if p.lo + y * p.j <= q.lo + y * q.j:
+            b = m
+        else:
+            a = m + 1
+    return firsts[a]
+
+
+def _last(lasts: Sequence[PathBox], y: Number) -> PathBox:
+    """The box of ``lasts`` giving the largest ``hi + y j``."""
+    a, b = 0, len(lasts) - 1
+    while a < b:
+        m = (a + b) // 2
+        p, q = lasts[m], lasts[m + 1]
+        if p.hi + y * p.j >= q.hi + y * q.j:
+            b = m
+        else:
+            a = m + 1
+    return lasts[a]
+
+
 @dataclass(frozen=True)
 class AxisRF:
-    """Receptive field of one node along one axis (the union over every path to the input)."""
+    """Receptive field of one node along one axis (the union over every path to the input).
 
-    paths: tuple[PathBox, ...]
+    ``hull`` holds the boxes that give its units their first and last coordinates, in the
+    coordinates of the node where they were last merged (unit x of this node reads those
+    through ``step``).  Where a merge would have kept more than ``MAX_LINES`` boxes, ``hull``
+    is None and ``sweep(xs)`` gives, for each unit x, the boxes of the paths that decide it."""
+
+    hull: Hull | None
     units: int  # number of units of the node along this axis
+    jumps: tuple[Number, Number] = (1, 1)  # the smallest and the largest jump of any path
+    step: Step = IDENTITY
+    sweep: Callable[[Sequence[int]], list[tuple[PathBox, PathBox]]] | None = field(
+        default=None, compare=False, repr=False)
+
+    @cached_property
+    def paths(self) -> tuple[PathBox, ...]:
+        """Boxes in this node's coordinates such that unit x sees [min(lo + x j), max(hi + x j)]
+        (for every unit; for units 0 and ``units - 1`` where the node is swept)."""
+        if self.hull is None:
+            assert self.sweep is not None
+            ends = sorted({0, max(self.units - 1, 0)})
+            return tuple(dict.fromkeys(b for pair in self.sweep(ends) for b in pair))
+        if self.step == IDENTITY:
+            return self.hull.boxes
+        return tuple(_through(b, self.step) for b in self.hull.boxes)
+
+    @cached_property
+    def ends(self) -> tuple[tuple[Number, Number], tuple[Number, Number]]:
+        """The fields of unit 0 and of the last unit."""
+        if self.hull is None and self.units > 1:  # one sweep for both
+            assert self.sweep is not None
+            (p, q), (r, t) = self.sweep([0, self.units - 1])
+            x = self.units - 1
+            return (p.lo, q.hi), (_norm(r.lo + x * r.j), _norm(t.hi + x * t.j))
+        first = self.box(0)
+        return first, (first if self.units <= 1 else self.box(self.units - 1))
 
     @property
     def aligned(self) -> bool:
         """All paths share one jump and one centre."""
-        return len(self.paths) == 1 and self.paths[0].cmin == self.paths[0].cmax
+        if self.hull is None or self.jumps[0] != self.jumps[1]:
+            return False
+        boxes = self.hull.boxes
+        return len(boxes) == 1 and boxes[0].cmin == boxes[0].cmax
 
     @property
     def jump(self) -> Number:
         """j: input pixels between neighbouring units (the largest where paths disagree)."""
-        return max(p.j for p in self.paths)
+        return self.jumps[1]
 
     @property
     def start(self) -> Number:
         """u: first input coordinate seen by unit 0 (negative where it lies in the padding)."""
-        return min(p.lo for p in self.paths)
+        return self.ends[0][0]
 
     @property
     def rf(self) -> Number:
         """r: size of the receptive field (the largest over units where paths disagree on jump)."""
-        last = max(self.units - 1, 0)
-        return max(hi - lo + 1 for lo, hi in (self.box(0), self.box(last)))
+        return max(hi - lo + 1 for lo, hi in self.ends)
 
     @property
     def padding(self) -> Number:
@@ -92,14 +213,22 @@ class AxisRF:
     @property
     def center(self) -> Number:
         """c = u + (r - 1) / 2 for unit 0 (the middle of the union box)."""
-        lo, hi = self.box(0)
+        lo, hi = self.ends[0]
         return _norm(Fraction(lo + hi) / 2)
 
     def box(self, x: int) -> tuple[Number, Number]:
         """Input coordinates [first, last] seen by unit x (last inclusive; may exceed the input)."""
-        lo = min(p.lo + x * p.j for p in self.paths)
-        hi = max(p.hi + x * p.j for p in self.paths)
-        return lo, hi
+        hull = self.hull
+        if hull is None:
+            assert self.sweep is not None
+            [(p, q)] = self.sweep([x])
+            return _norm(p.lo + x * p.j), _norm(q.hi + x * q.j)
+        step = self.step
+        y = step.alpha * x + step.lo
+        p = _first(hull.firsts, y)
+        z = step.alpha * x + step.hi
+        q = _last(hull.lasts, z)
+        return _norm(p.lo + y * p.j), _norm(q.hi + z * q.j)
 
 
 @dataclass(frozen=True)
@@ -173,11 +302,18 @@ class Analysis:
     def output(self) -> LayerInfo:
         return self.nodes[-1]
 
+    @cached_property
+    def index(self) -> dict[str, int]:
+        """Position of every node in ``nodes``, by name."""
+        return {node.name: i for i, node in enumerate(self.nodes)}
+
+    @cached_property
+    def graph(self) -> Graph:
+        """How every node reads its inputs (for fields seen from a node other than the input)."""
+        return graph_of(self.nodes)
+
     def __getitem__(self, name: str) -> LayerInfo:
-        for node in self.nodes:
-            if node.name == name:
-                return node
-        raise KeyError(name)
+        return self.nodes[self.index[name]]
 
     def __iter__(self) -> Iterator[LayerInfo]:
         return iter(self.nodes)
@@ -276,62 +412,370 @@ def _shape(layer: Layer, ins: list[tuple[int, int, int]]) -> tuple[tuple[int, in
 # --------------------------------------------------------------------------- receptive fields
 
 
-def _through_window(box: PathBox, layer: Layer, axis: int, before: int) -> PathBox:
-    """Compose one path box with a conv/pool (u' = u - j p, r' = r + j d (k-1), j' = j s) or a
-    transposed conv (j' = j / s, unit x sees layer inputs [(x + p - d(k-1)) / s, (x + p) / s])."""
+def layer_step(layer: Layer, axis: int, before: int) -> Step:
+    """A conv/pool's unit x reads units [s x - p, s x - p + d(k-1)] of its input (u' = u - j p,
+    r' = r + j d (k-1), j' = j s); a transposed conv's [(x + p - d(k-1)) / s, (x + p) / s]
+    (j' = j / s)."""
     k, s, d = layer.kernel[axis], layer.stride[axis], layer.dilation[axis]
     span = d * (k - 1)
-    j = box.j
     if layer.op == "deconv":
         first = Fraction(before - span, s)  # in units of the layer's input
         last = Fraction(before, s)
-        mid = (first + last) / 2
-        return PathBox(_norm(Fraction(j) / s), _norm(box.lo + j * first),
-                       _norm(box.hi + j * last), _norm(box.cmin + j * mid),
-                       _norm(box.cmax + j * mid))
-    shift = _frac(span - 2 * before, 2)  # centre of the window, relative to unit 0
-    return PathBox(j * s, box.lo - j * before, box.hi + j * (span - before),
-                   _norm(box.cmin + j * shift), _norm(box.cmax + j * shift))
+        return Step(_norm(Fraction(1, s)), _norm(first), _norm(last), _norm((first + last) / 2))
+    return Step(s, -before, span - before, _frac(span - 2 * before, 2))
 
 
-def _merge(boxes: list[PathBox]) -> tuple[PathBox, ...]:
-    """Union of path boxes: equal jumps merge into their envelope."""
-    by_jump: dict[Number, PathBox] = {}
+def _denominator(values: Iterable[Number]) -> int:
+    """The least common denominator of ``values``."""
+    dens = {v.denominator for v in values if type(v) is not int}
+    return math.lcm(*dens) if dens else 1
+
+
+def _scaled(value: Number, d: int) -> int:
+    """value * d, an int (d a multiple of its denominator)."""
+    if type(value) is int:
+        return value * d
+    return value.numerator * (d // value.denominator)
+
+
+def _merge(boxes: Sequence[PathBox]) -> list[PathBox]:
+    """Union of path boxes: equal jumps merge into their envelope; sorted by jump."""
+    d = _denominator(b.j for b in boxes)
+    by_jump: dict[int, PathBox] = {}
     for b in boxes:
-        old = by_jump.get(b.j)
-        by_jump[b.j] = b if old is None else PathBox(
-            b.j, min(old.lo, b.lo), max(old.hi, b.hi), min(old.cmin, b.cmin),
+        key = _scaled(b.j, d)
+        old = by_jump.get(key)
+        by_jump[key] = b if old is None else PathBox(
+            old.j, min(old.lo, b.lo), max(old.hi, b.hi), min(old.cmin, b.cmin),
             max(old.cmax, b.cmax))
-    return tuple(by_jump[j] for j in sorted(by_jump))
+    return [by_jump[key] for key in sorted(by_jump)]
 
 
-def analyze(net: Network) -> Analysis:
-    """Shapes and receptive fields of every node (raises SpecError for impossible shapes)."""
-    origin = PathBox(1, 0, 0, 0, 0)
-    h, w, c = net.input
-    first = LayerInfo(INPUT_NAME, "input", net.input, (0, 0, 0, 0),
-                      (AxisRF((origin,), h), AxisRF((origin,), w)))
-    nodes: dict[str, LayerInfo] = {INPUT_NAME: first}
-    order = [first]
+def _lower_envelope(lines: Sequence[tuple[int, int]], a: Number, b: Number) -> list[int]:
+    """Indices, left to right, of the lines ``c + m x`` (given as integers (m, c), slopes
+    strictly decreasing) that are the lowest on a stretch of [a, b] of positive length
+    (a < b), or the lowest at a (a == b)."""
+    an, ad = (a, 1) if type(a) is int else (a.numerator, a.denominator)
+    bn, bd = (b, 1) if type(b) is int else (b.numerator, b.denominator)
+    if a == b:
+        values = [c * ad + m * an for m, c in lines]
+        return [values.index(min(values))]
+    hull: list[int] = []  # the lower envelope over all x, left to right
+    for i, (m3, c3) in enumerate(lines):
+        while len(hull) >= 2:
+            m1, c1 = lines[hull[-2]]
+            m2, c2 = lines[hull[-1]]
+            # the middle line is never alone lowest if line 1 meets line 3 no later than line 2
+            if (c2 - c1) * (m1 - m3) >= (c3 - c1) * (m1 - m2):
+                hull.pop()
+            else:
+                break
+        hull.append(i)
+    keep = []
+    for n, i in enumerate(hull):
+        m, c = lines[i]
+        if n > 0:  # lowest from x = (c - c0) / (m0 - m), where the line before meets it ...
+            m0, c0 = lines[hull[n - 1]]
+            if (c - c0) * bd >= bn * (m0 - m):
+                continue
+        if n + 1 < len(hull):  # ... to where the next line takes over
+            m2, c2 = lines[hull[n + 1]]
+            if (c2 - c) * ad <= an * (m - m2):
+                continue
+        keep.append(i)
+    return keep
+
+
+def _hull(boxes: list[PathBox], lo_domain: Sequence[Number],
+          hi_domain: Sequence[Number]) -> Hull:
+    """The boxes (distinct jumps, sorted) on the lower envelope of ``lo + y j`` over
+    ``lo_domain`` or on the upper envelope of ``hi + y j`` over ``hi_domain``."""
+    if len(boxes) == 1:
+        one = (boxes[0],)
+        return Hull(one, one, one)
+    n = len(boxes)
+    d = _denominator(v for b in boxes for v in (b.j, b.lo, b.hi))  # exact integer arithmetic
+    firsts = [n - 1 - i for i in _lower_envelope(
+        [(_scaled(b.j, d), _scaled(b.lo, d)) for b in reversed(boxes)], *lo_domain)]
+    lasts = _lower_envelope([(-_scaled(b.j, d), -_scaled(b.hi, d)) for b in boxes], *hi_domain)
+    return Hull(tuple(boxes[i] for i in sorted({*firsts, *lasts})),
+                tuple(boxes[i] for i in firsts), tuple(boxes[i] for i in lasts))
+
+
+@dataclass(frozen=True)
+class Graph:
+    """How each node reads its inputs: ``preds[v]`` (indices into the analysis' nodes),
+    ``steps[v]`` per axis (None for merges and pass-through layers: they read the very
+    coordinates of their inputs) and ``units[v]`` per axis."""
+
+    preds: tuple[tuple[int, ...], ...]
+    steps: tuple[tuple[Step, Step] | None, ...]
+    units: tuple[tuple[int, int], ...]
+
+
+def graph_of(nodes: Sequence[LayerInfo]) -> Graph:
+    index = {node.name: i for i, node in enumerate(nodes)}
+    return _graph([() if n.layer is None else tuple(index[i] for i in n.layer.inputs)
+                   for n in nodes], [n.layer for n in nodes], [n.pads for n in nodes],
+                  [n.shape for n in nodes])
+
+
+def _graph(preds: Sequence[tuple[int, ...]], layers: Sequence[Layer | None],
+           pads: Sequence[tuple[int, int, int, int]],
+           shapes: Sequence[tuple[int, int, int]]) -> Graph:
+    steps: list[tuple[Step, Step] | None] = []
+    for layer, pad in zip(layers, pads, strict=True):
+        if layer is not None and layer.op in ("conv", "deconv", "maxpool", "avgpool"):
+            steps.append((layer_step(layer, 0, pad[0]), layer_step(layer, 1, pad[2])))
+        else:
+            steps.append(None)
+    return Graph(tuple(preds), tuple(steps), tuple((s[0], s[1]) for s in shapes))
+
+
+State = tuple[Hull, Step] | None  # a node's hull and how its units read it; None: swept
+Route = tuple[Number, Number, Number]  # unit x of the swept node reads a x + b_lo .. a x + b_hi
+
+
+class Fields:
+    """Receptive fields, in the coordinates of node ``source``, of the ``targets`` it feeds
+    (and of the nodes between): per axis and node, a hull and the step from the node's units
+    into it, or None where a merge needed more than ``max_lines`` boxes (``sweep`` finds those
+    fields).  ``work`` counts the boxes copied and the route steps swept."""
+
+    def __init__(self, graph: Graph, source: int, targets: Collection[int],
+                 max_lines: int = MAX_LINES, max_work: int | None = None) -> None:
+        if max_lines < 1:
+            raise ValueError("max_lines must be at least 1")
+        self.graph = graph
+        self.source = source
+        self.max_work = max_work
+        self.work = 0
+        count = len(graph.preds)
+        if source == 0 and len(targets) == count:  # the whole graph
+            self.order = list(range(count))
+            self.preds = dict(enumerate(graph.preds))
+        else:
+            fed = [False] * count
+            fed[source] = True
+            for v in range(source + 1, count):
+                fed[v] = any(fed[u] for u in graph.preds[v])
+            need = [False] * count
+            for t in targets:
+                need[t] = fed[t]
+            for v in range(count - 1, source, -1):
+                if need[v]:
+                    for u in graph.preds[v]:
+                        if fed[u]:
+                            need[u] = True
+            self.order = [v for v in range(source, count) if need[v]]
+            self.preds = {v: tuple(u for u in graph.preds[v] if need[u]) for v in self.order}
+        self.position = {v: i for i, v in enumerate(self.order)}
+        self.targets = [t for t in targets if t in self.position]
+        self.states: tuple[dict[int, State], dict[int, State]] = ({}, {})
+        self.jumps: tuple[dict[int, tuple[Number, Number]], ...] = ({}, {})
+        self._domains: list[dict[int, list[Number]]] | None = None
+        for axis in range(2):
+            self._forward(axis, max_lines)
+
+    def _count(self, work: int) -> None:
+        self.work += work
+        if self.max_work is not None and self.work > self.max_work:
+            raise WorkLimit(f"receptive fields seen from one node need more than "
+                            f"{self.max_work:,} steps")
+
+    def domain(self, node: int, axis: int) -> list[Number]:
+        """[first, last] coordinate at which ``node``'s first-coordinate lines are read, then
+        the same for its last-coordinate lines: its own units (for a target) and whatever
+        later nodes read of it.  Computed once, when a merge first needs it."""
+        if self._domains is None:
+            self._domains = [self._domain_pass(axis) for axis in range(2)]
+        return self._domains[axis][node]
+
+    def _domain_pass(self, axis: int) -> dict[int, list[Number]]:
+        dom: dict[int, list[Number]] = {}
+        for t in self.targets:
+            last = self.graph.units[t][axis] - 1
+            dom[t] = [0, last, 0, last]
+        for v in reversed(self.order[1:]):
+            a, b, c, d = dom[v]
+            steps = self.graph.steps[v]
+            if steps is not None:
+                st = steps[axis]
+                al = st.alpha
+                a, b, c, d = al * a + st.lo, al * b + st.lo, al * c + st.hi, al * d + st.hi
+            for u in self.preds[v]:
+                old = dom.get(u)
+                if old is None:
+                    dom[u] = [a, b, c, d]
+                    continue
+                if a < old[0]:
+                    old[0] = a
+                if b > old[1]:
+                    old[1] = b
+                if c < old[2]:
+                    old[2] = c
+                if d > old[3]:
+                    old[3] = d
+        return dom
+
+    def _forward(self, axis: int, max_lines: int) -> None:
+        states, jumps, graph = self.states[axis], self.jumps[axis], self.graph
+        states[self.source] = (SOURCE, IDENTITY)
+        jumps[self.source] = (1, 1)
+        for v in self.order[1:]:
+            preds = self.preds[v]
+            steps = graph.steps[v]
+            if steps is not None:  # a window: the same boxes, read through one more step
+                st = steps[axis]
+                state = states[preds[0]]
+                states[v] = None if state is None else (state[0], _compose(state[1], st))
+                jmin, jmax = jumps[preds[0]]
+                jumps[v] = (_norm(jmin * st.alpha), _norm(jmax * st.alpha))
+                continue
+            if len(preds) == 1:  # pass-through (or a merge with one input fed by the source)
+                states[v] = states[preds[0]]
+                jumps[v] = jumps[preds[0]]
+                continue
+            jumps[v] = (min(jumps[u][0] for u in preds), max(jumps[u][1] for u in preds))
+            gathered: list[PathBox] = []
+            for u in preds:
+                state = states[u]
+                if state is None:
+                    gathered = []
+                    break
+                hull, step = state
+                boxes = hull.boxes
+                gathered += boxes if step == IDENTITY else [_through(b, step) for b in boxes]
+            if not gathered:
+                states[v] = None
+                continue
+            self._count(len(gathered))
+            merged = _merge(gathered)
+            if len(merged) > 1:
+                d = self.domain(v, axis)
+                hull = _hull(merged, d[:2], d[2:])
+            else:
+                hull = _hull(merged, (), ())
+            states[v] = (hull, IDENTITY) if len(hull.boxes) <= max_lines else None
+
+    def sweep(self, node: int, axis: int, xs: Sequence[Number]) -> list[tuple[PathBox, PathBox]]:
+        """For each unit x of ``node``: the box of a path giving it its first coordinate and
+        that of a path giving its last (both in ``node``'s coordinates).
+
+        Walks back from ``node`` keeping, per node and unit, only the route that reads it at
+        the smallest (largest) coordinate: a node's first (last) coordinate grows with the
+        coordinate it is read at, so no other route can do better.  Stops at nodes that kept a
+        hull; O(len(xs) (V + E)) steps."""
+        graph, states, order, position = self.graph, self.states[axis], self.order, self.position
+        start: Route = (1, 0, 0)
+        firsts: dict[int, list[Route]] = {node: [start] * len(xs)}
+        lasts: dict[int, list[Route]] = {node: [start] * len(xs)}
+        best: list[list[tuple[Number, PathBox] | None]] = [[None, None] for _ in xs]
+        for v in reversed(order[:position[node] + 1]):
+            if v not in firsts:
+                continue
+            lo_routes, hi_routes = firsts.pop(v), lasts.pop(v)
+            self._count(len(xs))
+            state = states[v]
+            if state is not None:  # this node's hull decides the coordinates it is read at
+                hull, step = state
+                for i, x in enumerate(xs):
+                    for side, (a, b_lo, b_hi) in ((0, lo_routes[i]), (1, hi_routes[i])):
+                        y = a * x + (b_lo if side == 0 else b_hi)  # read at y of node v
+                        z = step.alpha * y + (step.lo if side == 0 else step.hi)  # of its hull
+                        box = _first(hull.firsts, z) if side == 0 else _last(hull.lasts, z)
+                        value = box.lo + z * box.j if side == 0 else box.hi + z * box.j
+                        old = best[i][side]
+                        if old is None or (value < old[0] if side == 0 else value > old[0]):
+                            route = Step(a, b_lo, b_hi, _frac(b_lo + b_hi, 2))
+                            best[i][side] = (value, _through(_through(box, step), route))
+                continue
+            steps = graph.steps[v]
+            if steps is not None:
+                st = steps[axis]
+                al = st.alpha
+                lo_routes = [(al * a, al * bl + st.lo, al * bh + st.hi) for a, bl, bh in lo_routes]
+                hi_routes = [(al * a, al * bl + st.lo, al * bh + st.hi) for a, bl, bh in hi_routes]
+            for u in self.preds[v]:
+                old_lo, old_hi = firsts.get(u), lasts.get(u)
+                if old_lo is None or old_hi is None:
+                    firsts[u], lasts[u] = list(lo_routes), list(hi_routes)
+                    continue
+                for i, x in enumerate(xs):
+                    a, bl, _ = lo_routes[i]
+                    oa, obl, _ = old_lo[i]
+                    if a * x + bl < oa * x + obl:
+                        old_lo[i] = lo_routes[i]
+                    a, _, bh = hi_routes[i]
+                    oa, _, obh = old_hi[i]
+                    if a * x + bh > oa * x + obh:
+                        old_hi[i] = hi_routes[i]
+        out = []
+        for first, last in best:
+            assert first is not None and last is not None
+            out.append((first[1], last[1]))
+        return out
+
+    def axis_rf(self, node: int, axis: int) -> AxisRF:
+        """The field of ``node`` along ``axis`` (a swept node sweeps when asked)."""
+        units = self.graph.units[node][axis]
+        jumps = self.jumps[axis][node]
+        state = self.states[axis][node]
+        if state is not None:
+            return AxisRF(state[0], units, jumps, state[1])
+
+        def sweep(xs: Sequence[int]) -> list[tuple[PathBox, PathBox]]:
+            return self.sweep(node, axis, xs)
+
+        return AxisRF(None, units, jumps, IDENTITY, sweep)
+
+
+class WorkLimit(ValueError):
+    """The fields would take more steps than the caller allowed."""
+
+
+def analyze(net: Network, *, max_lines: int = MAX_LINES) -> Analysis:
+    """Shapes and receptive fields of every node (raises SpecError for impossible shapes).
+    ``max_lines``: boxes a merge keeps per axis before its units are swept instead."""
+    index = {INPUT_NAME: 0}
+    shapes = [net.input]
+    pads: list[tuple[int, int, int, int]] = [(0, 0, 0, 0)]
+    preds: list[tuple[int, ...]] = [()]
     for layer in net.layers:
-        srcs = [nodes[name] for name in layer.inputs]
-        shape, pads = _shape(layer, [s.shape for s in srcs])
+        srcs = tuple(index[name] for name in layer.inputs)
+        shape, pad = _shape(layer, [shapes[i] for i in srcs])
         if shape[0] * shape[1] * shape[2] > 10**12:
             raise SpecError(f"output of {shape[0]}x{shape[1]}x{shape[2]} is unreasonably large",
                             layer=layer.name, line=layer.line)
+        index[layer.name] = len(shapes)
+        shapes.append(shape)
+        pads.append(pad)
+        preds.append(srcs)
+    layers: list[Layer | None] = [None, *net.layers]
+    graph = _graph(preds, layers, pads, shapes)
+    fields = Fields(graph, 0, range(len(shapes)), max_lines)
+    nodes = []
+    shared: dict[tuple[int, int, int], AxisRF] = {}  # pass-through layers share their input's
+    for i, node in enumerate(layers):
         axes = []
         for axis in range(2):
-            if layer.op in ("conv", "deconv", "maxpool", "avgpool"):
-                src = srcs[0].axes[axis]
-                paths = _merge([_through_window(p, layer, axis, pads[2 * axis])
-                                for p in src.paths])
-            else:
-                paths = _merge([p for s in srcs for p in s.axes[axis].paths])
-            axes.append(AxisRF(paths, shape[axis]))
-        info = LayerInfo(layer.name, layer.op, shape, pads, (axes[0], axes[1]), layer)
-        nodes[layer.name] = info
-        order.append(info)
-    return Analysis(net, tuple(order))
+            state = fields.states[axis][i]
+            key = (id(state), graph.units[i][axis], axis)
+            rf = shared.get(key) if state is not None else None
+            if rf is None:
+                rf = fields.axis_rf(i, axis)
+                if state is not None:
+                    shared[key] = rf
+            axes.append(rf)
+        if node is None:
+            nodes.append(LayerInfo(INPUT_NAME, "input", net.input, pads[0], (axes[0], axes[1])))
+        else:
+            nodes.append(LayerInfo(node.name, node.op, shapes[i], pads[i], (axes[0], axes[1]),
+                                   node))
+    analysis = Analysis(net, tuple(nodes))
+    analysis.__dict__["graph"] = graph  # the cached properties, already known
+    analysis.__dict__["index"] = index
+    return analysis
 
 
 def clipped_box(info: LayerInfo, y: int, x: int, size: tuple[int, int]) -> tuple[

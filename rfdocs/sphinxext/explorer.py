@@ -1,11 +1,9 @@
-"""rf-explorer: every layer drawn as a grid in the page; pointing at a unit lights up its
-receptive field in every earlier layer (numbers computed at build time, a short script shows them).
+"""rf-explorer: every layer drawn as a grid in the page; pointing at a unit lights up its receptive
+field in every earlier layer (numbers computed at build time, a short script shows them).
 
-The footprint of a unit of layer L in an earlier layer K is affine per axis, one term per path
-jump: unit x of L sees units ``[min(lo + x j), max(hi + x j)]`` of K (over the paths through K).
-Those (j, lo, hi) come from ``analyze`` of the part of the network that descends from K, scaled
-by a common denominator so the browser does exact integer arithmetic.  Non-HTML builders and
-readers without JavaScript get the per-layer table (and the growth figure where it exists).
+The footprints and the embedded data come from ``rfdocs.compute.footprints`` (exact integer
+maps a browser evaluates; bounded work and size).  Non-HTML builders and readers without
+JavaScript get the per-layer table (and the growth figure where it exists).
 
 The explorer is a numbered figure (``numref`` works) whose one first child holds everything but
 the caption: docutils writers expect a figure's children to be one image-like body, then the
@@ -18,10 +16,7 @@ from __future__ import annotations
 import hashlib
 import html
 import json
-import math
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, replace
-from fractions import Fraction
 from importlib.util import find_spec
 from typing import Any, ClassVar
 
@@ -30,8 +25,19 @@ from docutils.parsers.rst import directives
 from sphinx.application import Sphinx
 from sphinx.transforms.post_transforms import SphinxPostTransform
 
-from rfdocs.compute import Analysis, AxisRF, Network, SpecError, analyze, as_plain
-from rfdocs.compute.spec import INPUT_NAME, MERGE_OPS
+from rfdocs.compute import Analysis, SpecError, analyze
+from rfdocs.compute.footprints import (
+    DATA_VERSION,
+    DEFAULT_MAX_CELLS,
+    MAX_DATA_BYTES,
+    MAX_GRIDS,
+    AxisMap,
+    explorer_data,
+    footprint_maps,
+    grid_step,
+)
+from rfdocs.compute.receptive import WorkLimit
+from rfdocs.compute.spec import INPUT_NAME
 from rfdocs.messages import quote
 from rfdocs.sphinxext.directives import (
     DirectiveProblem,
@@ -42,111 +48,15 @@ from rfdocs.sphinxext.directives import (
 from rfdocs.sphinxext.sources import SOURCE_OPTIONS
 from rfdocs.sphinxext.state import is_html, settings
 
-#: Bump when the embedded data changes shape (the script checks it).
-DATA_VERSION = 1
-DEFAULT_MAX_CELLS = 32  # units drawn per axis before a layer is sampled
-MAX_GRIDS = 40  # layers one explorer may draw (more: pick them with :layers:)
+__all__ = ["DATA_VERSION", "AxisMap", "explorer_data", "footprint_maps", "grid_step",
+           "setup_explorer"]
+
 FIGURE_CLASS = "rfdocs-explorer-figure"
 WRAP_CLASS = "rfdocs-explorer-wrap"
 HTML_CLASS = "rfdocs-explorer-html"
 FALLBACK_CLASS = "rfdocs-explorer-fallback"
 SCRIPT = "rfdocs-explorer.js"
 STYLESHEET = "rfdocs-explorer.css"
-
-Scaled = tuple[int, int, int]  # (j, lo, hi) times the axis map's denominator
-
-
-# --------------------------------------------------------------------------- footprints
-
-
-@dataclass(frozen=True)
-class AxisMap:
-    """Unit x of a later layer sees units ``[min(lo + x j), max(hi + x j)] / d`` of an earlier one."""
-
-    d: int
-    paths: tuple[Scaled, ...]
-
-    @classmethod
-    def from_axis(cls, axis: AxisRF) -> AxisMap:
-        values = [Fraction(v) for p in axis.paths for v in (p.j, p.lo, p.hi)]
-        d = math.lcm(*(v.denominator for v in values))
-        scaled = [int(v * d) for v in values]
-        return cls(d, tuple((scaled[i], scaled[i + 1], scaled[i + 2])
-                            for i in range(0, len(scaled), 3)))
-
-    def span(self, x: int) -> tuple[Fraction, Fraction]:
-        """Exact [first, last] coordinate seen by unit x (may lie outside the layer: padding)."""
-        lo = min(a + x * j for j, a, _ in self.paths)
-        hi = max(b + x * j for j, _, b in self.paths)
-        return Fraction(lo, self.d), Fraction(hi, self.d)
-
-    def cells(self, x: int, n: int) -> tuple[int, int] | None:
-        """Whole units [first, last] seen by unit x, clipped to a layer of n units; None if none."""
-        lo, hi = self.span(x)
-        first, last = max(math.ceil(lo), 0), min(math.floor(hi), n - 1)
-        return (first, last) if first <= last else None
-
-    def to_json(self) -> list[Any]:
-        return [self.d, [list(p) for p in self.paths]]
-
-
-def descendant_network(net: Network, source: str, shape: tuple[int, int, int]) -> Network:
-    """The part of ``net`` fed by node ``source``, with ``source`` as its input.  Inputs from
-    elsewhere are dropped and every node gets one channel (concat becomes add, a merge left
-    with one input identity): only heights, widths and paths matter to receptive fields."""
-    fed = {source}
-    layers = []
-    for layer in net.layers:
-        inputs = tuple(INPUT_NAME if i == source else i for i in layer.inputs if i in fed)
-        if not inputs:
-            continue
-        fed.add(layer.name)
-        op = ("identity" if len(inputs) == 1 else "add") if layer.op in MERGE_OPS else layer.op
-        filters = 1 if layer.filters is not None else None
-        layers.append(replace(layer, op=op, inputs=inputs, groups=1, filters=filters))
-    return Network((shape[0], shape[1], 1), tuple(layers))
-
-
-def footprint_maps(analysis: Analysis, shown: Sequence[str]) -> dict[tuple[str, str],
-                                                                   tuple[AxisMap, AxisMap]]:
-    """(later, earlier) -> row and column maps, for every pair of ``shown`` nodes joined by a path."""
-    maps: dict[tuple[str, str], tuple[AxisMap, AxisMap]] = {}
-    for i, earlier in enumerate(shown[:-1]):
-        later = shown[i + 1:]
-        if earlier == INPUT_NAME:
-            part = analysis
-        else:
-            part = analyze(descendant_network(analysis.network, earlier, analysis[earlier].shape))
-        reached = {node.name: node for node in part.layers}
-        for name in later:
-            if name in reached:
-                axes = reached[name].axes
-                maps[(name, earlier)] = (AxisMap.from_axis(axes[0]), AxisMap.from_axis(axes[1]))
-    return maps
-
-
-def grid_step(shape: Sequence[int], max_cells: int) -> int:
-    """Draw every ``step``-th unit so neither side shows more than ``max_cells`` cells."""
-    return max(1, -(-max(shape[0], shape[1]) // max_cells))
-
-
-def explorer_data(analysis: Analysis, shown: Sequence[str], max_cells: int,
-                  select: tuple[str, int, int]) -> dict[str, Any]:
-    """Everything the page's script needs, as plain JSON data."""
-    maps = footprint_maps(analysis, shown)
-    layers = []
-    for i, name in enumerate(shown):
-        node = analysis[name]
-        layers.append({
-            "name": name, "op": node.op, "shape": list(node.shape),
-            "rf": [as_plain(v) for v in node.rf], "jump": [as_plain(v) for v in node.jump],
-            "start": [as_plain(v) for v in node.start], "aligned": node.aligned,
-            "step": grid_step(node.shape, max_cells),
-            "from": [None if (name, earlier) not in maps
-                     else [m.to_json() for m in maps[(name, earlier)]] for earlier in shown[:i]],
-        })
-    layer, y, x = select
-    return {"version": DATA_VERSION, "layers": layers, "select": [shown.index(layer), y, x]}
 
 
 def data_json(data: dict[str, Any]) -> str:
@@ -155,14 +65,14 @@ def data_json(data: dict[str, Any]) -> str:
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
-def explorer_html(uid: str, data: dict[str, Any]) -> str:
-    """The mount point: data, help text and an empty stage that the script fills."""
+def explorer_html(uid: str, data_text: str) -> str:
+    """The mount point: data (``data_json``), help text and an empty stage the script fills."""
     help_text = ("Point at a unit in any layer, or click or tab to it to keep it: its receptive "
                  "field lights up in every earlier layer and its numbers appear beside the grids. "
                  "Arrow keys move within a layer, Tab to the next layer.")
     return (
         f'<div class="rfdocs-explorer" id="{html.escape(uid)}">'
-        f'<script type="application/json" class="rfx-data">{data_json(data)}</script>'
+        f'<script type="application/json" class="rfx-data">{data_text}</script>'
         f'<p class="rfx-help" id="{html.escape(uid)}-help" hidden>{html.escape(help_text)}</p>'
         '</div>'
     )
@@ -204,7 +114,16 @@ class RfExplorerDirective(RfdocsDirective):
         shown = self.shown_layers(analysis)
         max_cells = self.max_cells()
         select = self.selected(analysis, shown)
-        data = explorer_data(analysis, shown, max_cells, select)
+        try:
+            data = explorer_data(analysis, shown, max_cells, select)
+        except WorkLimit as err:
+            raise DirectiveProblem(f"{err}: too many paths of different jumps for one explorer; "
+                                   "choose fewer layers with :layers:", "limit") from None
+        data_text = data_json(data)
+        if len(data_text) > MAX_DATA_BYTES:
+            raise DirectiveProblem(f"the explorer's data would add {len(data_text):,} bytes to "
+                                   f"the page, more than {MAX_DATA_BYTES:,}; choose fewer layers "
+                                   "with :layers: or a smaller :max-cells:", "limit")
 
         serial = self.env.new_serialno("rfdocs-explorer")
         digest = hashlib.sha1(self.env.docname.encode(), usedforsecurity=False).hexdigest()[:8]
@@ -214,7 +133,7 @@ class RfExplorerDirective(RfdocsDirective):
         wrap = nodes.container("", classes=[WRAP_CLASS])
         self.set_source_info(wrap)
         figure += wrap
-        wrap += nodes.raw("", explorer_html(uid, data), format="html", classes=[HTML_CLASS])
+        wrap += nodes.raw("", explorer_html(uid, data_text), format="html", classes=[HTML_CLASS])
         fallback = nodes.container("", classes=[FALLBACK_CLASS], ids=[f"{uid}-fallback"])
         fallback += self.growth_figure(analysis, shown, select)
         fallback += self.table(analysis, shown)
