@@ -23,6 +23,8 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
+from rfdocs.compute.budget import DEFAULT_MAX_MEMORY, Budget, BudgetError, Cost, decode_cost
+
 FloatArray = NDArray[np.float64]
 
 DEFAULT_MAX_PIXELS = 40_000_000  # 40 megapixels: any photo a camera takes, far below a bomb
@@ -42,12 +44,13 @@ def builtin_photo_path() -> Path:
     return Path(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))
 
 
-def read_image(path: str | Path, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> FloatArray:
+def read_image(path: str | Path, *, max_pixels: int = DEFAULT_MAX_PIXELS,
+               max_memory: int = DEFAULT_MAX_MEMORY) -> FloatArray:
     """The image file at ``path`` as float64 H×W×C (C = 1 or 3) in [0, 1].
 
     Alpha is composited over white; palette, 16-bit and CMYK images are converted; the EXIF
-    orientation is applied.  Images of more than ``max_pixels`` pixels are refused before
-    decoding."""
+    orientation is applied.  Images of more than ``max_pixels`` pixels, or whose decoding would
+    need more than ``max_memory`` bytes (``read_cost``), are refused before decoding."""
     from PIL import Image, ImageOps, UnidentifiedImageError
 
     path = Path(path)
@@ -58,6 +61,7 @@ def read_image(path: str | Path, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Flo
             with Image.open(path) as im:
                 width, height = im.size
                 _check_pixels(width, height, max_pixels, str(path))
+                _check_memory(_header_of(im), max_memory, str(path))
                 im.seek(0)
                 im.load()
                 return _pil_to_array(ImageOps.exif_transpose(im))
@@ -72,6 +76,64 @@ def read_image(path: str | Path, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Flo
         raise ImageError(f"cannot read image {str(path)!r}: {exc}") from None
     except (OSError, SyntaxError, ValueError) as exc:  # truncated or corrupt data
         raise ImageError(f"cannot read image {str(path)!r}: {exc}") from None
+
+
+def _header_of(im: object) -> tuple[int, int, int, int, bool]:
+    """(height, width, bands, channels, alpha) of an opened Pillow image as ``read_image``
+    returns it: EXIF-rotated size, bands decoded, channels and whether alpha is composited."""
+    from PIL import Image
+
+    assert isinstance(im, Image.Image)
+    width, height = im.size
+    try:
+        orientation = im.getexif().get(0x0112, 1)
+    except Exception:  # noqa: BLE001 - a broken EXIF block is read_image's to report
+        orientation = 1
+    if orientation in (5, 6, 7, 8):
+        width, height = height, width
+    mode = im.mode
+    bands = len(im.getbands())
+    grey = mode in ("1", "L", "LA", "La", "I", "F") or mode.startswith("I;16")
+    alpha = mode in ("LA", "RGBA", "PA", "La", "RGBa") or (
+        mode == "P" and "transparency" in im.info)
+    return height, width, bands, 1 if grey else 3, alpha
+
+
+def image_header(path: str | Path) -> tuple[int, int, int, int, bool]:
+    """(height, width, bands, channels, alpha) of the image file at ``path``, from its header
+    only (nothing decoded): what ``read_image`` will return and what decoding it costs."""
+    from PIL import Image, UnidentifiedImageError
+
+    path = Path(path)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as im:
+                return _header_of(im)
+    except FileNotFoundError:
+        raise ImageError(f"image file {str(path)!r} does not exist") from None
+    except Image.DecompressionBombError as exc:
+        raise ImageError(f"image {str(path)!r} is a decompression bomb or an over-large image: "
+                         f"{exc}") from None
+    except UnidentifiedImageError as exc:
+        raise ImageError(f"cannot read image {str(path)!r}: {exc}") from None
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise ImageError(f"cannot read image {str(path)!r}: {exc}") from None
+
+
+def read_cost(header: tuple[int, int, int, int, bool]) -> Cost:
+    """What ``read_image`` of an image with this ``image_header`` costs (keeps its array)."""
+    height, width, bands, channels, alpha = header
+    return decode_cost(height, width, bands, channels, alpha)
+
+
+def _check_memory(header: tuple[int, int, int, int, bool], max_memory: int, what: str) -> None:
+    try:
+        Budget(max_memory=max_memory, max_work=1 << 62).check(
+            read_cost(header), f"decoding image {what!r} ({header[1]}×{header[0]})",
+            ["its size (shrink it first)"])
+    except BudgetError as err:
+        raise ImageError(err.message) from None
 
 
 def as_image_array(array: NDArray[np.generic], *, max_pixels: int = DEFAULT_MAX_PIXELS,
@@ -105,14 +167,15 @@ def as_image_array(array: NDArray[np.generic], *, max_pixels: int = DEFAULT_MAX_
 
 def load_image(source: str | Path | NDArray[np.generic] | None = None, *,
                size: int | None = None, grey: bool = False,
-               max_pixels: int = DEFAULT_MAX_PIXELS) -> FloatArray:
+               max_pixels: int = DEFAULT_MAX_PIXELS,
+               max_memory: int = DEFAULT_MAX_MEMORY) -> FloatArray:
     """The image ``source`` (a path, an array, or None / 'photo' for the built-in photo) as
     float64 H×W×C in [0, 1], greyscale (C = 1) when ``grey``, its longer side resized to
     ``size`` by area averaging when given."""
     if is_builtin(source):
-        image = read_image(builtin_photo_path(), max_pixels=max_pixels)
+        image = read_image(builtin_photo_path(), max_pixels=max_pixels, max_memory=max_memory)
     elif isinstance(source, str | Path):
-        image = read_image(source, max_pixels=max_pixels)
+        image = read_image(source, max_pixels=max_pixels, max_memory=max_memory)
     elif source is not None:
         image = as_image_array(source, max_pixels=max_pixels)
     if grey:
@@ -155,14 +218,17 @@ def resize_area(image: FloatArray, height: int, width: int) -> FloatArray:
 
 def resize_longer_side(image: FloatArray, size: int) -> FloatArray:
     """``image`` resized (area averaging, aspect ratio kept) so that its longer side is ``size``."""
+    height, width = resized_size(image.shape[0], image.shape[1], size)
+    return resize_area(image, height, width)
+
+
+def resized_size(h: int, w: int, size: int) -> tuple[int, int]:
+    """(height, width) of an h × w image resized so that its longer side is ``size``."""
     if size < 1:
         raise ValueError(f"size must be at least 1, got {size}")
-    h, w = image.shape[:2]
     if h >= w:
-        height, width = size, max(1, round(w * size / h))
-    else:
-        height, width = max(1, round(h * size / w)), size
-    return resize_area(image, height, width)
+        return size, max(1, round(w * size / h))
+    return max(1, round(h * size / w)), size
 
 
 def _check_pixels(width: int, height: int, max_pixels: int, what: str) -> None:
@@ -207,5 +273,5 @@ def is_builtin(source: object) -> bool:
 
 
 __all__ = ["BUILTIN_NAMES", "DEFAULT_MAX_PIXELS", "ImageError", "area_weights", "as_image_array",
-           "builtin_photo_path", "is_builtin", "load_image", "read_image", "resize_area",
-           "resize_longer_side", "to_grey"]
+           "builtin_photo_path", "image_header", "is_builtin", "load_image", "read_cost",
+           "read_image", "resize_area", "resize_longer_side", "resized_size", "to_grey"]

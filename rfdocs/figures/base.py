@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, NamedTuple, TypeVar
 
 from matplotlib.figure import Figure
 
 from rfdocs.compute import Network
+from rfdocs.compute.budget import Budget, Cost
 from rfdocs.figures.options import Option, resolve_options
 from rfdocs.figures.style import Theme
 
@@ -24,6 +25,7 @@ class Rendered:
     frames: tuple[Figure, ...] = ()  # animation frames, where the kind animates
     frame_source: Callable[[], tuple[Figure, ...]] | None = field(
         default=None, compare=False, repr=False)
+    budget: Budget | None = field(default=None, compare=False)  # for writing it (figure_bytes)
 
     def animation_frames(self) -> tuple[Figure, ...]:
         """The animation frames: ``frames``, else freshly drawn by ``frame_source``, else none."""
@@ -33,6 +35,7 @@ class Rendered:
 
 
 RenderFunction = Callable[[Network | None, Mapping[str, Any], Theme], Rendered]
+EstimateFunction = Callable[[Network | None, Mapping[str, Any]], Cost]
 
 
 @dataclass(frozen=True)
@@ -44,9 +47,58 @@ class FigureKind:
     options: tuple[Option, ...]
     render_function: RenderFunction
     uses_network: bool = True
+    #: What rendering costs (the estimate ``render_function`` checks against the budget).
+    estimate_function: EstimateFunction | None = None
 
     def resolve(self, given: Mapping[str, Any]) -> dict[str, Any]:
         return resolve_options(self.options, given)
 
+    def estimate(self, network: Network | None, given: Mapping[str, Any]) -> Cost:
+        """What rendering ``given`` would cost, without rendering it."""
+        if self.estimate_function is None:
+            return Cost()
+        return self.estimate_function(network, self.resolve(given))
+
     def render(self, network: Network | None, given: Mapping[str, Any], theme: Theme) -> Rendered:
         return self.render_function(network, self.resolve(given), theme)
+
+
+Result = TypeVar("Result")
+
+
+class CacheInfo(NamedTuple):
+    hits: int
+    misses: int
+    maxsize: int
+    currsize: int
+
+
+class LastResult(Generic[Result]):
+    """A one-entry memo of ``function`` (with ``functools.lru_cache``'s ``cache_info`` and
+    ``cache_clear``) that forgets its entry *before* computing another, so that two large
+    results never share memory; the Sphinx layer draws light, then dark, of the same one."""
+
+    def __init__(self, function: Callable[..., Result]) -> None:
+        self.function = function
+        self._key: tuple[Hashable, ...] | None = None
+        self._value: Result | None = None
+        self._hits = self._misses = 0
+
+    def __call__(self, *key: Hashable) -> Result:
+        if self._key is not None and self._key == key:
+            self._hits += 1
+            assert self._value is not None
+            return self._value
+        self._key = self._value = None  # freed before the next is computed
+        self._misses += 1
+        value = self.function(*key)
+        self._key, self._value = key, value
+        return value
+
+    def cache_info(self) -> CacheInfo:
+        return CacheInfo(self._hits, self._misses, 1, 0 if self._key is None else 1)
+
+    def cache_clear(self) -> None:
+        """Forget the entry and the statistics."""
+        self._key = self._value = None
+        self._hits = self._misses = 0

@@ -34,7 +34,9 @@ from typing import Any
 from matplotlib.transforms import Affine2D
 
 from rfdocs.compute import Analysis, LayerInfo, Network, analyze, clipped_box, parse_spec
+from rfdocs.compute.budget import Cost
 from rfdocs.figures.base import FigureKind, Rendered
+from rfdocs.figures.cost import BUDGET_OPTIONS, budget_of, diagram_cost, require
 from rfdocs.figures.geometry import (
     LINE_PT,
     MIN_FEATURE_IN,
@@ -119,6 +121,7 @@ OPTIONS = (
            "The layers to draw as blocks between the input and the neuron's layer (default: "
            f"every layer it depends on except relu/identity; at most {MAX_BLOCKS} blocks are "
            "drawn, evenly spaced, and the figure says which were skipped)."),
+    *BUDGET_OPTIONS,
 )
 
 
@@ -407,6 +410,7 @@ def _draw_labels(sheet: Sheet, block: Block, theme: Theme, caption_y: float,
 def render(network: Network | None, options: Mapping[str, Any], theme: Theme) -> Rendered:
     """Draw the input, the chosen neuron's layer and the layers between as 3-D blocks."""
     net = network if network is not None else parse_spec(DEFAULT_SPEC)
+    require(options, estimate(net), "the block figure", ["the network's number of layers"])
     analysis = analyze(net)
     target = target_layer(analysis, options.get("layer"))
     h_t, w_t = target.shape[:2]
@@ -471,7 +475,15 @@ def render(network: Network | None, options: Mapping[str, Any], theme: Theme) ->
         "log_scale": _log_scaled(nodes),
         "depth_shortened": tuple(n.name for n in nodes if drawn_depth(n.shape)[1]),
     }
-    return Rendered(fig, _alt(target, neuron, parts, field_dims, inside), numbers)
+    return Rendered(fig, _alt(target, neuron, parts, field_dims, inside), numbers,
+                    budget=budget_of(options))
+
+
+def estimate(net: Network) -> Cost:
+    """What the figure costs: the network's nodes, at most ``MAX_BLOCKS`` blocks of a few
+    labels and up to ``MAX_SLABS`` sheets each, on a canvas at most ``WIDTH_MAX_IN`` wide."""
+    return diagram_cost(len(net.layers) + 1, 8 * MAX_BLOCKS + 8,
+                        (3 * MAX_SLABS + 16) * MAX_BLOCKS, WIDTH_MAX_IN + 1.0, 4.0)
 
 
 def _log_scaled(nodes: Sequence[LayerInfo]) -> bool:
@@ -524,4 +536,5 @@ KIND = FigureKind(
     summary="The input and feature maps as 3-D blocks, with one neuron's receptive field.",
     options=OPTIONS,
     render_function=render,
+    estimate_function=lambda network, options: estimate(network or parse_spec(DEFAULT_SPEC)),
 )

@@ -14,10 +14,9 @@ field in a large input is still visible; the axes count input pixels.
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -31,8 +30,27 @@ from matplotlib.ticker import NullLocator
 from numpy.typing import NDArray
 
 from rfdocs.compute import LayerInfo, Network, analyze, as_plain, clipped_box, parse_spec
+from rfdocs.compute.budget import (
+    DEFAULT_MAX_WORK,
+    F8,
+    Cost,
+    alloc,
+    erf_random_cost,
+    erf_uniform_cost,
+    temporary,
+)
 from rfdocs.compute.erf import cap_channels, erf_random, erf_uniform
-from rfdocs.figures.base import FigureKind, Rendered
+from rfdocs.figures.base import FigureKind, LastResult, Rendered
+from rfdocs.figures.cost import (
+    BUDGET_OPTIONS,
+    DRAW_DPI,
+    budget_of,
+    canvas_cost,
+    image_cost,
+    require,
+    texts_cost,
+    with_slack,
+)
 from rfdocs.figures.geometry import target_layer
 from rfdocs.figures.marks import colour_bar, text_width_in
 from rfdocs.figures.options import Option, OptionError, choice, flag, int_pair, int_range, word
@@ -51,10 +69,11 @@ DEFAULT_SPEC = "input 32x32x1\n" + "".join(
 MASS = 0.95  # the share of the gradient the circle and the area share hold
 LOG_DECADES = 5  # the log colour scale spans peak / 10**5 to peak
 MAX_INPUT_PIXELS = 2048 * 2048  # uniform mode: one single-channel backward pass
-#: Default work budget in multiply-adds (the max_work option; in Sphinx, rfdocs_max_work).
-MAX_RANDOM_MACS = 2 * 10**9
-#: An array operation of the uniform backward pass costs about this many BLAS multiply-adds.
-UNIFORM_OP_COST = 4
+#: The default work budget (the max_work option; in Sphinx, rfdocs_max_work).
+MAX_RANDOM_MACS = DEFAULT_MAX_WORK
+#: Bytes per input pixel that ``map_stats`` allocates for one map (indices, distances, orders,
+#: cumulative sums).
+STATS_BYTES = 96
 MARGIN_SHARE = 0.25  # the view extends this share of the field past each side
 MIN_VIEW = 9  # pixels: the smallest view (a 1×1 field still shows its neighbours)
 
@@ -93,9 +112,7 @@ OPTIONS = (
            "Draw the profile through the centre row with a Gaussian fitted by moments."),
     Option("scale", choice("linear", "log"), "linear", "linear or log",
            f"Colour (and profile) scale; log spans {LOG_DECADES} decades below the peak."),
-    Option("max_work", int_range(1, 10**14), MAX_RANDOM_MACS, "a positive integer",
-           "The most multiply-adds the figure may compute before it is refused (in Sphinx the "
-           "default is the rfdocs_max_work configuration value)."),
+    *BUDGET_OPTIONS,
 )
 
 
@@ -147,8 +164,8 @@ def _target(net: Network, options: Mapping[str, Any]) -> tuple[LayerInfo, tuple[
 
 
 def random_cost(net: Network, channels: int, samples: int) -> int:
-    """Multiply-adds of ``samples`` forward and backward passes with filters capped at
-    ``channels`` (each pass costs about its convolutions; pools and adds are small)."""
+    """Multiply-adds of the convolutions of ``samples`` forward and backward passes with filters
+    capped at ``channels`` (the budget counts every operation: see ``compute_cost``)."""
     capped = analyze(cap_channels(net, channels))
     by_name = {node.name: node for node in capped}
     total = 0
@@ -164,27 +181,6 @@ def random_cost(net: Network, channels: int, samples: int) -> int:
         else:
             total += src.shape[0] * src.shape[1] * kh * kw * src.shape[2] * node.shape[2]
     return 2 * total * samples
-
-
-def uniform_cost(net: Network) -> int:
-    """Array operations of the single-channel backward pass of ``erf_uniform``: every window
-    layer touches each of its output (or, transposed, input) units once per kernel tap, and
-    every other layer each unit once."""
-    analysis = analyze(net)
-    by_name = {node.name: node for node in analysis}
-    total = 0
-    for node in analysis.layers:
-        layer = node.layer
-        if layer is None:
-            continue
-        units = node.shape[0] * node.shape[1]
-        if layer.op == "deconv":
-            src = by_name[layer.inputs[0]]
-            units = max(units, src.shape[0] * src.shape[1])
-        taps = layer.kernel[0] * layer.kernel[1] if layer.op in ("conv", "deconv", "maxpool",
-                                                                  "avgpool") else 1
-        total += units * taps
-    return total
 
 
 def _view(box: tuple[Span, Span] | None, exact: tuple[tuple[float, float], tuple[float, float]],
@@ -248,32 +244,71 @@ def gaussian_moments(profile: FloatMap) -> tuple[float, float, float] | None:
     return (mass, mean, sigma)
 
 
+def _check_input(h: int, w: int) -> None:
+    if h * w > MAX_INPUT_PIXELS:
+        raise OptionError("mode", f"the {fmt_dims((h, w))} input has more than "
+                          f"{MAX_INPUT_PIXELS:,} pixels (the limit of the erf figure); use a "
+                          "smaller input")
+
+
+def _what(modes: Sequence[str]) -> str:
+    return ("the random-weight gradients" if "random" in modes
+            else "the uniform-weight gradient")
+
+
+def _lower(modes: Sequence[str]) -> list[str]:
+    if "random" in modes:
+        return ["samples", "channels", "the input size", "mode uniform"]
+    return ["the input size or the number of layers"]
+
+
+def compute_cost(net: Network, target: str, modes: Sequence[str],
+                 options: Mapping[str, Any]) -> Cost:
+    """What ``compute_erf`` costs: the uniform map, ``samples`` random ones (filters capped at
+    ``channels``) summed into one, then each map's statistics; keeps the maps."""
+    h, w = net.input[:2]
+    cost = Cost()
+    for mode in modes:
+        if mode == "uniform":
+            step = erf_uniform_cost(net, target).then(temporary(2 * F8 * h * w, 2 * h * w))
+        else:
+            step = erf_random_cost(cap_channels(net, options["channels"]), target,
+                                   options["samples"])
+        cost = cost.then(Cost(step.work, step.peak, F8 * h * w))
+    stats = Cost(60 * h * w * len(modes), STATS_BYTES * h * w, 0)  # map_stats' index arrays
+    return cost.then(stats)
+
+
+def estimate(network: Network | None, options: Mapping[str, Any]) -> Cost:
+    """What the figure costs: ``compute_cost``, then the cropped maps drawn at 150 dpi."""
+    net = network if network is not None else parse_spec(DEFAULT_SPEC)
+    info, unit = _target(net, options)
+    h, w = net.input[:2]
+    _check_input(h, w)
+    modes = MODES if options["mode"] == "both" else (options["mode"],)
+    (r_lo, r_hi), (c_lo, c_hi) = info.box(*unit)
+    box = ((as_plain(r_lo), as_plain(r_hi)), (as_plain(c_lo), as_plain(c_hi)))
+    (v0, v1), (u0, u1) = _view(clipped_box(info, unit[0], unit[1], (h, w)), box, (h, w))
+    rows, cols = v1 - v0 + 1, u1 - u0 + 1
+    shown = F8 * rows * cols
+    held = len(modes) * (shown + shown * 9 // 8)  # each crop / peak, and the figure's copy
+    side = MAP_IN * min(1.0, cols / rows), MAP_IN * min(1.0, rows / cols)
+    draw = canvas_cost(2 * MARGIN_IN + len(modes) * MAP_IN + 4.5, 3.5, "png", DRAW_DPI)
+    for _ in modes:
+        draw = draw.then(image_cost(rows, cols, side[0], side[1], DRAW_DPI))
+    return with_slack(compute_cost(net, info.name, modes, options).then(
+        alloc(held, 2 * held // F8)).then(texts_cost(40)).then(draw))
+
+
 def compute_erf(network: Network | None, options: Mapping[str, Any]) -> ErfMaps:
     """The gradient maps and their statistics for resolved ``options``."""
     net = network if network is not None else parse_spec(DEFAULT_SPEC)
     info, unit = _target(net, options)
     h, w = net.input[:2]
     modes = MODES if options["mode"] == "both" else (options["mode"],)
-    if h * w > MAX_INPUT_PIXELS:
-        raise OptionError("mode", f"the {fmt_dims((h, w))} input has more than "
-                          f"{MAX_INPUT_PIXELS:,} pixels (the limit of the erf figure); use a "
-                          "smaller input")
+    _check_input(h, w)
     samples, channels = options["samples"], options["channels"]
-    budget = options["max_work"]
-    if "uniform" in modes:
-        cost = uniform_cost(net) * UNIFORM_OP_COST
-        if cost > budget:
-            raise OptionError("max_work", f"the uniform-weight gradient would take about "
-                              f"{cost / 1e9:.1f} billion multiply-adds, more than the limit of "
-                              f"{budget / 1e9:g} billion; use a smaller input or fewer layers, or "
-                              "raise :max_work: (rfdocs_max_work in conf.py)")
-    if "random" in modes:
-        cost = random_cost(net, channels, samples)
-        if cost > budget:
-            raise OptionError("max_work", f"random mode would take about {cost / 1e9:.1f} billion "
-                              f"multiply-adds, more than the limit of {budget / 1e9:g} "
-                              "billion; use fewer channels or samples, a smaller input, or "
-                              "mode uniform, or raise :max_work: (rfdocs_max_work in conf.py)")
+    require(options, compute_cost(net, info.name, modes, options), _what(modes), _lower(modes))
     maps: dict[str, FloatMap] = {}
     for mode in modes:
         if mode == "uniform":
@@ -453,23 +488,30 @@ def _profile(ax: Axes, erf: ErfMaps, theme: Theme, scale: str, colours: Mapping[
 
 
 def render(network: Network | None, options: Mapping[str, Any], theme: Theme) -> Rendered:
-    """The effective receptive field figure for resolved ``options``."""
+    """The effective receptive field figure for resolved ``options``, its cost checked against
+    their budget before anything large is allocated."""
+    modes = MODES if options["mode"] == "both" else (options["mode"],)
+    require(options, estimate(network, options), _what(modes), _lower(modes))
     key = tuple(options[name] for name in COMPUTE_OPTIONS)
-    return draw(_compute_memo(network, key), options, theme)
+    return replace(draw(_compute_memo(network, key), options, theme), budget=budget_of(options))
 
 
 #: The options ``compute_erf`` reads (with the network, they decide the maps).
-COMPUTE_OPTIONS = ("layer", "unit", "mode", "seed", "samples", "channels", "max_work")
+COMPUTE_OPTIONS = ("layer", "unit", "mode", "seed", "samples", "channels", "max_work",
+                   "max_memory")
 
 
-@functools.lru_cache(maxsize=2)  # the Sphinx layer draws light, then dark, of the same maps
-def _compute_memo(network: Network | None, key: tuple[Any, ...]) -> ErfMaps:
+def _compute(network: Network | None, key: tuple[Any, ...]) -> ErfMaps:
     """``compute_erf`` as a pure function of the (frozen, hashable) network and
     ``COMPUTE_OPTIONS`` (its maps read-only, since they are shared)."""
     erf = compute_erf(network, dict(zip(COMPUTE_OPTIONS, key, strict=True)))
     for grad in erf.maps.values():
         grad.flags.writeable = False
     return erf
+
+
+#: The last maps computed: the Sphinx layer draws light, then dark, of the same maps.
+_compute_memo = LastResult(_compute)
 
 
 def draw(erf: ErfMaps, options: Mapping[str, Any], theme: Theme) -> Rendered:
@@ -691,4 +733,5 @@ KIND = FigureKind(
             "uniform and random weights, with the theoretical field and a Gaussian profile.",
     options=OPTIONS,
     render_function=render,
+    estimate_function=estimate,
 )

@@ -34,7 +34,7 @@ import functools
 import hashlib
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -46,10 +46,40 @@ from matplotlib.patches import FancyArrowPatch, Rectangle
 from numpy.typing import NDArray
 
 from rfdocs.compute import Network
+from rfdocs.compute.budget import (
+    F8,
+    Cost,
+    alloc,
+    array_image_cost,
+    conv2d_cost,
+    grey_cost,
+    pool_cost,
+    resize_cost,
+    temporary,
+)
 from rfdocs.compute.conv import avg_pool2d, conv2d, max_pool2d
-from rfdocs.compute.images import DEFAULT_MAX_PIXELS, ImageError, is_builtin, load_image
+from rfdocs.compute.images import (
+    DEFAULT_MAX_PIXELS,
+    ImageError,
+    builtin_photo_path,
+    image_header,
+    is_builtin,
+    load_image,
+    read_cost,
+    resized_size,
+)
 from rfdocs.compute.kernels import Kernel, parse_kernel, random_bank, split_specs
-from rfdocs.figures.base import FigureKind, Rendered
+from rfdocs.figures.base import FigureKind, LastResult, Rendered
+from rfdocs.figures.cost import (
+    BUDGET_OPTIONS,
+    DRAW_DPI,
+    budget_of,
+    canvas_cost,
+    image_cost,
+    require,
+    texts_cost,
+    with_slack,
+)
 from rfdocs.figures.marks import BAR_TICK, colour_bar, text_width_in
 from rfdocs.figures.options import Option, OptionError, choice, flag, int_range
 from rfdocs.figures.style import Theme, new_figure, text_kwargs
@@ -147,6 +177,7 @@ OPTIONS = (
            "Colour map of the maps (default: the theme's diverging map for signed values, "
            "its sequential map otherwise)."),
     Option("show_input", flag, True, "a flag (yes/no)", "Draw the input image left of the maps."),
+    *BUDGET_OPTIONS,
 )
 
 
@@ -311,14 +342,125 @@ def fit_text(text: str, width_in: float, size: float) -> str:
 
 
 def render(network: Network | None, options: Mapping[str, Any], theme: Theme) -> Rendered:
-    """The featuremaps figure for resolved ``options``."""
+    """The featuremaps figure for resolved ``options``, its cost checked against their budget
+    before anything large is allocated."""
     del network
     try:
-        image = _load(options["image"], options["size"], not options["colour"])
+        require(options, estimate(options), "the feature maps",
+                ["size", "count", "kernels", "layers"])
+        image = _load(options["image"], options["size"], not options["colour"],
+                      options["max_memory"])
     except ImageError as exc:
         raise OptionError("image", str(exc)) from None
     key = tuple(options[name] for name in COMPUTE_OPTIONS)
-    return render_maps(_compute_memo(Pixels.of(image), key), options, theme)
+    rendered = render_maps(_compute_memo(Pixels.of(image), key), options, theme)
+    return replace(rendered, budget=budget_of(options))
+
+
+# --- cost ---------------------------------------------------------------------------------------
+
+#: The widest colour bar label of a shared scale (``_tick_text``: three significant digits).
+WIDEST_TICK = f"{MINUS}0.000888"
+
+
+def _source(source: Any) -> tuple[tuple[int, int, int], Cost]:
+    """The shape (H, W, C) of the image ``source`` as loaded, and what loading it costs."""
+    if isinstance(source, np.ndarray):
+        a = source
+        if a.ndim not in (2, 3) or a.size == 0 or (a.ndim == 3 and a.shape[2] not in (1, 3, 4)):
+            return (1, 1, 1), Cost()  # as_image_array refuses it
+        channels = 1 if a.ndim == 2 else a.shape[2]
+        return ((a.shape[0], a.shape[1], min(channels, 3)),
+                array_image_cost(a.shape[0], a.shape[1], channels))
+    path = builtin_photo_path() if isinstance(source, str) and is_builtin(source) else source
+    header = image_header(path)
+    return (header[0], header[1], header[3]), read_cost(header)
+
+
+def estimate(options: Mapping[str, Any]) -> Cost:
+    """What the figure will cost: loading the image (greyscale, resized), every layer's
+    convolution, activation and pooling, the mosaic and drawing it (``render``'s code path)."""
+    (h0, w0, c0), cost = _source(options["image"])
+    channels = c0
+    if not options["colour"] and c0 == 3:
+        cost = cost.then(grey_cost(h0, w0, c0)).freeing(F8 * h0 * w0 * c0)
+        channels = 1
+    h, w = resized_size(h0, w0, options["size"])
+    cost = cost.then(resize_cost((h0, w0, channels), (h, w))).freeing(
+        0 if (h, w) == (h0, w0) else F8 * h0 * w0 * channels)
+    n, kh, kw = _bank_shape(options["kernels"], options["count"])
+    compute, shape = _compute_cost((1, h, w, channels), n, (kh, kw), options)
+    return with_slack(cost.then(compute).then(_drawing_cost(shape, (h, w, channels), n, options)))
+
+
+def _bank_shape(specs: Sequence[str], count: int) -> tuple[int, int, int]:
+    """(maps, kernel height, kernel width) of the bank ``kernel_bank`` builds."""
+    n = kh = kw = 0
+    for spec in specs:
+        parsed = parse_kernel(spec)
+        n += count if parsed.name.startswith("random") else 1
+        kh, kw = max(kh, parsed.shape[0]), max(kw, parsed.shape[1])
+    if n > MAX_MAPS:
+        raise OptionError("count", f"the bank has {n} kernels; at most {MAX_MAPS} allowed")
+    return n, kh, kw
+
+
+def _compute_cost(shape: tuple[int, int, int, int], n: int, kernel: tuple[int, int],
+                  options: Mapping[str, Any]) -> tuple[Cost, tuple[int, int, int]]:
+    """``compute_maps``: the bank, then per layer the convolution (the first full-depth, later
+    ones depthwise), activation and pooling, each freeing its input; the maps' (N, h, w)."""
+    kh, kw = kernel
+    cost = alloc(F8 * kh * kw * shape[3] * n * 3, kh * kw * shape[3] * n * 4)  # bank, its parts
+    held = 0  # the layer's input, freed once its output exists (the image is the caller's)
+    for layer in range(options["layers"]):
+        if layer > 0:  # depthwise weights and a fresh random bank
+            cost = cost.then(temporary(F8 * max(kh, kw) ** 2 * n * 3, max(kh, kw) ** 2 * n * 4))
+        pads = _pads(kh, kw) if options["padding"] == "same" else (0, 0, 0, 0)
+        if shape[1] + pads[0] + pads[1] < kh or shape[2] + pads[2] + pads[3] < kw:
+            break  # compute_maps refuses it
+        step, out = conv2d_cost(shape, kernel, n, pads=pads, groups=1 if layer == 0 else n)
+        cost, held, shape = cost.then(step).freeing(held), step.kept, out
+        if options["activation"] != "none":
+            cost = cost.then(alloc(held, 2 * held // F8)).freeing(held)
+        if options["pool"] != "none":
+            p = options["pool_size"]
+            if shape[1] < p or shape[2] < p:
+                break
+            step, out = pool_cost(shape, (p, p), stride=(p, p), pads=(0, 0, 0, 0))
+            cost, held, shape = cost.then(step).freeing(held), step.kept, out
+    maps = F8 * shape[1] * shape[2] * shape[3]
+    return cost.then(alloc(maps, maps // F8)).freeing(held), (shape[3], shape[1], shape[2])
+
+
+def _drawing_cost(maps: tuple[int, int, int], image: tuple[int, int, int], n: int,
+                  options: Mapping[str, Any]) -> Cost:
+    """``render_maps`` (the maps kept by the memo): maps rescaled for 'each' scale, the mosaic,
+    the figure's copies of it and of the input, their drawing at 150 dpi, the texts."""
+    _, h, w = maps
+    if h < 1 or w < 1:
+        return Cost()
+    labelled = n <= LABELLED_MAX
+    columns = min(options["columns"] or auto_columns(n, h, w), n)
+    each = colour_scale(options, n) == "each"
+    ticks = [f"{MINUS}max", "0", "max"] if each else [WIDEST_TICK]
+    geo = layout(n, h, w, image, columns, labelled, each and labelled,
+                 bool(options["show_input"]), ticks)
+    size = F8 * n * h * w
+    rows, cols = geo.mosaic_shape
+    mosaic_bytes = F8 * rows * cols
+    cost = Cost(3 * size // F8, 2 * size, size) if each else Cost()
+    cost = cost.then(alloc(mosaic_bytes, 2 * mosaic_bytes // F8))
+    held = mosaic_bytes * 9 // 8  # the figure's masked copy of the mosaic
+    if geo.show_input:
+        held += image[0] * image[1] * image[2] * 9
+    texts = 8 + (n * (2 if each else 1) if labelled else 0) + 40
+    cost = cost.then(alloc(held, held // 8)).then(texts_cost(texts))
+    cost = cost.freeing(mosaic_bytes + (size if each else 0))
+    draw = canvas_cost(geo.width, geo.height, "png", DRAW_DPI).then(
+        image_cost(rows, cols, geo.mos_w, geo.mos_h, DRAW_DPI))
+    if geo.show_input:
+        draw = draw.then(image_cost(image[0], image[1], geo.input_w, geo.input_h, DRAW_DPI))
+    return cost.then(draw)
 
 
 #: The options ``compute_maps`` reads (with the image, they decide the maps).
@@ -341,27 +483,99 @@ class Pixels:
         return cls(data.shape, hashlib.blake2b(data.data, digest_size=16).digest(), data)
 
 
-def _load(source: Any, size: int, grey: bool) -> FloatArray:
+def _load(source: Any, size: int, grey: bool, max_memory: int) -> FloatArray:
     """``load_image``; the built-in photo is decoded once per (size, grey)."""
     if isinstance(source, str) and is_builtin(source):
         return _load_builtin(size, grey)
-    return load_image(source, size=size, grey=grey, max_pixels=DEFAULT_MAX_PIXELS)
+    return load_image(source, size=size, grey=grey, max_pixels=DEFAULT_MAX_PIXELS,
+                      max_memory=max_memory)
 
 
-@functools.lru_cache(maxsize=4)
+@functools.lru_cache(maxsize=2)
 def _load_builtin(size: int, grey: bool) -> FloatArray:
     image = load_image("photo", size=size, grey=grey, max_pixels=DEFAULT_MAX_PIXELS)
     image.flags.writeable = False
     return image
 
 
-@functools.lru_cache(maxsize=1)  # the Sphinx layer draws light, then dark, of the same maps
-def _compute_memo(pixels: Pixels, key: tuple[Any, ...]) -> FeatureMaps:
+def _compute(pixels: Pixels, key: tuple[Any, ...]) -> FeatureMaps:
     """``compute_maps`` as a pure function of the image's contents and ``COMPUTE_OPTIONS``
     (its arrays read-only, since they are shared)."""
     fm = compute_maps(pixels.image, dict(zip(COMPUTE_OPTIONS, key, strict=True)))
     fm.maps.flags.writeable = False
     return fm
+
+
+#: The last maps computed: the Sphinx layer draws light, then dark, of the same maps.
+_compute_memo = LastResult(_compute)
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where the parts of a featuremaps figure go, in inches (``scale``: inches per map pixel)."""
+
+    columns: int
+    rows: int
+    gap: int
+    row_gap: int
+    show_input: bool
+    margin: float
+    input_w: float
+    input_h: float
+    arrow_w: float
+    index_w: float
+    cbar_w: float
+    label_h: float
+    top_index_h: float
+    scale: float
+    tile_w: float
+    mosaic_shape: tuple[int, int]  # (rows, columns) of mosaic pixels
+    mos_w: float
+    mos_h: float
+    block_h: float
+    body_h: float
+    width: float
+    height: float
+
+
+def layout(n: int, h: int, w: int, image_shape: Sequence[int], columns: int, labelled: bool,
+           ranged: bool, show_input: bool, tick_labels: Sequence[str]) -> Layout:
+    """The geometry of ``n`` maps of h × w pixels beside an image of ``image_shape``, the
+    colour bar labelled ``tick_labels`` (the widest labels give the smallest scale)."""
+    rows = math.ceil(n / columns)
+    gap = max(1, round(max(h, w) / 24))
+    margin = 0.08
+    in_h_px, in_w_px = image_shape[:2]
+    input_w = 1.45 if show_input else 0.0
+    arrow_w = 0.62 if show_input else 0.0
+    index_w = 0.0 if labelled else text_width_in(str((rows - 1) * columns), LABEL_PT) + 0.1
+    cbar_w = (BAR_GAP + BAR_W + BAR_TICK + BAR_PAD
+              + max(text_width_in(t, LABEL_PT) for t in tick_labels) + 0.04)
+    label_h = (0.24 + (RANGE_H if ranged else 0.0)) if labelled else 0.0
+    top_index_h = 0.0 if labelled else 0.2
+    title_h = 0.3
+
+    avail = FIG_WIDTH - 2 * margin - input_w - arrow_w - index_w - cbar_w
+    max_tile = 1.9 if labelled else 0.9
+    scale = min(max_tile / w, avail / (columns * w + (columns - 1) * gap))  # inches per pixel
+    tile_w = w * scale
+    row_gap = max(gap, math.ceil((label_h + 0.04) / scale)) if labelled else gap
+    shape = (rows * h + (rows - 1) * row_gap, columns * w + (columns - 1) * gap)
+    mos_w, mos_h = shape[1] * scale, shape[0] * scale
+    # the input panel keeps its aspect and is no taller than the mosaic block (min 1 inch)
+    input_h = input_w * in_h_px / in_w_px if show_input else 0.0
+    block_h = mos_h + label_h  # last row's labels hang below the axes
+    if show_input:
+        cap = max(block_h, 1.2)
+        if input_h + 0.22 > cap:
+            input_h = cap - 0.22
+            input_w = input_h * in_w_px / in_h_px
+    body_h = max(block_h + top_index_h, input_h + 0.22 if show_input else 0.0)
+    width = 2 * margin + input_w + arrow_w + index_w + mos_w + cbar_w
+    height = 2 * margin + title_h + body_h
+    return Layout(columns, rows, gap, row_gap, show_input, margin, input_w, input_h, arrow_w,
+                  index_w, cbar_w, label_h, top_index_h, scale, tile_w, shape, mos_w, mos_h,
+                  block_h, body_h, width, height)
 
 
 def render_maps(fm: FeatureMaps, options: Mapping[str, Any], theme: Theme) -> Rendered:
@@ -394,37 +608,16 @@ def render_maps(fm: FeatureMaps, options: Mapping[str, Any], theme: Theme) -> Re
         tick_labels = [_tick_text(t) for t in ticks]
     ranged = colour_scale == "each" and labelled  # each tile's range printed under its name
 
-    # --- geometry, in inches --------------------------------------------------------------------
-    margin = 0.08
-    show_input = bool(options["show_input"])
+    geo = layout(n, h, w, fm.image.shape, columns, labelled, ranged, bool(options["show_input"]),
+                 tick_labels)
+    margin, scale, row_gap = geo.margin, geo.scale, geo.row_gap
+    input_w, input_h, arrow_w, index_w = geo.input_w, geo.input_h, geo.arrow_w, geo.index_w
+    label_h, top_index_h, block_h, body_h = geo.label_h, geo.top_index_h, geo.block_h, geo.body_h
+    width, height, tile_w = geo.width, geo.height, geo.tile_w
+    show_input = geo.show_input
     in_h_px, in_w_px = fm.image.shape[:2]
-    input_w = 1.45 if show_input else 0.0
-    arrow_w = 0.62 if show_input else 0.0
-    index_w = 0.0 if labelled else text_width_in(str((rows - 1) * columns), LABEL_PT) + 0.1
-    cbar_w = (BAR_GAP + BAR_W + BAR_TICK + BAR_PAD
-              + max(text_width_in(t, LABEL_PT) for t in tick_labels) + 0.04)
-    label_h = (0.24 + (RANGE_H if ranged else 0.0)) if labelled else 0.0
-    top_index_h = 0.0 if labelled else 0.2
-    title_h = 0.3
-
-    avail = FIG_WIDTH - 2 * margin - input_w - arrow_w - index_w - cbar_w
-    max_tile = 1.9 if labelled else 0.9
-    scale = min(max_tile / w, avail / (columns * w + (columns - 1) * gap))  # inches per pixel
-    tile_w = w * scale
-    row_gap = max(gap, math.ceil((label_h + 0.04) / scale)) if labelled else gap
     mos = mosaic(drawn, columns, gap, row_gap)
-    mos_w, mos_h = mos.shape[1] * scale, mos.shape[0] * scale
-    # the input panel keeps its aspect and is no taller than the mosaic block (min 1 inch)
-    input_h = input_w * in_h_px / in_w_px if show_input else 0.0
-    block_h = mos_h + label_h  # last row's labels hang below the axes
-    if show_input:
-        cap = max(block_h, 1.2)
-        if input_h + 0.22 > cap:
-            input_h = cap - 0.22
-            input_w = input_h * in_w_px / in_h_px
-    body_h = max(block_h + top_index_h, input_h + 0.22 if show_input else 0.0)
-    width = 2 * margin + input_w + arrow_w + index_w + mos_w + cbar_w
-    height = 2 * margin + title_h + body_h
+    mos_w, mos_h = geo.mos_w, geo.mos_h
 
     fig = new_figure(width, height, theme)
 
@@ -524,7 +717,11 @@ def _resampling(inches_per_pixel: float) -> str:
 def scale_of(options: Mapping[str, Any], fm: FeatureMaps) -> str:
     """'shared' or 'each': the ``scale`` option, 'auto' resolved (each for up to 16 named
     kernels, shared for random banks and indexed grids); one map is always 'shared'."""
-    n = fm.maps.shape[0]
+    return colour_scale(options, fm.maps.shape[0])
+
+
+def colour_scale(options: Mapping[str, Any], n: int) -> str:
+    """``scale_of`` for ``n`` maps."""
     if n == 1:
         return "shared"
     if options["scale"] != "auto":
@@ -629,4 +826,5 @@ KIND = FigureKind(
     options=OPTIONS,
     render_function=render,
     uses_network=False,
+    estimate_function=lambda network, options: estimate(options),
 )

@@ -21,7 +21,9 @@ from matplotlib.collections import LineCollection
 from matplotlib.patches import FancyArrowPatch
 
 from rfdocs.compute import Analysis, LayerInfo, Network, analyze, parse_spec
+from rfdocs.compute.budget import Cost
 from rfdocs.figures.base import FigureKind, Rendered
+from rfdocs.figures.cost import BUDGET_OPTIONS, budget_of, diagram_cost, require
 from rfdocs.figures.geometry import (
     LINE_PT,
     MIN_FEATURE_IN,
@@ -70,6 +72,7 @@ OPTIONS = (
            "At most this many panels, input and neuron's layer included; layers between are "
            "then picked evenly and the arrows say how many were skipped. relu/identity "
            "layers (same footprint as their input) are never drawn."),
+    *BUDGET_OPTIONS,
 )
 
 
@@ -301,6 +304,8 @@ def _chain(analysis: Analysis, target: LayerInfo, cap: int) -> tuple[list[LayerI
 def render(network: Network | None, options: Mapping[str, Any], theme: Theme) -> Rendered:
     """Draw one panel per layer, input first, each with the neuron's footprint in it."""
     net = network if network is not None else parse_spec(DEFAULT_SPEC)
+    require(options, estimate(net, int(options.get("max_layers", 8))), "the growth figure",
+            ["max_layers", "the network's number of layers"])
     analysis = analyze(net)
     target = target_layer(analysis, options.get("layer"))
     h_t, w_t = target.shape[:2]
@@ -350,7 +355,16 @@ def render(network: Network | None, options: Mapping[str, Any], theme: Theme) ->
         "unit_rf": {n.name: n.rf for n in nodes},
         "field_box": target.box(*neuron),
     }
-    return Rendered(fig, _alt(nodes, sizes, src, target, neuron, total), numbers)
+    return Rendered(fig, _alt(nodes, sizes, src, target, neuron, total), numbers,
+                    budget=budget_of(options))
+
+
+def estimate(net: Network, max_layers: int) -> Cost:
+    """What the figure costs: the network's nodes, at most ``max_layers`` panels of a few
+    labels, each map's grid lines (up to ``GRID_MAX`` a side) and marks, in at most two rows."""
+    per_row = min(max_layers, max(MAX_PER_ROW, math.ceil(max_layers / 2)))
+    return diagram_cost(len(net.layers) + 1, 8 * max_layers + 6, (2 * GRID_MAX + 20) * max_layers,
+                        per_row * (PANEL_IN + GAP_IN) + HOOK_IN + 0.5, 6.0)
 
 
 def _alt(nodes: Sequence[LayerInfo], sizes: Mapping[str, tuple[int, int]], src: LayerInfo,
@@ -374,4 +388,6 @@ KIND = FigureKind(
     summary="One neuron's receptive field traced back through every layer to the input.",
     options=OPTIONS,
     render_function=render,
+    estimate_function=lambda network, options: estimate(network or parse_spec(DEFAULT_SPEC),
+                                                        options["max_layers"]),
 )

@@ -8,6 +8,8 @@ from pathlib import Path
 import matplotlib
 from matplotlib.figure import Figure
 
+from rfdocs.compute.budget import Budget
+
 FORMATS = ("svg", "png", "pdf")
 
 _METADATA: dict[str, dict[str, str | None]] = {
@@ -17,10 +19,17 @@ _METADATA: dict[str, dict[str, str | None]] = {
 }
 
 
-def figure_bytes(fig: Figure, fmt: str, *, dpi: float = 150) -> bytes:
-    """The figure encoded as ``fmt``; the same figure always gives the same bytes."""
+def figure_bytes(fig: Figure, fmt: str, *, dpi: float = 150, budget: Budget | None = None) -> bytes:
+    """The figure encoded as ``fmt``; the same figure always gives the same bytes.  What drawing
+    it at ``dpi`` will cost is checked against ``budget`` (default: the default budget) first:
+    a BudgetError (a ValueError) rather than an out-of-memory crash at a huge dpi."""
+    from rfdocs.figures.cost import drawing_cost
+
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}; allowed: {', '.join(FORMATS)}")
+    lower = ["rfdocs_png_dpi"] if fmt == "png" else []
+    (budget or Budget()).check(drawing_cost(fig, fmt, dpi),
+                               f"drawing the figure as {fmt.upper()} at {dpi:g} dpi", lower)
     buf = io.BytesIO()
     # rcParams are per process; Sphinx parallel builds fork processes, so this is safe there.
     with matplotlib.rc_context({"svg.hashsalt": "rfdocs", "svg.fonttype": "path",

@@ -45,9 +45,21 @@ from matplotlib.transforms import Affine2D
 from numpy.typing import NDArray
 
 from rfdocs.compute import Network
+from rfdocs.compute.budget import Budget, Cost, alloc, temporary
 from rfdocs.compute.conv import conv2d, conv_size, conv_transpose2d
 from rfdocs.compute.kernels import parse_kernel, parse_matrix
 from rfdocs.figures.base import FigureKind, Rendered
+from rfdocs.figures.cost import (
+    BUDGET_OPTIONS,
+    DRAW_DPI,
+    GIF_TEXT_WORK,
+    TEXT_BYTES,
+    budget_of,
+    canvas_cost,
+    require,
+    texts_cost,
+    with_slack,
+)
 from rfdocs.figures.marks import text_width_in
 from rfdocs.figures.options import Option, OptionError, flag, int_pair, int_range
 from rfdocs.figures.style import Theme, new_figure
@@ -123,6 +135,7 @@ OPTIONS = (
     Option("panels", int_range(0, 12), 0, "an integer from 0 (automatic) to 12",
            "Steps drawn in the static strip: the first ones and the last; automatic: as many "
            "as fit one row of the page, 2 to 4."),
+    *BUDGET_OPTIONS,
 )
 
 
@@ -612,16 +625,32 @@ def _fits(plan: Plan, geo: Geometry, n: int) -> bool:
     return _per_row(plan, geo) >= n
 
 
+def strip_size(plan: Plan, indices: Sequence[int], geo: Geometry) -> tuple[float, float]:
+    """(width, height) in inches of the static strip of ``indices``."""
+    kernel_w = _kernel_width(plan, geo.cell_k)
+    per_row = min(len(indices), _per_row(plan, geo))
+    n_rows = math.ceil(len(indices) / per_row)
+    content = kernel_w + per_row * geo.panel_w + (per_row - 1) * GAP
+    _, title_w, title_h = _title_block(plan, content)
+    return (2 * MARGIN + max(content, title_w),
+            2 * MARGIN + title_h + n_rows * geo.panel_h + (n_rows - 1) * GAP)
+
+
+def frame_size(plan: Plan, geo: Geometry) -> tuple[float, float]:
+    """(width, height) in inches of one animation frame."""
+    kernel_w = _kernel_width(plan, geo.cell_k)
+    _, title_w, title_h = _title_block(plan, kernel_w + geo.panel_w)
+    return 2 * MARGIN + max(kernel_w + geo.panel_w, title_w), 2 * MARGIN + title_h + geo.panel_h
+
+
 def draw_strip(plan: Plan, indices: Sequence[int], theme: Theme) -> Figure:
     """The static figure: the kernel, then one panel per step in ``indices``, wrapped in rows."""
     geo = geometry(plan, indices)
     kernel_w = _kernel_width(plan, geo.cell_k)
     per_row = min(len(indices), _per_row(plan, geo))
-    n_rows = math.ceil(len(indices) / per_row)
     content = kernel_w + per_row * geo.panel_w + (per_row - 1) * GAP
-    title, title_w, title_h = _title_block(plan, content)
-    width = 2 * MARGIN + max(content, title_w)
-    height = 2 * MARGIN + title_h + n_rows * geo.panel_h + (n_rows - 1) * GAP
+    title, _, title_h = _title_block(plan, content)
+    width, height = strip_size(plan, indices, geo)
     fig = new_figure(width, height, theme)
     pt = _Painter(fig, width, height, theme)
     pt.text(MARGIN, MARGIN, title, TITLE_PT, ha="left", va="top", linespacing=1.3)
@@ -642,9 +671,8 @@ def draw_strip(plan: Plan, indices: Sequence[int], theme: Theme) -> Figure:
 def draw_frame(plan: Plan, index: int, geo: Geometry, theme: Theme) -> Figure:
     """One animation frame: the title, the kernel and the panel of step ``index``."""
     kernel_w = _kernel_width(plan, geo.cell_k)
-    title, title_w, title_h = _title_block(plan, kernel_w + geo.panel_w)
-    width = 2 * MARGIN + max(kernel_w + geo.panel_w, title_w)
-    height = 2 * MARGIN + title_h + geo.panel_h
+    title, _, title_h = _title_block(plan, kernel_w + geo.panel_w)
+    width, height = frame_size(plan, geo)
     fig = new_figure(width, height, theme)
     pt = _Painter(fig, width, height, theme)
     pt.text(MARGIN, MARGIN, title, TITLE_PT, ha="left", va="top", linespacing=1.3)
@@ -665,10 +693,12 @@ def draw_frames(plan: Plan, indices: Sequence[int], theme: Theme) -> tuple[Figur
 
 def render(network: Network | None, options: Mapping[str, Any], theme: Theme) -> Rendered:
     """The steps figure for resolved ``options``: a static strip, and the frames (one per step)
-    drawn only when ``animation_frames()`` asks for them."""
+    drawn only when ``animation_frames()`` asks for them; each checked against the budget of
+    ``options`` before it is drawn."""
     del network
     plan = plan_steps(options)
     indices = shown_steps(len(plan.steps), options["panels"] or auto_panels(plan))
+    require(options, strip_cost(plan, indices), "the step-by-step figure", LOWER)
     fig = draw_strip(plan, indices, theme)
     frame_idx = frame_steps(len(plan.steps))
     y_int = _is_integer(plan.y)
@@ -679,8 +709,89 @@ def render(network: Network | None, options: Mapping[str, Any], theme: Theme) ->
         "dilation": list(plan.dilation), "transposed": plan.transposed,
         "page_colour": theme.bg,
     }
-    return Rendered(fig, _alt_text(plan, y_int), numbers,
-                    frame_source=functools.partial(draw_frames, plan, tuple(frame_idx), theme))
+    return Rendered(fig, _alt_text(plan, y_int), numbers, budget=budget_of(options),
+                    frame_source=functools.partial(_budgeted_frames, options, plan,
+                                                   tuple(frame_idx), theme))
+
+
+# --- cost ---------------------------------------------------------------------------------------
+
+#: What makes a step-by-step figure smaller.
+LOWER = ("input", "stride", "dilation", "kernel", "panels")
+CELL_WORK = 10_000  # operations per drawn cell (a polygon, about 20 µs)
+GIF_PIXEL_WORK = 30  # per pixel of a frame: Agg's fill, the copies and composites, LZW
+CELL_BYTES = 300
+
+
+def _panel_marks(plan: Plan, step: Step, geo: Geometry) -> tuple[int, int]:
+    """(texts, cells) of one panel: header, input values, the sum, label and output values."""
+    inputs = int(np.isfinite(plan.grid_in).sum())
+    outputs = int(np.isfinite(step.shown).sum())
+    lines = len(arithmetic_lines(plan, step, geo.panel_w))
+    return 2 + inputs + lines + outputs, plan.grid_in.size + step.shown.size + 3
+
+
+def _marks_cost(texts: int, cells: int) -> Cost:
+    return texts_cost(texts).then(alloc(CELL_BYTES * cells, CELL_WORK * cells))
+
+
+def strip_cost(plan: Plan, indices: Sequence[int]) -> Cost:
+    """What the static strip of ``indices`` costs: its texts and cells, drawn at 150 dpi."""
+    geo = geometry(plan, indices)
+    texts, cells = 2 + plan.kernel.size, plan.kernel.size
+    for i in indices:
+        t, c = _panel_marks(plan, plan.steps[i], geo)
+        texts, cells = texts + t, cells + c
+    return with_slack(_marks_cost(texts, cells).then(
+        canvas_cost(*strip_size(plan, indices, geo), "png", DRAW_DPI)))
+
+
+def animation_cost(plan: Plan, indices: Sequence[int]) -> Cost:
+    """What the animation of ``indices`` costs: every frame's figure (all kept), each drawn by
+    Agg at the GIF's resolution (``frames_rgba``: texts that stay are drawn once), then the
+    palette and the indexed frames (``animation_bytes``)."""
+    geo = geometry(plan, indices)
+    width, height = frame_size(plan, geo)
+    dpi = min(GIF_DPI, MAX_GIF_WIDTH / width)
+    px = int(width * dpi) * int(height * dpi) + 1
+    marks = [_panel_marks(plan, plan.steps[i], geo) for i in indices]
+    held = sum(t for t, _ in marks) + len(indices) * (2 + plan.kernel.size)
+    cells = sum(c for _, c in marks) + len(indices) * plan.kernel.size
+    steady = int(np.isfinite(plan.grid_in).sum()) + plan.kernel.size + 1  # drawn once
+    drawn = held - (len(indices) - 1) * steady
+    frames = Cost(GIF_TEXT_WORK * drawn + CELL_WORK * cells,
+                  TEXT_BYTES * held + CELL_BYTES * cells, TEXT_BYTES * held + CELL_BYTES * cells)
+    return with_slack(frames.then(gif_cost(len(indices), px)))
+
+
+def gif_cost(frames: int, px: int) -> Cost:
+    """``animation_bytes`` of ``frames`` frames of ``px`` pixels: each drawn by Agg, copied and
+    composited (``frames_rgba``; every frame kept as RGBA, and Pillow keeps as much again of
+    its block allocator), then the palette of three frames, the colour table (two 16 M-entry
+    lookups) and the indexed frames."""
+    images = Cost(GIF_PIXEL_WORK * px * frames, 6 * 4 * px + 8 * px * (frames - 1),
+                  8 * px * frames)
+    palette = temporary(3 * (3 + 4 * 4) * px, 40 * 3 * px)
+    table = temporary(2 * (1 << 24) + 6 * px * frames, 20 * px * frames + (1 << 24))
+    return images.then(palette).then(table)
+
+
+def estimate(options: Mapping[str, Any], animated: bool = False) -> Cost:
+    """What ``render`` costs for resolved ``options``: the static strip, or, ``animated``, the
+    animation (``animation_bytes``) as well."""
+    plan = plan_steps(options)
+    cost = strip_cost(plan, shown_steps(len(plan.steps), options["panels"] or auto_panels(plan)))
+    if animated:
+        cost = cost.then(animation_cost(plan, tuple(frame_steps(len(plan.steps)))))
+    return cost
+
+
+def _budgeted_frames(options: Mapping[str, Any], plan: Plan, indices: tuple[int, ...],
+                     theme: Theme) -> tuple[Figure, ...]:
+    """``draw_frames``, once the animation's cost is checked against the budget of
+    ``options``."""
+    require(options, animation_cost(plan, indices), "the animation", LOWER)
+    return draw_frames(plan, indices, theme)
 
 
 def _alt_text(plan: Plan, y_int: bool) -> str:
@@ -843,7 +954,10 @@ def animation_bytes(rendered: Rendered, fmt: str = "gif", *, dpi: float = GIF_DP
         raise ValueError(f"unknown animation format {fmt!r}; allowed: gif, png")
     frames = rendered.animation_frames() or (rendered.figure,)
     page = bg or str(rendered.numbers.get("page_colour", "#ffffff"))
-    dpi = min(dpi, MAX_GIF_WIDTH / float(frames[0].get_size_inches()[0]))
+    width, height = (float(v) for v in frames[0].get_size_inches())
+    dpi = min(dpi, MAX_GIF_WIDTH / width)
+    (rendered.budget or Budget()).check(gif_cost(len(frames), int(width * dpi) * int(height * dpi)
+                                                 + 1), "the animation", [])
     images = frames_rgba(frames, page, dpi)
     durations = [FRAME_MS] * (len(images) - 1) + [LAST_FRAME_MS]
     buf = io.BytesIO()
@@ -869,4 +983,5 @@ KIND = FigureKind(
     options=OPTIONS,
     render_function=render,
     uses_network=False,
+    estimate_function=lambda network, options: estimate(options),
 )

@@ -1,0 +1,484 @@
+"""Work and memory budgets: what a computation will cost, estimated before anything is allocated.
+
+A ``Cost`` counts *operations* (floating-point operations, a multiply-add counting two, and
+array elements read or written by numpy; two billion take a few seconds) and bytes: the most
+allocated at once while a step runs (``peak``) and what is still allocated when it ends
+(``kept``), so that steps chain like the code they follow (``a.then(b)``).  The estimators here
+mirror the code paths of ``conv``, ``forward``, ``erf`` and ``images`` array by array; the
+figure layer adds its own drawing costs and checks the total against a ``Budget`` before it
+computes anything."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+from rfdocs.compute.conv import (
+    DEFAULT_MAX_BYTES,
+    IM2COL_MAX_BYTES,
+    conv_size,
+    conv_transpose_size,
+    pool_size,
+)
+from rfdocs.compute.receptive import Analysis, analyze, resolve_pads
+from rfdocs.compute.spec import INPUT_NAME, Layer, Network
+
+#: The defaults of the ``rfdocs_max_work`` and ``rfdocs_max_memory`` configuration values.
+DEFAULT_MAX_WORK = 2_000_000_000
+DEFAULT_MAX_MEMORY = 1 << 30
+F8 = 8  # bytes of a float64: every array of these code paths is float64
+
+Shape = tuple[int, int, int, int]  # (N, H, W, C)
+
+
+class BudgetError(ValueError):
+    """A request over budget, refused before allocating; ``option`` names the budget exceeded
+    (``max_work`` or ``max_memory``), ``message`` says by how much and what to lower."""
+
+    def __init__(self, option: str, message: str) -> None:
+        self.option = option
+        self.message = message
+        super().__init__(message)
+
+
+@dataclass(frozen=True)
+class Cost:
+    """Operations, the most bytes allocated at once (``peak``) and the bytes still allocated at
+    the end (``kept``, negative where a step frees more than it keeps), all relative to what
+    was allocated when the step began."""
+
+    work: int = 0
+    peak: int = 0
+    kept: int = 0
+
+    def then(self, after: Cost) -> Cost:
+        """This step, then ``after`` (which runs while this step's results are kept)."""
+        return Cost(self.work + after.work, max(self.peak, self.kept + after.peak),
+                    self.kept + after.kept)
+
+    def freeing(self, nbytes: int) -> Cost:
+        """This step, after which ``nbytes`` allocated before it are freed."""
+        return Cost(self.work, self.peak, self.kept - nbytes)
+
+    def times(self, n: int) -> Cost:
+        """``n`` runs of this step one after another, each freeing what the last one kept."""
+        return Cost(self.work * n, self.peak, self.kept) if n > 0 else Cost()
+
+
+def chain(steps: Iterable[Cost]) -> Cost:
+    """Steps one after another."""
+    total = Cost()
+    for step in steps:
+        total = total.then(step)
+    return total
+
+
+def alloc(nbytes: int, work: int = 0) -> Cost:
+    """An array of ``nbytes`` that is kept (``work`` operations to fill it)."""
+    return Cost(work, nbytes, nbytes)
+
+
+def temporary(nbytes: int, work: int = 0) -> Cost:
+    """An array of ``nbytes`` freed again at the end of the step."""
+    return Cost(work, nbytes, 0)
+
+
+def bytes_text(n: float) -> str:
+    """'1 GiB', '5.2 GiB', '340 MiB', '12 KiB' (binary units, about two significant digits)."""
+    for unit, size in (("TiB", 1 << 40), ("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if n >= size:
+            value = n / size
+            return f"{value:.1f} {unit}".replace(".0 ", " ") if value < 10 else f"{value:.0f} {unit}"
+    return f"{n:.0f} bytes"
+
+
+def work_text(n: float) -> str:
+    """'2 billion', '31 billion', '450 million', '12,000'."""
+    for unit, size in (("trillion", 1e12), ("billion", 1e9), ("million", 1e6)):
+        if n >= size:
+            value = n / size
+            return f"{value:.1f} {unit}".replace(".0 ", " ") if value < 10 else f"{value:.0f} {unit}"
+    return f"{n:,.0f}"
+
+
+def _alternatives(items: Sequence[str]) -> str:
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " or " + items[-1]
+
+
+@dataclass(frozen=True)
+class Budget:
+    """The most operations and bytes one figure may use (``rfdocs_max_work`` and
+    ``rfdocs_max_memory`` in Sphinx, the ``max_work`` and ``max_memory`` options of a kind)."""
+
+    max_work: int = DEFAULT_MAX_WORK
+    max_memory: int = DEFAULT_MAX_MEMORY
+
+    def check(self, cost: Cost, what: str, lower: Sequence[str]) -> None:
+        """Refuse ``cost`` (BudgetError) when over budget: memory first, then work.  ``what``
+        names the request ('the feature maps'), ``lower`` what would make it smaller
+        (':size:', ':count:' or 'rfdocs_png_dpi')."""
+        advice = f"lower {_alternatives(lower)}, or raise" if lower else "raise"
+        if cost.peak > self.max_memory:
+            raise BudgetError("max_memory", (
+                f"{what} would need about {bytes_text(cost.peak)} of memory, more than the limit "
+                f"of {bytes_text(self.max_memory)}: {advice} rfdocs_max_memory in conf.py "
+                "(or :max_memory: of this figure)"))
+        if cost.work > self.max_work:
+            raise BudgetError("max_work", (
+                f"{what} would take about {work_text(cost.work)} operations, more than the limit "
+                f"of {work_text(self.max_work)}: {advice} rfdocs_max_work in conf.py "
+                "(or :max_work: of this figure)"))
+
+
+# --------------------------------------------------------------------------- convolutions
+
+
+def conv2d_cost(shape: Shape, kernel: tuple[int, int], cout: int, *,
+                stride: tuple[int, int] = (1, 1), pads: tuple[int, int, int, int] = (0, 0, 0, 0),
+                dilation: tuple[int, int] = (1, 1), groups: int = 1,
+                max_bytes: int = DEFAULT_MAX_BYTES) -> tuple[Cost, Shape]:
+    """``conv.conv2d`` of an (N, H, W, C) float64 input: the padded copy, then the depthwise,
+    im2col or per-tap path it takes; keeps the (N, H', W', Cout) result."""
+    n, h, w, cin = shape
+    kh, kw = kernel
+    pt, pb, pl, pr = pads
+    ho = conv_size(h, kh, stride[0], dilation[0], pt, pb)
+    wo = conv_size(w, kw, stride[1], dilation[1], pl, pr)
+    ci = cin // groups
+    padded = n * (h + pt + pb) * (w + pl + pr) * cin
+    out = n * ho * wo * cout
+    macs = n * ho * wo * kh * kw * ci * cout
+    nbytes = F8 * (padded + n * ho * wo * (2 * cout + 2 * cin))
+    column_bytes = F8 * n * ho * wo * (kh * kw * cin + cout)
+    if ci == 1 and groups > 1:  # out and tmp; a multiply and an add per tap
+        peak, work = padded + 2 * out, 3 * kh * kw * out
+    elif column_bytes <= IM2COL_MAX_BYTES and nbytes + column_bytes <= max_bytes:
+        cols = n * ho * wo * kh * kw * cin
+        peak = padded + cols + (out if groups == 1 else 2 * out)
+        work = cols + 2 * macs + out
+    else:  # one product per tap: the tap's (copied) window and its product, added to out
+        window = n * ho * wo * cin
+        peak = padded + 2 * out + window + (out if groups > 1 else 0)
+        work = kh * kw * (window + 3 * out) + 2 * macs
+    return Cost(padded + work, F8 * peak, F8 * out), (n, ho, wo, cout)
+
+
+def conv_transpose2d_cost(shape: Shape, kernel: tuple[int, int], cout: int, *,
+                          stride: tuple[int, int] = (1, 1),
+                          pads: tuple[int, int, int, int] = (0, 0, 0, 0),
+                          dilation: tuple[int, int] = (1, 1),
+                          output_padding: tuple[int, int] = (0, 0),
+                          groups: int = 1) -> tuple[Cost, Shape]:
+    """``conv.conv_transpose2d``: the uncropped output, one product per tap added into it, then
+    the cropped copy; keeps the (N, H', W', Cout) result."""
+    n, h, w, cin = shape
+    kh, kw = kernel
+    pt, pb, pl, pr = pads
+    ho = conv_transpose_size(h, kh, stride[0], dilation[0], pt, pb, output_padding[0])
+    wo = conv_transpose_size(w, kw, stride[1], dilation[1], pl, pr, output_padding[1])
+    full = n * (ho + pt + pb) * (wo + pl + pr) * cout
+    product = n * h * w * cout
+    out = n * ho * wo * cout
+    per_tap = n * h * w * (cin // groups) * cout  # multiply-adds of one tap's product
+    peak = max(full + product * (2 if groups > 1 else 1), full + out)
+    work = full + kh * kw * (2 * per_tap + 3 * product) + out
+    return Cost(work, F8 * peak, F8 * out), (n, ho, wo, cout)
+
+
+def pool_cost(shape: Shape, kernel: tuple[int, int], *, stride: tuple[int, int],
+              pads: tuple[int, int, int, int], dilation: tuple[int, int] = (1, 1),
+              ceil_mode: bool = False) -> tuple[Cost, Shape]:
+    """``conv.max_pool2d`` or ``avg_pool2d``: the padded copy and the output, updated in place
+    once per tap; keeps the output."""
+    n, h, w, c = shape
+    ho, wo, hp, wp = _pool_geometry((h, w), kernel, stride, pads, dilation, ceil_mode)
+    padded = n * hp * wp * c
+    out = n * ho * wo * c
+    taps = kernel[0] * kernel[1]
+    return Cost(padded + out + 2 * taps * out, F8 * (padded + out), F8 * out), (n, ho, wo, c)
+
+
+def _pool_geometry(size: tuple[int, int], kernel: tuple[int, int], stride: tuple[int, int],
+                   pads: tuple[int, int, int, int], dilation: tuple[int, int],
+                   ceil_mode: bool) -> tuple[int, int, int, int]:
+    """(H', W', padded H, padded W) as ``conv._PoolGeometry`` computes them."""
+    out = [pool_size(size[a], kernel[a], stride[a], dilation[a], pads[2 * a], pads[2 * a + 1],
+                     ceil_mode) for a in range(2)]
+    padded = [max(size[a] + pads[2 * a] + pads[2 * a + 1],
+                  (out[a] - 1) * stride[a] + dilation[a] * (kernel[a] - 1) + 1) for a in range(2)]
+    return out[0], out[1], padded[0], padded[1]
+
+
+def pool_backward_cost(op: str, shape: Shape, kernel: tuple[int, int], *,
+                       stride: tuple[int, int], pads: tuple[int, int, int, int],
+                       dilation: tuple[int, int] = (1, 1),
+                       ceil_mode: bool = False) -> Cost:
+    """``conv.max_pool2d_backward`` (op 'maxpool': the padded input, running maxima and their
+    taps, then the scattered gradient) or ``avg_pool2d_backward``; keeps the input-sized
+    gradient."""
+    n, h, w, c = shape
+    ho, wo, hp, wp = _pool_geometry((h, w), kernel, stride, pads, dilation, ceil_mode)
+    padded = n * hp * wp * c
+    out = n * ho * wo * c
+    x = n * h * w * c
+    taps = kernel[0] * kernel[1]
+    if op == "maxpool":
+        peak = 2 * padded + 3 * out + x
+        work = 2 * padded + taps * 10 * out + x
+    else:
+        peak = 2 * x + out + padded
+        work = padded + out + 2 * taps * out + x
+    return Cost(work, F8 * peak, F8 * x)
+
+
+# --------------------------------------------------------------------------- whole networks
+
+
+def _size(shape: tuple[int, ...]) -> int:
+    total = 1
+    for dim in shape:
+        total *= dim
+    return total
+
+
+def _layer_cost(layer: Layer, inputs: Sequence[Shape], max_bytes: int) -> tuple[Cost, Shape]:
+    """``forward.apply_layer``: the layer's transient arrays; keeps its output."""
+    x = inputs[0]
+    op = layer.op
+    if op == "identity":
+        return Cost(), x
+    if op == "relu":
+        return alloc(F8 * _size(x), 2 * _size(x)), x
+    if op == "add":  # total = total + other, one new array per further input
+        k = len(inputs) - 1
+        return Cost(3 * k * _size(x), F8 * _size(x) * min(k, 2), F8 * _size(x)), x
+    if op == "concat":
+        out = (x[0], x[1], x[2], sum(s[3] for s in inputs))
+        return alloc(F8 * _size(out), 2 * _size(out)), out
+    pads = resolve_pads(layer, (x[1], x[2]))
+    if op == "conv":
+        assert layer.filters is not None
+        return conv2d_cost(x, layer.kernel, layer.filters, stride=layer.stride, pads=pads,
+                           dilation=layer.dilation, groups=layer.groups, max_bytes=max_bytes)
+    if op == "deconv":
+        assert layer.filters is not None
+        return conv_transpose2d_cost(x, layer.kernel, layer.filters, stride=layer.stride,
+                                     pads=pads, dilation=layer.dilation,
+                                     output_padding=layer.output_padding)
+    return pool_cost(x, layer.kernel, stride=layer.stride, pads=pads, dilation=layer.dilation,
+                     ceil_mode=layer.ceil_mode)
+
+
+def _shapes(analysis: Analysis, n: int) -> dict[str, Shape]:
+    return {node.name: (n, *node.shape) for node in analysis}
+
+
+def weights_bytes(analysis: Analysis) -> int:
+    """Bytes of every conv and deconv weight (``forward.init_weights``)."""
+    shapes = _shapes(analysis, 1)
+    total = 0
+    for node in analysis.layers:
+        layer = node.layer
+        if layer is not None and layer.op in ("conv", "deconv") and layer.filters is not None:
+            cin = shapes[layer.inputs[0]][3]
+            per = cin if layer.op == "deconv" else cin // layer.groups
+            total += layer.kernel[0] * layer.kernel[1] * per * layer.filters
+    return F8 * total
+
+
+def forward_cost(analysis: Analysis, n: int = 1, max_bytes: int = DEFAULT_MAX_BYTES) -> Cost:
+    """``forward.forward``: every activation is kept (the input is the caller's)."""
+    shapes = _shapes(analysis, n)
+    total = Cost()
+    for node in analysis.layers:
+        layer = node.layer
+        assert layer is not None
+        step, _ = _layer_cost(layer, [shapes[name] for name in layer.inputs], max_bytes)
+        total = total.then(step)
+    return total
+
+
+def _backward_cost(layer: Layer, shapes: dict[str, Shape], grad: Shape,
+                   max_bytes: int) -> Cost:
+    """``erf._backward`` of one layer: its transients; keeps the input gradient(s) it makes."""
+    op = layer.op
+    x = shapes[layer.inputs[0]]
+    if op in ("identity", "add", "concat"):
+        return Cost()  # the same array (or views of it) handed on
+    if op == "relu":  # g * (x > 0)
+        return Cost(3 * _size(x), F8 * _size(x) + _size(x), F8 * _size(x))
+    pads = resolve_pads(layer, (x[1], x[2]))
+    if op == "conv":
+        assert layer.filters is not None
+        rest = tuple(x[1 + a] + pads[2 * a] + pads[2 * a + 1]
+                     - layer.dilation[a] * (layer.kernel[a] - 1) - 1
+                     - (grad[1 + a] - 1) * layer.stride[a] for a in range(2))
+        cost, _ = conv_transpose2d_cost(grad, layer.kernel, x[3], stride=layer.stride,
+                                        pads=pads, dilation=layer.dilation,
+                                        output_padding=(rest[0], rest[1]),
+                                        groups=layer.groups)
+        return cost
+    if op == "deconv":
+        cost, _ = conv2d_cost(grad, layer.kernel, x[3], stride=layer.stride, pads=pads,
+                              dilation=layer.dilation, max_bytes=max_bytes)
+        return cost
+    return pool_backward_cost(op, x, layer.kernel, stride=layer.stride, pads=pads,
+                              dilation=layer.dilation, ceil_mode=layer.ceil_mode)
+
+
+def _walk_back(layers: Sequence[Layer], target: str, shapes: dict[str, Shape],
+               step_cost: Callable[[Layer], Cost], handed: Sequence[str]) -> Cost:
+    """The backward loop of ``erf`` from ``target``: the seed, then per layer its gradient step
+    (``step_cost``; ``handed`` ops pass the same array on), a new sum where a gradient meets one
+    already there; a gradient no input owns is freed when the loop variable moves on."""
+    upto = [layer.name for layer in layers].index(target) + 1 if target != INPUT_NAME else 0
+    size = {name: F8 * _size(shape) for name, shape in shapes.items()}
+    live: dict[str, int] = {target: size[target]}  # bytes each pending gradient owns
+    total = alloc(size[target], size[target] // F8)
+    previous = 0  # bytes referenced only by the loop's variables, freed at the next layer
+    for layer in reversed(layers[:upto]):
+        if layer.name not in live:
+            continue
+        g = live.pop(layer.name)
+        total = total.freeing(previous)
+        if layer.op in handed:
+            step, contribution, previous = Cost(), g, 0
+        else:  # the seed stays referenced to the end
+            step = step_cost(layer)
+            contribution, previous = step.kept, 0 if layer.name == target else g
+        for name in layer.inputs:
+            if name in live:  # the sum replaces the gradient already there
+                step = step.then(Cost(3 * size[name] // F8, size[name], size[name]))
+                step = step.freeing(live[name])
+                live[name] = size[name]
+            else:
+                live[name], contribution = contribution, 0
+        previous += contribution
+        total = total.then(step)
+    return total
+
+
+def backward_cost(analysis: Analysis, target: str, n: int = 1,
+                  max_bytes: int = DEFAULT_MAX_BYTES) -> Cost:
+    """The backward pass of ``erf.input_gradient`` from ``target`` (the activations are the
+    caller's)."""
+    shapes = _shapes(analysis, n)
+    layers = [node.layer for node in analysis.layers if node.layer is not None]
+    return _walk_back(layers, target, shapes,
+                      lambda layer: _backward_cost(layer, shapes, shapes[layer.name], max_bytes),
+                      ("identity", "add", "concat"))
+
+
+def input_gradient_cost(analysis: Analysis, target: str, n: int = 1,
+                        max_bytes: int = DEFAULT_MAX_BYTES) -> Cost:
+    """``erf.input_gradient``: the forward pass (all activations kept) and the backward pass."""
+    return forward_cost(analysis, n, max_bytes).then(backward_cost(analysis, target, n, max_bytes))
+
+
+def erf_random_cost(net: Network, target: str, samples: int,
+                    max_bytes: int = DEFAULT_MAX_BYTES) -> Cost:
+    """``samples`` runs of ``erf.erf_random`` on ``net`` (filters already capped): weights, a
+    random input, the forward and backward passes, the |gradient| summed into one map."""
+    analysis = analyze(net)
+    h, w, c = net.input
+    image = F8 * h * w * c
+    one = chain([alloc(weights_bytes(analysis), weights_bytes(analysis) // F8),
+                 alloc(image, 4 * h * w * c),
+                 input_gradient_cost(analysis, target, 1, max_bytes),
+                 temporary(F8 * h * w * (c + 2), 4 * h * w * c)])
+    total_map = alloc(F8 * h * w, h * w)
+    return total_map.then(Cost(one.work, one.peak, 0).times(samples))
+
+
+def _uniform_step(layer: Layer, single: dict[str, Shape], pads: tuple[int, int, int, int]
+                  ) -> Cost:
+    """``erf._uniform_backward`` of one window layer on single-channel maps: a transposed (for a
+    deconv, a plain) convolution with an all-ones kernel, or a pool's backward, then scaled."""
+    x, g = single[layer.inputs[0]], single[layer.name]
+    if layer.op in ("maxpool", "avgpool"):
+        return pool_backward_cost("avgpool", x, layer.kernel, stride=layer.stride, pads=pads,
+                                  dilation=layer.dilation, ceil_mode=layer.ceil_mode)
+    if layer.op == "conv":
+        rest = tuple(x[1 + a] + pads[2 * a] + pads[2 * a + 1]
+                     - layer.dilation[a] * (layer.kernel[a] - 1) - 1
+                     - (g[1 + a] - 1) * layer.stride[a] for a in range(2))
+        step, _ = conv_transpose2d_cost(g, layer.kernel, 1, stride=layer.stride, pads=pads,
+                                        dilation=layer.dilation, output_padding=(rest[0], rest[1]))
+        scaled = F8 * _size(x)
+    else:
+        step, out = conv2d_cost(g, layer.kernel, 1, stride=layer.stride, pads=pads,
+                                dilation=layer.dilation)
+        scaled = F8 * _size(x)
+        step = Cost(step.work, step.peak, step.kept) if out[1:3] == x[1:3] else step
+    return step.then(alloc(scaled, scaled // F8)).freeing(step.kept)
+
+
+def erf_uniform_cost(net: Network, target: str) -> Cost:
+    """``erf.erf_uniform``: one single-channel gradient map per node, back from ``target``."""
+    analysis = analyze(net)
+    single = {node.name: (1, node.shape[0], node.shape[1], 1) for node in analysis}
+    layers = [node.layer for node in analysis.layers if node.layer is not None]
+
+    def step(layer: Layer) -> Cost:
+        x = single[layer.inputs[0]]
+        return _uniform_step(layer, single, resolve_pads(layer, (x[1], x[2])))
+
+    walk = _walk_back(layers, target, single, step, ("relu", "identity", "add", "concat"))
+    h, w, _ = net.input
+    return walk.then(temporary(2 * F8 * h * w, 2 * h * w))
+
+
+# --------------------------------------------------------------------------- images
+
+
+def decode_cost(height: int, width: int, bands: int, channels: int, alpha: bool) -> Cost:
+    """``images.read_image``: Pillow's decoded image and its orientation-corrected copy, the
+    converted copy and its bytes, two float64 arrays of ``channels`` (three more compositing
+    an alpha channel); keeps the float64 H×W×C result."""
+    px = height * width
+    pillow = px * max(bands, 1)
+    floats = F8 * px * (channels + (1 if alpha else 0))
+    composite = 3 * F8 * px * channels if alpha else 0
+    peak = 3 * pillow + 2 * floats + composite
+    return Cost(4 * pillow + 4 * px * channels, peak, F8 * px * channels)
+
+
+def array_image_cost(height: int, width: int, channels: int) -> Cost:
+    """``images.as_image_array`` of an in-memory H×W×C array: a float64 copy, its finiteness
+    mask, and with an alpha channel the composited colour."""
+    px = height * width
+    out = F8 * px * min(channels, 3)
+    peak = F8 * px * channels + px * channels + (3 * out if channels == 4 else 0)
+    return Cost(5 * px * channels, peak, out)
+
+
+def grey_cost(height: int, width: int, channels: int) -> Cost:
+    """``images.to_grey``: the luma map (a colour image is freed by the caller)."""
+    if channels == 1:
+        return Cost()
+    return alloc(F8 * height * width, 6 * height * width)
+
+
+def resize_cost(shape: tuple[int, int, int], out: tuple[int, int]) -> Cost:
+    """``images.resize_area``: the two area-weight matrices (and their temporaries), the
+    einsum's contraction over rows, its transposed copy, the result and its clipped copy."""
+    h, w, c = shape
+    height, width = out
+    if (h, w) == (height, width):
+        return Cost()
+    rows, cols = height * h, width * w
+    weights = 4 * max(rows, cols) + min(rows, cols)
+    middle = height * w * c
+    result = height * width * c
+    peak = max(weights, rows + cols + 2 * middle + 2 * result)
+    work = 8 * (rows + cols) + height * h * w * c + middle * width + 2 * middle + 3 * result
+    return Cost(work, F8 * peak, F8 * result)
+
+
+__all__ = ["DEFAULT_MAX_MEMORY", "DEFAULT_MAX_WORK", "Budget", "BudgetError", "Cost", "alloc",
+           "array_image_cost", "backward_cost", "bytes_text", "chain", "conv2d_cost",
+           "conv_transpose2d_cost", "decode_cost", "erf_random_cost", "erf_uniform_cost",
+           "forward_cost", "grey_cost", "input_gradient_cost", "pool_backward_cost", "pool_cost",
+           "resize_cost", "temporary", "weights_bytes", "work_text"]
