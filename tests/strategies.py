@@ -59,7 +59,7 @@ def network_specs(draw: st.DrawFn, multipath: bool = True, deconv: bool = True,
         "input": [draw(st.integers(6, 28)), draw(st.integers(6, 28)), draw(st.integers(1, 3))],
         "layers": [],
     }
-    shapes: dict[str, tuple[int, int, int]] = {"input": tuple(spec["input"])}  # type: ignore[dict-item]
+    shapes: dict[str, tuple[int, int, int]] = {"input": tuple(spec["input"])}
     current = "input"
     n = draw(st.integers(1, max_layers))
     counter = 0

@@ -147,7 +147,7 @@ def test_fuzz_directives_in_real_builds(seed: int, tmp_path: Path) -> None:
         boundaries = [*first_lines, 10**9]
         outputs: dict[int, list[str]] = {i: [] for i in range(len(first_lines))}
         for node in tree.findall(nodes.Element):
-            classes = node.get("classes", [])
+            classes: list[str] = node.get("classes", [])
             kind = ("error" if "rfdocs-error" in classes else
                     "figure" if isinstance(node, nodes.figure) and "rfdocs" in classes else
                     "table" if isinstance(node, nodes.table) and "rfdocs-table" in classes else
