@@ -30,7 +30,7 @@ from typing import Any, NoReturn
 
 from rfdocs.compute import ZOO_NAMES, Network, SpecError, analyze, load_spec, parse_spec, zoo_network
 from rfdocs.compute.spec import load_yaml, read_spec_text
-from rfdocs.messages import shorten
+from rfdocs.messages import shorten, tidy
 
 #: Set to 1 to get Python's traceback for an unexpected error instead of one line.
 TRACEBACK_ENV = "RFDOCS_TRACEBACK"
@@ -330,7 +330,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def fail(message: str) -> int:
     """Report one line on standard error; the exit status of every failure."""
     try:
-        print(f"rfdocs: {' '.join(message.split())}", file=sys.stderr, flush=True)
+        print(f"rfdocs: {tidy(' '.join(message.split()))}", file=sys.stderr, flush=True)
     except (OSError, ValueError):
         pass
     return 2

@@ -228,3 +228,21 @@ def test_a_full_disk_on_stdout_is_one_line(tmp_path: Path, args: tuple[str, ...]
                               stderr=subprocess.PIPE, text=True, check=False, cwd=ROOT)
     assert done.returncode == 2, done.stderr
     assert done.stderr == "rfdocs: cannot write to standard output: No space left on device\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("kind: steps\noptions: {stride: 2}\nkind: block\n", ("duplicate key 'kind'", "line 3")),
+        ("kind: steps\noptions: {seed: " + "9" * 5000 + "}\n", ("far too large", "line 2")),
+        ("kind: steps\noptions: {seed: .nan}\n", ("seed",)),
+        ("kind: featuremaps\noptions: {kernels: 'gaussian(5, 1e308)', size: 1e400}\n", ("size",)),
+        ("kind: steps\noptions: " + "[" * 100_000 + "]" * 100_000 + "\n", ("nest",)),
+    ],
+    ids=["duplicate-key", "5000-digits", "nan", "overflow", "deep"],
+)
+def test_figure_files_with_hostile_values(tmp_path: Path, text: str, words: tuple[str, ...]) -> None:
+    figure = tmp_path / "figure.yaml"
+    figure.write_text(text)
+    one_line_failure(run("render", str(figure), "-o", str(tmp_path / "out.svg")), *words)
+    assert not (tmp_path / "out.svg").exists()
