@@ -134,37 +134,46 @@ def _size(layer, n: int, before: int, after: int, axis: int) -> int:  # type: ig
 PathBoxes = list[tuple[Fraction, Fraction, Fraction]]  # (jump, lo, hi) of every path
 
 
-def every_path(net: Network) -> dict[str, tuple[PathBoxes, PathBoxes]]:
-    """node -> per axis, (j, lo, hi) of each path from the input, one entry per path (so
-    exponentially many): along that path unit x sees input coordinates [lo + x j, hi + x j].
+def every_path(net: Network, source: str = "input") -> dict[str, tuple[PathBoxes, PathBoxes]]:
+    """node -> per axis, (j, lo, hi) of each path from ``source``, one entry per path (so
+    exponentially many): along that path unit x sees coordinates [lo + x j, hi + x j] of
+    ``source``.  Nodes ``source`` does not feed are left out.
 
     A conv or pool's unit x reads units [x s - p, x s - p + d (k - 1)] of its input; a
     transposed convolution's unit x reads the input positions u with u s + i d - p = x for
     some tap i, i.e. [(x + p - d (k - 1)) / s, (x + p) / s]; other layers read unit x."""
     sizes: dict[str, tuple[int, int]] = {"input": (net.input[0], net.input[1])}
-    paths: dict[str, tuple[PathBoxes, PathBoxes]] = {
-        "input": ([(Fraction(1), Fraction(0), Fraction(0))],) * 2}  # type: ignore[dict-item]
+    pads = {}
     for layer in net.layers:
-        src = layer.inputs[0]
+        src = sizes[layer.inputs[0]]
         if layer.op in ("conv", "deconv", "maxpool", "avgpool"):
-            pads = _pads(layer, sizes[src])
+            pads[layer.name] = _pads(layer, src)
             sizes[layer.name] = tuple(  # type: ignore[assignment]
-                _size(layer, sizes[src][a], pads[2 * a], pads[2 * a + 1], a) for a in range(2))
+                _size(layer, src[a], pads[layer.name][2 * a], pads[layer.name][2 * a + 1], a)
+                for a in range(2))
+        else:
+            sizes[layer.name] = src
+    one = Fraction(1), Fraction(0), Fraction(0)
+    paths: dict[str, tuple[PathBoxes, PathBoxes]] = {source: ([one], [one])}
+    for layer in net.layers:
+        fed = [name for name in layer.inputs if name in paths]
+        if not fed or layer.name == source:
+            continue
+        if layer.op in ("conv", "deconv", "maxpool", "avgpool"):
             out = []
             for axis in range(2):
                 k, s, d = layer.kernel[axis], layer.stride[axis], layer.dilation[axis]
-                p, span = pads[2 * axis], d * (k - 1)
+                p, span = pads[layer.name][2 * axis], d * (k - 1)
                 if layer.op == "deconv":  # read input positions a x + b, a = 1/s
                     a, first, last = Fraction(1, s), Fraction(p - span, s), Fraction(p, s)
                 else:
                     a, first, last = Fraction(s), Fraction(-p), Fraction(span - p)
                 out.append([(j * a, lo + j * first, hi + j * last)
-                            for j, lo, hi in paths[src][axis]])
+                            for j, lo, hi in paths[fed[0]][axis]])
             paths[layer.name] = (out[0], out[1])
         else:
-            sizes[layer.name] = sizes[src]
             paths[layer.name] = tuple(  # type: ignore[assignment]
-                [box for name in layer.inputs for box in paths[name][axis]] for axis in range(2))
+                [box for name in fed for box in paths[name][axis]] for axis in range(2))
     return paths
 
 

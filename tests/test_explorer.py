@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import os
 import re
 import shutil
@@ -24,11 +25,26 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from rfdocs.compute import Network, analyze, clipped_box, parse_spec
+from rfdocs.compute import Network, analyze, clipped_box, format_compact, parse_spec
+from rfdocs.compute.footprints import DEFAULT_MAX_CELLS, MAX_GRIDS
+from rfdocs.compute.receptive import MAX_LINES, WorkLimit
 from rfdocs.compute.spec import network_from_data
-from rfdocs.sphinxext.explorer import AxisMap, explorer_data, footprint_maps, grid_step
+from rfdocs.sphinxext.explorer import (
+    AxisMap,
+    data_json,
+    explorer_data,
+    footprint_maps,
+    grid_step,
+)
 from tests.browser import Browser, chromium
-from tests.bruteforce import dependencies, dependency_box
+from tests.bruteforce import (
+    dependencies,
+    dependency_box,
+    diamond_network,
+    every_path,
+    path_field,
+    primes,
+)
 from tests.strategies import network_specs
 
 EXAMPLES = int(os.environ.get("RFDOCS_EXPLORER_EXAMPLES", "80"))
@@ -629,3 +645,103 @@ def test_browser_screenshots(browser: Browser, tutorial_page: Path) -> None:
                     browser.screenshot(Path(folder) / f"rfdocs-explorer-{theme}-{width}.png")
     finally:
         window(browser, 1280)
+
+
+# --------------------------------------------------------------------------- diamond chains (issue 12)
+
+#: A chain of 22 diamonds the parser accepts (11 branches stride down, 11 up; 3^11 distinct
+#: jumps): it took 31 s to analyse when every jump kept a box.
+HOSTILE = diamond_network(primes(11) * 2, up=set(range(11, 22)))
+DIAMOND_CASES = {
+    "5x5, kernel 3": diamond_network(primes(6), size=5, kernel=3),
+    "6x6, kernel 2, up and down": diamond_network(primes(6), size=6, kernel=2, up={1, 4}),
+}
+
+
+@pytest.mark.parametrize("name", DIAMOND_CASES)
+@pytest.mark.parametrize("max_lines", [MAX_LINES, 1])
+def test_diamond_footprints_equal_every_path(name: str, max_lines: int) -> None:
+    """Every unit's footprint in every earlier layer is the union over every path from that
+    layer (tests.bruteforce.every_path), with envelopes and with sweeps."""
+    net = DIAMOND_CASES[name]
+    analysis = analyze(net)
+    names = [n.name for n in analysis]
+    maps = footprint_maps(analysis, names, max_lines=max_lines)
+    for i, earlier in enumerate(names[:-1]):
+        paths = every_path(net, earlier)
+        for name_ in names[i + 1:]:
+            if name_ not in paths:
+                assert (name_, earlier) not in maps
+                continue
+            rows, cols = maps[(name_, earlier)]
+            h, w, _ = analysis[name_].shape
+            assert [rows.span(y) for y in range(h)] == [path_field(paths[name_][0], y)
+                                                         for y in range(h)]
+            assert [cols.span(x) for x in range(w)] == [path_field(paths[name_][1], x)
+                                                         for x in range(w)]
+
+
+def test_swept_maps_are_exact_at_the_units_asked_for() -> None:
+    net = DIAMOND_CASES["6x6, kernel 2, up and down"]
+    analysis = analyze(net, max_lines=1)  # swept from the input too
+    names = [n.name for n in analysis]
+    asked = {name: ([0, 3], [5]) for name in names}
+    maps = footprint_maps(analysis, names, asked, max_lines=1)
+    for (later, earlier), (rows, cols) in maps.items():
+        paths = every_path(net, earlier)[later]
+        assert [rows.span(y) for y in (0, 3)] == [path_field(paths[0], y) for y in (0, 3)]
+        assert cols.span(5) == path_field(paths[1], 5)
+        # two boxes (first and last coordinate) a unit asked for, at most
+        assert len(rows.paths) <= 4 and len(cols.paths) <= 2
+
+
+def test_explorer_data_of_a_diamond_chain_stays_small() -> None:
+    """Issue 12: 37 layers of such a chain wrote a 115 MB page."""
+    analysis = analyze(HOSTILE)
+    names = [n.name for n in analysis][:MAX_GRIDS]
+    data = explorer_data(analysis, names, DEFAULT_MAX_CELLS, (names[-1], 0, 0))
+    text = data_json(data)
+    assert len(text) < 60_000
+    maps = [m for layer in data["layers"] for pair in layer["from"] if pair for m in pair]
+    assert len(maps) == 2 * len(names) * (len(names) - 1) // 2  # every pair joined by a path
+    assert all(len(m[1]) <= 2 for m in maps)
+    with pytest.raises(WorkLimit):
+        explorer_data(analysis, names, DEFAULT_MAX_CELLS, (names[-1], 0, 0), max_work=100)
+
+
+def test_hostile_diamond_page_builds_with_its_numbers(tmp_path: Path) -> None:
+    """The chain as a page: explorer, table and role, numbers from every path."""
+    spec = format_compact(HOSTILE)
+    names = [layer.name for layer in HOSTILE.layers]
+    shown = " ".join(names[-30:])
+    page = (myst(spec, f":layers: {shown}\n:name: hostile\n")
+            + f"\n```{{rf-network}} chain\n{spec}```\n\n```{{rf-table}}\n:network: chain\n```\n\n"
+            "Jump {rf}`chain::jump`, field {rf}`chain::rf`.\n")
+    started = time.perf_counter()
+    out, warnings = build(tmp_path, {"index.md": page})
+    took = time.perf_counter() - started
+    assert warnings == ""
+    html_text = (out / "index.html").read_text(encoding="utf-8")
+    (data,) = embedded(html_text)
+    jump = math.prod(primes(11))  # the largest: every branch striding down, none up
+    assert data["layers"][-1]["jump"] == [jump, jump]
+    assert data["layers"][-1]["rf"] == [1, 1] and data["layers"][-1]["aligned"] is False
+    assert f"Jump {jump}, field 1×1." in re.sub(r"<[^>]+>", "", html_text)
+    assert took < 20, f"the page took {took:.0f} s"  # minutes when every jump kept a box
+
+
+def test_explorer_refuses_past_its_work_and_page_budgets(tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    from rfdocs.compute import footprints
+
+    spec = format_compact(DIAMOND_CASES["5x5, kernel 3"])
+    monkeypatch.setattr(footprints, "MAX_WORK", 50)
+    _, warnings = build(tmp_path / "work", {"index.md": myst(spec)})
+    lines = [line for line in warnings.splitlines() if "WARNING" in line]
+    assert len(lines) == 1 and "index.md:3: WARNING: rf-explorer: " in lines[0], warnings
+    assert "[rfdocs.limit]" in lines[0] and "more than 50 steps" in lines[0]
+    monkeypatch.setattr(footprints, "MAX_WORK", 10**9)
+    monkeypatch.setattr(footprints, "MAX_DATA_BYTES", 1000)
+    _, warnings = build(tmp_path / "bytes", {"index.md": myst(spec)})
+    lines = [line for line in warnings.splitlines() if "WARNING" in line]
+    assert len(lines) == 1 and "[rfdocs.limit]" in lines[0] and "more than 1,000" in lines[0]

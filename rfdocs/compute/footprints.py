@@ -147,10 +147,13 @@ def grid_step(shape: Sequence[int], max_cells: int) -> int:
 
 
 def explorer_data(analysis: Analysis, shown: Sequence[str], max_cells: int,
-                  select: tuple[str, int, int], *, max_work: int | None = MAX_WORK,
+                  select: tuple[str, int, int], *, max_work: int | None = None,
                   ) -> dict[str, Any]:
     """Everything the page's script needs, as plain JSON data (raises
-    ``receptive.WorkLimit`` when the footprints would take more than ``max_work`` steps)."""
+    ``receptive.WorkLimit`` when the footprints would take more than ``max_work`` steps,
+    ``MAX_WORK`` by default)."""
+    if max_work is None:
+        max_work = MAX_WORK
     layer, y, x = select
     units: dict[str, tuple[list[int], list[int]]] = {}
     for name in shown:  # the units the page can show: the drawn ones and the one selected

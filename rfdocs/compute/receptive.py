@@ -427,7 +427,7 @@ def layer_step(layer: Layer, axis: int, before: int) -> Step:
 
 def _denominator(values: Iterable[Number]) -> int:
     """The least common denominator of ``values``."""
-    dens = {v.denominator for v in values if type(v) is not int}
+    dens = [v.denominator for v in values if type(v) is not int]
     return math.lcm(*dens) if dens else 1
 
 
@@ -438,12 +438,12 @@ def _scaled(value: Number, d: int) -> int:
     return value.numerator * (d // value.denominator)
 
 
-def _merge(boxes: Sequence[PathBox]) -> list[PathBox]:
-    """Union of path boxes: equal jumps merge into their envelope; sorted by jump."""
-    d = _denominator(b.j for b in boxes)
-    by_jump: dict[int, PathBox] = {}
+def _merge(boxes: Sequence[PathBox], d: int) -> list[PathBox]:
+    """Union of path boxes: equal jumps merge into their envelope; sorted by jump (``d``: a
+    common denominator of the jumps)."""
+    by_jump: dict[Number, PathBox] = {}
     for b in boxes:
-        key = _scaled(b.j, d)
+        key = b.j if d == 1 else _scaled(b.j, d)
         old = by_jump.get(key)
         by_jump[key] = b if old is None else PathBox(
             old.j, min(old.lo, b.lo), max(old.hi, b.hi), min(old.cmin, b.cmin),
@@ -451,7 +451,7 @@ def _merge(boxes: Sequence[PathBox]) -> list[PathBox]:
     return [by_jump[key] for key in sorted(by_jump)]
 
 
-def _lower_envelope(lines: Sequence[tuple[int, int]], a: Number, b: Number) -> list[int]:
+def _lower_envelope(lines: Sequence[tuple[Number, Number]], a: Number, b: Number) -> list[int]:
     """Indices, left to right, of the lines ``c + m x`` (given as integers (m, c), slopes
     strictly decreasing) that are the lowest on a stretch of [a, b] of positive length
     (a < b), or the lowest at a (a == b)."""
@@ -486,18 +486,26 @@ def _lower_envelope(lines: Sequence[tuple[int, int]], a: Number, b: Number) -> l
     return keep
 
 
-def _hull(boxes: list[PathBox], lo_domain: Sequence[Number],
-          hi_domain: Sequence[Number]) -> Hull:
+def _hull(boxes: list[PathBox], lo_domain: Sequence[Number], hi_domain: Sequence[Number],
+          d: int) -> Hull:
     """The boxes (distinct jumps, sorted) on the lower envelope of ``lo + y j`` over
-    ``lo_domain`` or on the upper envelope of ``hi + y j`` over ``hi_domain``."""
+    ``lo_domain`` or on the upper envelope of ``hi + y j`` over ``hi_domain`` (``d``: a common
+    denominator of their jumps, starts and ends, for exact integer arithmetic)."""
     if len(boxes) == 1:
         one = (boxes[0],)
         return Hull(one, one, one)
     n = len(boxes)
-    d = _denominator(v for b in boxes for v in (b.j, b.lo, b.hi))  # exact integer arithmetic
-    firsts = [n - 1 - i for i in _lower_envelope(
-        [(_scaled(b.j, d), _scaled(b.lo, d)) for b in reversed(boxes)], *lo_domain)]
-    lasts = _lower_envelope([(-_scaled(b.j, d), -_scaled(b.hi, d)) for b in boxes], *hi_domain)
+    if d == 1:
+        lows = [(b.j, b.lo) for b in reversed(boxes)]
+        highs = [(-b.j, -b.hi) for b in boxes]
+    else:
+        lows = [(_scaled(b.j, d), _scaled(b.lo, d)) for b in reversed(boxes)]
+        highs = [(-_scaled(b.j, d), -_scaled(b.hi, d)) for b in boxes]
+    firsts = [n - 1 - i for i in _lower_envelope(lows, lo_domain[0], lo_domain[1])]
+    lasts = _lower_envelope(highs, hi_domain[0], hi_domain[1])
+    if len(firsts) + len(lasts) == 2 and firsts[0] == lasts[0]:
+        one = (boxes[firsts[0]],)
+        return Hull(one, one, one)
     return Hull(tuple(boxes[i] for i in sorted({*firsts, *lasts})),
                 tuple(boxes[i] for i in firsts), tuple(boxes[i] for i in lasts))
 
@@ -511,6 +519,7 @@ class Graph:
     preds: tuple[tuple[int, ...], ...]
     steps: tuple[tuple[Step, Step] | None, ...]
     units: tuple[tuple[int, int], ...]
+    square: bool = False  # both axes alike at every node: one axis computes both
 
 
 def graph_of(nodes: Sequence[LayerInfo]) -> Graph:
@@ -529,7 +538,9 @@ def _graph(preds: Sequence[tuple[int, ...]], layers: Sequence[Layer | None],
             steps.append((layer_step(layer, 0, pad[0]), layer_step(layer, 1, pad[2])))
         else:
             steps.append(None)
-    return Graph(tuple(preds), tuple(steps), tuple((s[0], s[1]) for s in shapes))
+    square = (all(s is None or s[0] == s[1] for s in steps)
+              and all(shape[0] == shape[1] for shape in shapes))
+    return Graph(tuple(preds), tuple(steps), tuple((s[0], s[1]) for s in shapes), square)
 
 
 State = tuple[Hull, Step] | None  # a node's hull and how its units read it; None: swept
@@ -571,10 +582,14 @@ class Fields:
             self.preds = {v: tuple(u for u in graph.preds[v] if need[u]) for v in self.order}
         self.position = {v: i for i, v in enumerate(self.order)}
         self.targets = [t for t in targets if t in self.position]
-        self.states: tuple[dict[int, State], dict[int, State]] = ({}, {})
-        self.jumps: tuple[dict[int, tuple[Number, Number]], ...] = ({}, {})
+        states: dict[int, State] = {}
+        jumps: dict[int, tuple[Number, Number]] = {}
+        if graph.square:  # the same numbers along both axes
+            self.states, self.jumps = (states, states), (jumps, jumps)
+        else:
+            self.states, self.jumps = (states, {}), (jumps, {})
         self._domains: list[dict[int, list[Number]]] | None = None
-        for axis in range(2):
+        for axis in range(1 if graph.square else 2):
             self._forward(axis, max_lines)
 
     def _count(self, work: int) -> None:
@@ -588,7 +603,8 @@ class Fields:
         the same for its last-coordinate lines: its own units (for a target) and whatever
         later nodes read of it.  Computed once, when a merge first needs it."""
         if self._domains is None:
-            self._domains = [self._domain_pass(axis) for axis in range(2)]
+            self._domains = [self._domain_pass(0)]
+            self._domains.append(self._domains[0] if self.graph.square else self._domain_pass(1))
         return self._domains[axis][node]
 
     def _domain_pass(self, axis: int) -> dict[int, list[Number]]:
@@ -650,12 +666,13 @@ class Fields:
                 states[v] = None
                 continue
             self._count(len(gathered))
-            merged = _merge(gathered)
+            d = _denominator(v for b in gathered for v in (b.j, b.lo, b.hi))
+            merged = _merge(gathered, d)
             if len(merged) > 1:
-                d = self.domain(v, axis)
-                hull = _hull(merged, d[:2], d[2:])
+                dom = self.domain(v, axis)
+                hull = _hull(merged, dom[:2], dom[2:], d)
             else:
-                hull = _hull(merged, (), ())
+                hull = Hull((merged[0],), (merged[0],), (merged[0],))
             states[v] = (hull, IDENTITY) if len(hull.boxes) <= max_lines else None
 
     def sweep(self, node: int, axis: int, xs: Sequence[Number]) -> list[tuple[PathBox, PathBox]]:
@@ -755,12 +772,12 @@ def analyze(net: Network, *, max_lines: int = MAX_LINES) -> Analysis:
     graph = _graph(preds, layers, pads, shapes)
     fields = Fields(graph, 0, range(len(shapes)), max_lines)
     nodes = []
-    shared: dict[tuple[int, int, int], AxisRF] = {}  # pass-through layers share their input's
+    shared: dict[tuple[int, int], AxisRF] = {}  # pass-through layers share their input's
     for i, node in enumerate(layers):
         axes = []
         for axis in range(2):
             state = fields.states[axis][i]
-            key = (id(state), graph.units[i][axis], axis)
+            key = (id(state), graph.units[i][axis])
             rf = shared.get(key) if state is not None else None
             if rf is None:
                 rf = fields.axis_rf(i, axis)

@@ -25,11 +25,10 @@ from docutils.parsers.rst import directives
 from sphinx.application import Sphinx
 from sphinx.transforms.post_transforms import SphinxPostTransform
 
-from rfdocs.compute import Analysis, SpecError, analyze
+from rfdocs.compute import Analysis, SpecError, analyze, footprints
 from rfdocs.compute.footprints import (
     DATA_VERSION,
     DEFAULT_MAX_CELLS,
-    MAX_DATA_BYTES,
     MAX_GRIDS,
     AxisMap,
     explorer_data,
@@ -120,10 +119,10 @@ class RfExplorerDirective(RfdocsDirective):
             raise DirectiveProblem(f"{err}: too many paths of different jumps for one explorer; "
                                    "choose fewer layers with :layers:", "limit") from None
         data_text = data_json(data)
-        if len(data_text) > MAX_DATA_BYTES:
+        if len(data_text) > footprints.MAX_DATA_BYTES:
             raise DirectiveProblem(f"the explorer's data would add {len(data_text):,} bytes to "
-                                   f"the page, more than {MAX_DATA_BYTES:,}; choose fewer layers "
-                                   "with :layers: or a smaller :max-cells:", "limit")
+                                   f"the page, more than {footprints.MAX_DATA_BYTES:,}; choose "
+                                   "fewer layers with :layers: or a smaller :max-cells:", "limit")
 
         serial = self.env.new_serialno("rfdocs-explorer")
         digest = hashlib.sha1(self.env.docname.encode(), usedforsecurity=False).hexdigest()[:8]
