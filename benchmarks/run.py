@@ -22,7 +22,7 @@ from typing import Any
 from benchmarks.timing import START, Samples, log, median, parallel_ceiling
 
 REPO = Path(__file__).resolve().parent.parent
-SECTIONS = ("render", "compute", "conv", "site", "docs")
+SECTIONS = ("render", "compute", "diamonds", "conv", "site", "docs")
 KINDS = ("block", "growth", "featuremaps", "steps", "erf")
 
 
@@ -157,6 +157,43 @@ class Bench:
             Row("compute", "erf_uniform(resnet50), 224×224, exact", e, "s", f"{e:.3f} s", "≤ 0.5 s",
                 at_most(e, 0.5)),
         )
+
+    # ----------------------------------------------------------------------- exploding paths
+
+    def diamonds(self) -> None:
+        """Issue 12: a 1,000-layer graph with 300 diamonds of distinct strides (2^300 paths)."""
+        from benchmarks.diamonds import analysis_timings, sphinx_timings
+
+        a = analysis_timings(self.s.repeat)
+        value = a["diamonds"]["samples"].median
+        self.add(Row("diamonds", "analyze: 1,000 layers, 300 diamonds of distinct strides "
+                     "(2^300 paths)", value, "s", f"{ms(value)} ({a['diamonds']['boxes']} boxes held)",
+                     "≤ 100 ms", at_most(value, 0.1)))
+        for key, label in (("padded", "analyze: 1,000 layers, 40 diamonds on 7×7 with padding "
+                                      "(growing envelopes)"),
+                           ("parsed", "analyze: the 45-line chain the parser accepts "
+                                      "(3^11 jumps; 31 s when each kept a box)")):
+            value = a[key]["samples"].median
+            self.add(Row("diamonds", label, value, "s", f"{ms(value)} ({a[key]['boxes']} boxes held)"))
+        s = sphinx_timings(self.work / "diamonds", max(self.s.repeat, 3))
+        self.details["diamonds"] = {
+            "analysis": {k: {**v, "samples": v["samples"].to_json()} for k, v in a.items()},
+            "sphinx": {"inside": {k: v.to_json() for k, v in s["inside"].items()},
+                       "builds": {k: v.to_json() for k, v in s["builds"].items()},
+                       "over_plain_s": s["over_plain_s"], "html_bytes": s["html_bytes"],
+                       "warnings": s["warnings"]}}
+        labels = {"role": "rf role on it (one role, real build)",
+                  "table": "rf-table on it (1,001 rows, real build)",
+                  "explorer": "rf-explorer on it (40 layers drawn, real build)"}
+        for key, label in labels.items():
+            value = s["inside"][key].median
+            build_s = s["builds"][key].median
+            self.add(Row("diamonds", label, value, "s",
+                         f"{ms(value)} in the {key}; page {build_s:.2f} s, "
+                         f"{s['over_plain_s'][key]:+.2f} s over the page without it",
+                         "≤ 1 s", at_most(value, 1.0)))
+        for key, text in s["warnings"].items():
+            self.notes.append(f"diamonds page '{key}' warned: {text.strip()[-300:]}")
 
     # ----------------------------------------------------------------------- convolution
 
@@ -454,6 +491,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     load_before = os.getloadavg()
     bench.section("render", bench.render)
     bench.section("compute", bench.compute)
+    bench.section("diamonds", bench.diamonds)
     bench.section("conv", bench.conv)
     bench.section("site", bench.site)
     bench.section("docs", bench.docs)
