@@ -27,6 +27,9 @@ from rfdocs.compute.spec import INPUT_NAME, Layer, Network
 DEFAULT_MAX_WORK = 2_000_000_000
 DEFAULT_MAX_MEMORY = 1 << 30
 F8 = 8  # bytes of a float64: every array of these code paths is float64
+#: Operations per element of an elementwise result written to fresh memory (the write, and the
+#: page faults of memory touched for the first time), and per normal random number drawn.
+FRESH, NORMAL = 4, 12
 
 Shape = tuple[int, int, int, int]  # (N, H, W, C)
 
@@ -250,13 +253,13 @@ def _layer_cost(layer: Layer, inputs: Sequence[Shape], max_bytes: int) -> tuple[
     if op == "identity":
         return Cost(), x
     if op == "relu":
-        return alloc(F8 * _size(x), 2 * _size(x)), x
+        return alloc(F8 * _size(x), FRESH * _size(x)), x
     if op == "add":  # total = total + other, one new array per further input
         k = len(inputs) - 1
-        return Cost(3 * k * _size(x), F8 * _size(x) * min(k, 2), F8 * _size(x)), x
+        return Cost((2 + FRESH) * k * _size(x), F8 * _size(x) * min(k, 2), F8 * _size(x)), x
     if op == "concat":
         out = (x[0], x[1], x[2], sum(s[3] for s in inputs))
-        return alloc(F8 * _size(out), 2 * _size(out)), out
+        return alloc(F8 * _size(out), FRESH * _size(out)), out
     pads = resolve_pads(layer, (x[1], x[2]))
     if op == "conv":
         assert layer.filters is not None
@@ -308,7 +311,7 @@ def _backward_cost(layer: Layer, shapes: dict[str, Shape], grad: Shape,
     if op in ("identity", "add", "concat"):
         return Cost()  # the same array (or views of it) handed on
     if op == "relu":  # g * (x > 0)
-        return Cost(3 * _size(x), F8 * _size(x) + _size(x), F8 * _size(x))
+        return Cost((2 + FRESH) * _size(x), F8 * _size(x) + _size(x), F8 * _size(x))
     pads = resolve_pads(layer, (x[1], x[2]))
     if op == "conv":
         assert layer.filters is not None
@@ -385,7 +388,7 @@ def erf_random_cost(net: Network, target: str, samples: int,
     h, w, c = net.input
     image = F8 * h * w * c
     one = chain([alloc(weights_bytes(analysis), weights_bytes(analysis) // F8),
-                 alloc(image, 4 * h * w * c),
+                 alloc(image, NORMAL * h * w * c),
                  input_gradient_cost(analysis, target, 1, max_bytes),
                  temporary(F8 * h * w * (c + 2), 4 * h * w * c)])
     total_map = alloc(F8 * h * w, h * w)

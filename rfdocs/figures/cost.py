@@ -44,19 +44,25 @@ FIGURE_BYTES = 2 << 20  # a figure's fixed share: axes, fonts, renderer state
 FIGURE_WORK = 100_000_000  # and its fixed work (about 0.2 s)
 #: Allowance for what runs beside the estimated arrays (analysis, matplotlib's state, allocator
 #: pages not yet returned): this much, plus this share of the estimated peak.
-SLACK_BYTES, SLACK_SHARE = 2 << 20, 0.05
+SLACK_BYTES, SLACK_SHARE = 2 << 20, 0.1
 #: The resolution figures are costed at when they are built (figure_bytes' default, and
 #: rfdocs_png_dpi's); writing them at another is checked again by ``figure_bytes``.
 DRAW_DPI = 150
 #: Formats drawn on a raster canvas (PNG; GIF frames are costed by the steps kind).
 RASTER = ("png",)
 
+#: The largest budgets the options take (100 trillion operations, 64 TiB): no build needs more.
+MAX_WORK_OPTION, MAX_MEMORY_OPTION = 10**14, 1 << 46
+
 BUDGET_OPTIONS = (
-    Option("max_work", int_range(1, 10**15), DEFAULT_MAX_WORK, "a positive integer",
-           "The most operations (multiply-adds, array elements, a drawn text counting as "
-           f"{TEXT_WORK:,}) the figure may take before it is refused (in Sphinx the default "
-           "is the rfdocs_max_work configuration value)."),
-    Option("max_memory", int_range(1, 1 << 50), DEFAULT_MAX_MEMORY, "a positive integer (bytes)",
+    Option("max_work", int_range(1, MAX_WORK_OPTION), DEFAULT_MAX_WORK,
+           "a positive integer up to 100 trillion",
+           "The most operations (floating-point operations, a multiply-add counting two; array "
+           f"elements read or written; a drawn text counting {TEXT_WORK:,}) the figure may "
+           "take before it is refused (in Sphinx the default is the rfdocs_max_work "
+           "configuration value)."),
+    Option("max_memory", int_range(1, MAX_MEMORY_OPTION), DEFAULT_MAX_MEMORY,
+           "a positive number of bytes up to 64 TiB",
            "The most memory, in bytes, the figure may need, estimated before anything is "
            "allocated (in Sphinx the default is the rfdocs_max_memory configuration value)."),
 )

@@ -39,6 +39,7 @@ from rfdocs.compute.budget import (
     erf_uniform_cost,
     temporary,
 )
+from rfdocs.compute.conv import DEFAULT_MAX_BYTES
 from rfdocs.compute.erf import cap_channels, erf_random, erf_uniform
 from rfdocs.figures.base import FigureKind, LastResult, Rendered
 from rfdocs.figures.cost import (
@@ -258,7 +259,7 @@ def _what(modes: Sequence[str]) -> str:
 
 def _lower(modes: Sequence[str]) -> list[str]:
     if "random" in modes:
-        return ["samples", "channels", "the input size", "mode uniform"]
+        return ["samples", "channels", "the input size (or draw :mode: uniform)"]
     return ["the input size or the number of layers"]
 
 
@@ -273,7 +274,8 @@ def compute_cost(net: Network, target: str, modes: Sequence[str],
             step = erf_uniform_cost(net, target).then(temporary(2 * F8 * h * w, 2 * h * w))
         else:
             step = erf_random_cost(cap_channels(net, options["channels"]), target,
-                                   options["samples"])
+                                   options["samples"],
+                                   max(DEFAULT_MAX_BYTES, int(options.get("max_memory", 0))))
         cost = cost.then(Cost(step.work, step.peak, F8 * h * w))
     stats = Cost(60 * h * w * len(modes), STATS_BYTES * h * w, 0)  # map_stats' index arrays
     return cost.then(stats)
@@ -309,14 +311,17 @@ def compute_erf(network: Network | None, options: Mapping[str, Any]) -> ErfMaps:
     _check_input(h, w)
     samples, channels = options["samples"], options["channels"]
     require(options, compute_cost(net, info.name, modes, options), _what(modes), _lower(modes))
+    # the convolutions' own allocation guard: the budget, where it is above their default
+    max_bytes = max(DEFAULT_MAX_BYTES, int(options.get("max_memory", DEFAULT_MAX_BYTES)))
     maps: dict[str, FloatMap] = {}
     for mode in modes:
         if mode == "uniform":
-            maps[mode] = np.abs(erf_uniform(net, info.name, unit))
+            maps[mode] = np.abs(erf_uniform(net, info.name, unit, max_bytes=max_bytes))
         else:
             total = np.zeros((h, w))
             for i in range(samples):
                 total += np.abs(erf_random(net, info.name, unit, seed=options["seed"] + i,
+                                           max_bytes=max_bytes,
                                            channels=channels))
             maps[mode] = total / samples
     (r_lo, r_hi), (c_lo, c_hi) = info.box(*unit)

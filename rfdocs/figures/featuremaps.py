@@ -57,7 +57,7 @@ from rfdocs.compute.budget import (
     resize_cost,
     temporary,
 )
-from rfdocs.compute.conv import avg_pool2d, conv2d, max_pool2d
+from rfdocs.compute.conv import DEFAULT_MAX_BYTES, avg_pool2d, conv2d, max_pool2d
 from rfdocs.compute.images import (
     DEFAULT_MAX_PIXELS,
     ImageError,
@@ -252,7 +252,8 @@ def compute_maps(image: FloatArray, options: Mapping[str, Any]) -> FeatureMaps:
                               f"smaller than the {kh}{TIMES}{kw} kernel; use fewer layers, no "
                               "pooling or a larger size")
         x = np.asarray(conv2d(x, weights, stride=(1, 1), pads=pads,
-                              groups=1 if layer == 0 else n_maps), dtype=np.float64)
+                              groups=1 if layer == 0 else n_maps, max_bytes=_max_bytes(options)),
+                       dtype=np.float64)
         if options["activation"] == "relu":
             x = np.maximum(x, 0.0)
         elif options["activation"] == "abs":
@@ -263,9 +264,15 @@ def compute_maps(image: FloatArray, options: Mapping[str, Any]) -> FeatureMaps:
                 raise OptionError("pool_size", f"{p}{TIMES}{p} pooling does not fit the "
                                   f"{fmt_dims(x.shape[:2])} maps of layer {layer + 1}")
             pool = max_pool2d if options["pool"] == "max" else avg_pool2d
-            x = np.asarray(pool(x, (p, p), stride=(p, p), pads=(0, 0, 0, 0)), dtype=np.float64)
+            x = np.asarray(pool(x, (p, p), stride=(p, p), pads=(0, 0, 0, 0),
+                                max_bytes=_max_bytes(options)), dtype=np.float64)
     maps = np.ascontiguousarray(np.moveaxis(x, 2, 0))
     return FeatureMaps(image, labels, (kh, kw), maps, words)
+
+
+def _max_bytes(options: Mapping[str, Any]) -> int:
+    """The convolutions' own allocation guard: the budget, where it is above their default."""
+    return max(DEFAULT_MAX_BYTES, int(options.get("max_memory", DEFAULT_MAX_BYTES)))
 
 
 def _depthwise(specs: Sequence[str], first: FloatArray, count: int, seed: int) -> FloatArray:
@@ -418,7 +425,8 @@ def _compute_cost(shape: tuple[int, int, int, int], n: int, kernel: tuple[int, i
         pads = _pads(kh, kw) if options["padding"] == "same" else (0, 0, 0, 0)
         if shape[1] + pads[0] + pads[1] < kh or shape[2] + pads[2] + pads[3] < kw:
             break  # compute_maps refuses it
-        step, out = conv2d_cost(shape, kernel, n, pads=pads, groups=1 if layer == 0 else n)
+        step, out = conv2d_cost(shape, kernel, n, pads=pads, groups=1 if layer == 0 else n,
+                                max_bytes=_max_bytes(options))
         cost, held, shape = cost.then(step).freeing(held), step.kept, out
         if options["activation"] != "none":
             cost = cost.then(alloc(held, 2 * held // F8)).freeing(held)
@@ -465,7 +473,7 @@ def _drawing_cost(maps: tuple[int, int, int], image: tuple[int, int, int], n: in
 
 #: The options ``compute_maps`` reads (with the image, they decide the maps).
 COMPUTE_OPTIONS = ("kernels", "count", "seed", "padding", "activation", "pool", "pool_size",
-                   "layers")
+                   "layers", "max_memory")
 
 
 @dataclass(frozen=True)
