@@ -38,7 +38,7 @@ DEFAULT_MAX_CELLS = 32  # units drawn per axis before a layer is sampled
 MAX_CELLS = 128  # the most :max-cells: allows
 MAX_GRIDS = 40  # layers one explorer may draw (more: pick them with :layers:)
 #: Boxes copied at merges and route steps swept, in all, for one explorer's footprints.
-MAX_WORK = 2_000_000
+MAX_WORK = 1_000_000
 #: Bytes of JSON one explorer may embed in its page.
 MAX_DATA_BYTES = 4_000_000
 

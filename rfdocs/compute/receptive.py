@@ -217,7 +217,8 @@ class AxisRF:
         return _norm(Fraction(lo + hi) / 2)
 
     def box(self, x: int) -> tuple[Number, Number]:
-        """Input coordinates [first, last] seen by unit x (last inclusive; may exceed the input)."""
+        """Input coordinates [first, last] seen by unit x, 0 <= x < units (last inclusive; may
+        exceed the input)."""
         hull = self.hull
         if hull is None:
             assert self.sweep is not None
@@ -452,9 +453,9 @@ def _merge(boxes: Sequence[PathBox], d: int) -> list[PathBox]:
 
 
 def _lower_envelope(lines: Sequence[tuple[Number, Number]], a: Number, b: Number) -> list[int]:
-    """Indices, left to right, of the lines ``c + m x`` (given as integers (m, c), slopes
-    strictly decreasing) that are the lowest on a stretch of [a, b] of positive length
-    (a < b), or the lowest at a (a == b)."""
+    """Indices, left to right, of the lines ``c + m x`` (given as (m, c), slopes strictly
+    decreasing; integers are fastest) that are the lowest on a stretch of [a, b] of positive
+    length (a < b), or the lowest at a (a == b)."""
     an, ad = (a, 1) if type(a) is int else (a.numerator, a.denominator)
     bn, bd = (b, 1) if type(b) is int else (b.numerator, b.denominator)
     if a == b:
