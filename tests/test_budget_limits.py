@@ -232,11 +232,14 @@ def test_largest_values_render_or_are_refused(kind: str, network: str | None, su
 
 #: Figures near a default budget (half of it or more): allowed, so they must fit the same limits.
 EDGE = [
-    pytest.param("featuremaps", {"size": "1024"}, None, ".svg", id="featuremaps-1024"),
+    pytest.param("featuremaps", {"size": "1024", "kernels": "sobel-x, sobel-y, laplacian, gaussian, "
+                 "box, sharpen, emboss, identity"}, None, ".svg", id="featuremaps-800MiB"),
+    pytest.param("featuremaps", {"kernels": "random", "count": "32", "size": "512",
+                                 "colour": "yes"}, None, ".svg", id="featuremaps-700MiB"),
     pytest.param("erf", {"mode": "both", "samples": "2"},
                  "input 1448x1448x4\n" + "".join(f"r{i}: relu\n" for i in range(6)), ".svg",
                  id="erf-relus-800MiB"),
-    pytest.param("erf", {"mode": "random", "channels": "12", "samples": "2"},
+    pytest.param("erf", {"mode": "random", "channels": "16", "samples": "4"},
                  "input 256x256x3\nc1: conv 3x3 pad 1 x16\nr1: relu\nc2: conv 3x3 pad 1 x16\n"
                  "r2: relu\np: maxpool 2x2 /2\nc3: conv 3x3 pad 1 x16\n", ".svg", id="erf-conv"),
     pytest.param("steps", {"transposed": "yes", "input": "10", "stride": "2", "kernel": "box(5)"},

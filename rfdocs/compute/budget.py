@@ -1,9 +1,10 @@
 """Work and memory budgets: what a computation will cost, estimated before anything is allocated.
 
-A ``Cost`` counts *operations* (floating-point operations, a multiply-add counting two, and
-array elements read or written by numpy; two billion take a few seconds) and bytes: the most
-allocated at once while a step runs (``peak``) and what is still allocated when it ends
-(``kept``), so that steps chain like the code they follow (``a.then(b)``).  The estimators here
+A ``Cost`` counts *operations*, about a nanosecond or two of one core each (an array element
+read or written by numpy, a result of a matrix product and a share of its depth; two billion
+take a few seconds) and bytes: the most allocated at once while a step runs (``peak``) and
+what is still allocated when it ends (``kept``), so that steps chain like the code they follow
+(``a.then(b)``).  The estimators here
 mirror the code paths of ``conv``, ``forward``, ``erf`` and ``images`` array by array; the
 figure layer adds its own drawing costs and checks the total against a ``Budget`` before it
 computes anything."""
@@ -30,6 +31,13 @@ F8 = 8  # bytes of a float64: every array of these code paths is float64
 #: Operations per element of an elementwise result written to fresh memory (the write, and the
 #: page faults of memory touched for the first time), and per normal random number drawn.
 FRESH, NORMAL = 4, 12
+
+
+def product_work(outputs: int, depth: int) -> int:
+    """Operations of a matrix product with ``outputs`` results, each summing ``depth`` terms:
+    BLAS does a multiply-add in well under a nanosecond, but every result written costs a few
+    (the products here are thin: a few channels deep, or a kernel's taps)."""
+    return outputs * (depth // 4 + 2)
 
 Shape = tuple[int, int, int, int]  # (N, H, W, C)
 
@@ -152,7 +160,7 @@ def conv2d_cost(shape: Shape, kernel: tuple[int, int], cout: int, *,
     ci = cin // groups
     padded = n * (h + pt + pb) * (w + pl + pr) * cin
     out = n * ho * wo * cout
-    macs = n * ho * wo * kh * kw * ci * cout
+    macs = product_work(out, kh * kw * ci)  # as operations
     nbytes = F8 * (padded + n * ho * wo * (2 * cout + 2 * cin))
     column_bytes = F8 * n * ho * wo * (kh * kw * cin + cout)
     if ci == 1 and groups > 1:  # out and tmp; a multiply and an add per tap
@@ -160,11 +168,11 @@ def conv2d_cost(shape: Shape, kernel: tuple[int, int], cout: int, *,
     elif column_bytes <= IM2COL_MAX_BYTES and nbytes + column_bytes <= max_bytes:
         cols = n * ho * wo * kh * kw * cin
         peak = padded + cols + (out if groups == 1 else 2 * out)
-        work = cols + 2 * macs + out
+        work = cols + macs + out
     else:  # one product per tap: the tap's (copied) window and its product, added to out
         window = n * ho * wo * cin
         peak = padded + 2 * out + window + (out if groups > 1 else 0)
-        work = kh * kw * (window + 3 * out) + 2 * macs
+        work = kh * kw * (window + 2 * out + product_work(out, ci))
     return Cost(padded + work, F8 * peak, F8 * out), (n, ho, wo, cout)
 
 
@@ -184,9 +192,9 @@ def conv_transpose2d_cost(shape: Shape, kernel: tuple[int, int], cout: int, *,
     full = n * (ho + pt + pb) * (wo + pl + pr) * cout
     product = n * h * w * cout
     out = n * ho * wo * cout
-    per_tap = n * h * w * (cin // groups) * cout  # multiply-adds of one tap's product
+    per_tap = product_work(product, cin // groups)  # one tap's product
     peak = max(full + product * (2 if groups > 1 else 1), full + out)
-    work = full + kh * kw * (2 * per_tap + 3 * product) + out
+    work = full + kh * kw * (per_tap + 2 * product) + out
     return Cost(work, F8 * peak, F8 * out), (n, ho, wo, cout)
 
 
@@ -476,7 +484,8 @@ def resize_cost(shape: tuple[int, int, int], out: tuple[int, int]) -> Cost:
     middle = height * w * c
     result = height * width * c
     peak = max(weights, rows + cols + 2 * middle + 2 * result)
-    work = 8 * (rows + cols) + height * h * w * c + middle * width + 2 * middle + 3 * result
+    # two dense products (BLAS at its best: deep sums, a few hundredths of a nanosecond each)
+    work = 8 * (rows + cols) + (height * h * w * c + middle * width) // 16 + 2 * middle + 3 * result
     return Cost(work, F8 * peak, F8 * result)
 
 

@@ -57,10 +57,10 @@ MAX_WORK_OPTION, MAX_MEMORY_OPTION = 10**14, 1 << 46
 BUDGET_OPTIONS = (
     Option("max_work", int_range(1, MAX_WORK_OPTION), DEFAULT_MAX_WORK,
            "a positive integer up to 100 trillion",
-           "The most operations (floating-point operations, a multiply-add counting two; array "
-           f"elements read or written; a drawn text counting {TEXT_WORK:,}) the figure may "
-           "take before it is refused (in Sphinx the default is the rfdocs_max_work "
-           "configuration value)."),
+           "The most operations (a nanosecond or two each: an array element read or written, "
+           f"a result of a matrix product and a share of its depth; a drawn text counting "
+           f"{TEXT_WORK:,}) the figure may take before it is refused (in Sphinx the default is "
+           "the rfdocs_max_work configuration value)."),
     Option("max_memory", int_range(1, MAX_MEMORY_OPTION), DEFAULT_MAX_MEMORY,
            "a positive number of bytes up to 64 TiB",
            "The most memory, in bytes, the figure may need, estimated before anything is "
