@@ -35,9 +35,10 @@ FRESH, NORMAL = 4, 12
 
 def product_work(outputs: int, depth: int) -> int:
     """Operations of a matrix product with ``outputs`` results, each summing ``depth`` terms:
-    BLAS does a multiply-add in well under a nanosecond, but every result written costs a few
-    (the products here are thin: a few channels deep, or a kernel's taps)."""
-    return outputs * (depth // 4 + 2)
+    BLAS does a multiply-add in well under a nanosecond, but every result of a thin product
+    costs several (a few channels deep, or a kernel's taps: multi-threaded OpenBLAS takes
+    about 30 ns a result for a 65536×16 by 16×16 product on two busy cores)."""
+    return outputs * (depth // 4 + 8)
 
 Shape = tuple[int, int, int, int]  # (N, H, W, C)
 
