@@ -53,10 +53,12 @@ SETTINGS = (
             "The most layers a network on a page may have.", False),
     Setting("rfdocs_max_pixels", 4_000_000, "a positive integer", _positive_int,
             "The most pixels an image read by a page may have (after decoding).", True),
-    Setting("rfdocs_max_work", 2_000_000_000, "a positive integer", _positive_int,
-            "The most multiply-adds (or array elements) one figure may compute; larger "
+    Setting("rfdocs_max_work", 2_000_000_000, "a positive integer up to 10**14",
+            lambda v: _positive_int(v) and v <= 10**14,
+            "The most operations (arithmetic, array elements, drawing) one figure may take; larger "
             "requests are refused rather than risk a slow or memory-hungry build.", False),
-    Setting("rfdocs_max_memory", 1 << 30, "a positive integer (bytes)", _positive_int,
+    Setting("rfdocs_max_memory", 1 << 30, "a positive integer (bytes) up to 2**46",
+            lambda v: _positive_int(v) and v <= 2**46,
             "The most memory (bytes, estimated before allocating) one figure, table or "
             "explorer may use; larger requests are refused with a warning.", False),
 )

@@ -32,18 +32,19 @@ class Limits:
     max_memory: int
 
 
-def load_image(path: Path, text: str, option: str, max_pixels: int) -> Any:
-    """A page's image, its pixels counted against rfdocs_max_pixels before decoding."""
+def load_image(path: Path, text: str, option: str, limits: Limits) -> Any:
+    """A page's image, its pixels counted against rfdocs_max_pixels and its decoding against
+    rfdocs_max_memory before decoding."""
     from rfdocs.compute.images import ImageError, read_image
 
     try:
-        return read_image(path, max_pixels=max_pixels)
+        return read_image(path, max_pixels=limits.max_pixels, max_memory=limits.max_memory)
     except ImageError as err:
         message = str(err).replace(str(path), text)
         if "pixels" in message and "allowed" in message:
             message += " (raise rfdocs_max_pixels in conf.py to allow it)"
-        raise FigureProblem(f":{option}: {message}", "limit" if "pixels" in message
-                            else "file") from None
+        over = ("pixels" in message and "allowed" in message) or "more than the limit of" in message
+        raise FigureProblem(f":{option}: {message}", "limit" if over else "file") from None
 
 
 def prepare(kind_name: str, given: Mapping[str, str], net: Network | None,
@@ -69,7 +70,7 @@ def prepare(kind_name: str, given: Mapping[str, str], net: Network | None,
         if budget in kind_names and budget not in options:  # the configured budget
             options[budget] = value
     for name, path in paths.items():
-        options[name] = load_image(path, given[name], name, limits.max_pixels)
+        options[name] = load_image(path, given[name], name, limits)
     try:
         return kind, kind.resolve(options)
     except OptionError as err:
@@ -78,7 +79,9 @@ def prepare(kind_name: str, given: Mapping[str, str], net: Network | None,
 
 def draw(kind: Any, net: Network | None, resolved: Mapping[str, Any], themes: Sequence[str],
          fmt: str, limits: Limits) -> tuple[dict[tuple[str, str], bytes], dict[str, Any], list[str]]:
-    """Files per (theme, format), the metadata (alt text, numbers) and Python warnings raised."""
+    """Files per (theme, format), the metadata (alt text, numbers) and Python warnings raised.
+    One theme's figure at a time: the previous one is let go before the next is drawn."""
+    from rfdocs.compute.budget import BudgetError
     from rfdocs.figures import THEMES, OptionError
     from rfdocs.figures.output import figure_bytes
 
@@ -95,9 +98,13 @@ def draw(kind: Any, net: Network | None, resolved: Mapping[str, Any], themes: Se
 
                     files[(theme, fmt)] = animation_bytes(rendered, "gif")
                 else:
-                    files[(theme, fmt)] = figure_bytes(rendered.figure, fmt, dpi=limits.png_dpi)
+                    files[(theme, fmt)] = figure_bytes(rendered.figure, fmt, dpi=limits.png_dpi,
+                                                       budget=rendered.budget)
                 alt, numbers = rendered.alt, rendered.numbers
+                del rendered
         except OptionError as err:
+            raise FigureProblem(f":{err.option}: {err.message}", "option") from None
+        except BudgetError as err:
             raise FigureProblem(f":{err.option}: {err.message}", "option") from None
         except (ValueError, MemoryError) as err:
             raise FigureProblem(str(err), "render") from None
