@@ -25,9 +25,12 @@ MAX_SPEC_CHARS = 2_000_000
 MAX_DIM = 1_000_000
 MAX_NAME = 128  # characters of a layer name
 #: The strides of the windows on any path from the input multiply to at most this, down-sampling
-#: (conv, pool) and up-sampling (deconv) counted apart: jumps and offsets stay numbers a
-#: figure can show (720 layers of stride 1,000,000 would make 4,320-digit ones).
-MAX_STRIDE_PRODUCT = 10**12
+#: (conv, pool) and up-sampling (deconv) counted apart: jumps, fields and offsets stay numbers
+#: that print (Python converts at most 4,300 digits; 720 layers of stride 1,000,000 make 4,320)
+#: and convert to floats for figures (below 1e308), while 22 diamonds of distinct prime strides
+#: (a product of 3e30) pass.
+MAX_STRIDE_PRODUCT = 10**100
+_STRIDE_PRODUCT_TEXT = "10^100"
 #: Nesting of lists and mappings in the long form (a spec needs four levels).
 MAX_NESTING = 64
 #: Characters of one integer in a spec (numbers in a spec are at most MAX_DIM).
@@ -332,7 +335,7 @@ def validate_graph(net: Network) -> Network:
                               (max(up_h, up_w), "strides of the transposed convolutions")):
             if product > MAX_STRIDE_PRODUCT:
                 raise SpecError(f"the {what} on a path from the input to here multiply to more "
-                                f"than {MAX_STRIDE_PRODUCT:,}; rfdocs refuses such networks",
+                                f"than {_STRIDE_PRODUCT_TEXT}; rfdocs refuses such networks",
                                 layer=layer.name, field="stride", line=layer.line)
         products[layer.name] = (down_h, down_w, up_h, up_w)
     return net
