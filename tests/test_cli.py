@@ -246,3 +246,16 @@ def test_figure_files_with_hostile_values(tmp_path: Path, text: str, words: tupl
     figure.write_text(text)
     one_line_failure(run("render", str(figure), "-o", str(tmp_path / "out.svg")), *words)
     assert not (tmp_path / "out.svg").exists()
+
+
+def test_numbers_near_the_stride_bound_print_and_draw(tmp_path: Path) -> None:
+    """16 layers of stride 1,000,000 (a jump of 10^96, just under the parser's 10^100): the
+    table prints the exact jump and the figures draw (floats hold it; no int-to-text limit)."""
+    spec = tmp_path / "net.txt"
+    spec.write_text("input 8x8x1\n" + "conv 1 /1000000 x1\n" * 16)
+    done = run("rf", str(spec), "--json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["layers"][-1]["jump"] == [10**96, 10**96]
+    for kind in ("block", "growth"):
+        code = main(["render", kind, "--spec", str(spec), "-q", "-o", str(tmp_path / f"{kind}.svg")])
+        assert code == 0 and (tmp_path / f"{kind}.svg").read_bytes().startswith(b"<?xml")
