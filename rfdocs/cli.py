@@ -132,7 +132,7 @@ def render_to_file(kind_name: str, options: Mapping[str, Any], network: Network 
 
         data = animation_bytes(rendered, "gif")
     else:
-        data = figure_bytes(rendered.figure, fmt)
+        data = figure_bytes(rendered.figure, fmt, budget=rendered.budget)
     try:
         write_atomic(out, data)
     except OSError as err:

@@ -55,9 +55,6 @@ BODIES = [
     '{"input": [12, 12, 1],\n "layers": [{"op": "conv", "kernel": 1e400, "filters": 1}]}',
 ]
 MAX_MESSAGE = 600  # characters: values a message quotes are shortened
-#: Messages that still quote a value whole, in rfdocs/sphinxext/directives.py (_common's :align:,
-#: :width:, :class: and rf-table's :layers:); to go once they use rfdocs.messages.quote.
-NOT_YET_SHORTENED = re.compile(r"^rf-[a-z]+: :(align|width|class):|^rf-table: :layers:")
 DIRECTIVES = [f"rf-{k}" for k in KIND_MODULES] + ["rf-table", "rf-network", "rf-explorer"]
 
 
@@ -164,8 +161,7 @@ def test_fuzz_directives_in_real_builds(seed: int, tmp_path: Path) -> None:
             here = [w for w in page_warnings if lo <= int(w["line"]) < hi]
             cases += 1
             assert len(found) <= 1, (docname, lo, found)
-            assert all(len(w["message"]) < MAX_MESSAGE for w in here
-                       if not NOT_YET_SHORTENED.match(w["message"])), (docname, lo, here)
+            assert all(len(w["message"]) < MAX_MESSAGE for w in here), (docname, lo, here)
             if "error" in found:
                 assert len(here) == 1, (docname, lo, here)
             elif found == ["figure"] and here:

@@ -162,9 +162,6 @@ def test_each_directive_renders_or_warns_once_at_its_line(
     assert len(here[0]["message"]) < 600, here[0]["message"][:600]
 
 
-@pytest.mark.xfail(strict=True, reason="rf-table's :layers: message (RfTableDirective in "
-                   "rfdocs/sphinxext/directives.py, owned by the lead) quotes the value whole; "
-                   "the fix: rfdocs.messages.quote(missing[0]) and shorten() on the layer list")
 def test_rf_table_layers_option_is_quoted_shortened(tmp_path: Path) -> None:
     page = f"Table\n=====\n\n.. rf-table::\n   :model: alexnet\n   :layers: {LONG}\n"
     built = build(write_project(tmp_path / "src", {"index.rst": page}), "html")

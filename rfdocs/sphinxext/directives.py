@@ -14,6 +14,7 @@ from sphinx.application import Sphinx
 from sphinx.util.docutils import SphinxDirective
 
 from rfdocs.compute import Network, SpecError, analyze
+from rfdocs.messages import quote, shorten
 from rfdocs.sphinxext.cache import FigureCache, code_fingerprint, figure_key, file_digest
 from rfdocs.sphinxext.errors import FigureProblem, report
 from rfdocs.sphinxext.render import PATH_OPTIONS, FigureRequest, Limits, prepare
@@ -120,20 +121,21 @@ def _common(directive: RfdocsDirective) -> tuple[str | None, str | None, str | N
     opts = directive.options
     align = opts.get("align")
     if align is not None and align.strip() not in ("left", "center", "right"):
-        raise DirectiveProblem(f":align: {align!r} is not allowed; use left, center or right", "option")
+        raise DirectiveProblem(f":align: {quote(align)} is not allowed; use left, center or right",
+                               "option")
     width = opts.get("width")
     if width is not None:
         try:
             width = directives.length_or_percentage_or_unitless(width.strip())
         except ValueError:
-            raise DirectiveProblem(f":width: {width!r} is not a length or percentage "
+            raise DirectiveProblem(f":width: {quote(width)} is not a length or percentage "
                                    "(e.g. 80% or 400px)", "option") from None
     classes: list[str] = []
     if opts.get("class"):
         try:
             classes = directives.class_option(opts["class"])
         except ValueError:
-            raise DirectiveProblem(f":class: {opts['class']!r} is not a list of class names",
+            raise DirectiveProblem(f":class: {quote(opts['class'])} is not a list of class names",
                                    "option") from None
     return (align.strip() if align else None), width, opts.get("alt"), classes
 
@@ -267,8 +269,8 @@ class RfTableDirective(RfdocsDirective):
             names = {n.name for n in analysis}
             missing = [w for w in wanted if w not in names]
             if missing:
-                raise DirectiveProblem(f":layers: no layer {missing[0]!r}; layers are "
-                                       + ", ".join(n.name for n in analysis), "option")
+                raise DirectiveProblem(f":layers: no layer {quote(missing[0])}; layers are "
+                                       + shorten(", ".join(n.name for n in analysis), 300), "option")
         include_input = "no-input" not in self.options
         table_data = layer_table(analysis, include_input=include_input, layers=wanted)
         table = nodes.table("", classes=["rfdocs-table", *classes])
@@ -318,8 +320,6 @@ class RfNetworkDirective(RfdocsDirective):
     LINES_KEY: ClassVar[str] = "rfdocs_network_lines"
 
     def make_nodes(self) -> list[nodes.Node]:
-        from rfdocs.messages import quote
-
         self.check_options({"model", "spec", "show"})
         name = self.arguments[0].strip()
         if not name.replace("_", "").replace("-", "").isalnum() or len(name) > 128:

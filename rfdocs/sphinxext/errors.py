@@ -6,6 +6,8 @@ from docutils import nodes
 from sphinx.errors import SphinxError
 from sphinx.util import logging
 
+from rfdocs.messages import tidy
+
 logger = logging.getLogger("rfdocs")
 
 
@@ -21,7 +23,8 @@ def error_box(message: str) -> nodes.Element:
 def report(app_config_on_error: str, message: str, location: str, subtype: str,
            lineno: int | None = None) -> list[nodes.Node]:
     """Log ``message`` (type ``rfdocs``, ``subtype``) at ``location`` and return an error box;
-    raise instead when ``rfdocs_on_error = "raise"``."""
+    raise instead when ``rfdocs_on_error = "raise"``. Values quoted whole are cut short."""
+    message = tidy(message)
     if app_config_on_error == "raise":
         raise RfdocsError(f"{location}: {message}")
     logger.warning(message, location=location, type="rfdocs", subtype=subtype)
@@ -35,6 +38,7 @@ def report_inline(app_config_on_error: str, message: str, location: str, subtype
                   rawtext: str) -> list[nodes.Node]:
     """Like ``report``, for a role: the role's text marked as a problem where it stands (an
     error box would put a block inside the paragraph)."""
+    message = tidy(message)
     if app_config_on_error == "raise":
         raise RfdocsError(f"{location}: {message}")
     logger.warning(message, location=location, type="rfdocs", subtype=subtype)
