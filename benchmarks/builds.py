@@ -27,7 +27,7 @@ def use_snapshot(folder: Path) -> None:
 @dataclass(frozen=True)
 class Site:
     """A source folder and where its builds go: ``out/html``, ``out/doctrees`` and the rfdocs
-    cache at its default place, ``out/.rfdocs-cache`` (``<outdir>/../.rfdocs-cache``)."""
+    cache at its default place, ``out/doctrees/rfdocs-cache`` (``<doctrees>/rfdocs-cache``)."""
 
     label: str
     src: Path
@@ -43,7 +43,7 @@ class Site:
 
     @property
     def cache(self) -> Path:
-        return self.out / ".rfdocs-cache"
+        return self.doctrees / "rfdocs-cache"
 
 
 def _cache_state(site: Site) -> dict[str, int]:
@@ -88,13 +88,17 @@ class Build:
 
 
 def build(site: Site, kind: str, *, jobs: int = 1, logs: Path) -> Build:
-    """``cold``: output, doctrees and figure cache deleted; ``clean``: output and doctrees
-    deleted, cache kept; ``noop``: nothing deleted (the previous build is up to date)."""
+    """``cold``: output, doctrees and figure cache deleted; ``clean``: output and the doctrees'
+    pages deleted (every page read and written again), the figure cache kept (by default it
+    lives in the doctrees folder, ``rfdocs-cache``); ``noop``: nothing deleted (the previous
+    build is up to date)."""
     if kind == "cold":
         shutil.rmtree(site.out, ignore_errors=True)
     elif kind == "clean":
         shutil.rmtree(site.html, ignore_errors=True)
-        shutil.rmtree(site.doctrees, ignore_errors=True)
+        for path in site.doctrees.iterdir() if site.doctrees.is_dir() else ():
+            if path.name != "rfdocs-cache":
+                shutil.rmtree(path) if path.is_dir() else path.unlink()
     elif kind != "noop":
         raise ValueError(kind)
     cache_before, pages_before = _cache_state(site), _page_times(site)

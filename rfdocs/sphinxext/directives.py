@@ -189,6 +189,7 @@ class RfFigureDirective(RfdocsDirective):
                     doc.pending.append(request.id)
             else:
                 doc.cached += 1
+                build.outcomes[job.key] = None  # checked (and marked as used): not again at write
         return [self.figure_node(request.id, job.key, align, width, alt, classes)]
 
     def allowed(self) -> tuple[str, ...]:
