@@ -84,27 +84,25 @@ def build(docs: Path, out: Path, *, slug: str, formats: list[str], fail_on_warni
     runner = Runner(logs)
     figures: list[tuple[str, set[str]]] = []
 
-    code, output = runner.run("html", sphinx("html", out / "html", fail_on_warning=fail_on_warning,
-                                              language=language), docs)
-    if code:
-        runner.fail("html", output, f"sphinx exited with {code}")
+    def sphinx_step(name: str, builder: str, outdir: Path, strict: bool) -> tuple[int, str]:
+        """One sphinx-build as Read the Docs runs it; a non-zero exit is a problem."""
+        code, output = runner.run(name, sphinx(builder, outdir, fail_on_warning=strict,
+                                               language=language), docs)
+        if code:
+            runner.fail(name, output, f"sphinx exited with {code}")
+        return code, output
+
+    sphinx_step("html", "html", out / "html", fail_on_warning)
     figures.append(("html", runner.check("html", checks.check_html(out / "html"))))
 
     if "htmlzip" in formats:
-        code, output = runner.run("htmlzip", sphinx("singlehtml", out / "htmlzip",
-                                                    fail_on_warning=fail_on_warning,
-                                                    language=language), docs)
-        if code:
-            runner.fail("htmlzip", output, f"sphinx exited with {code}")
+        sphinx_step("htmlzip", "singlehtml", out / "htmlzip", fail_on_warning)
         figures.append(("htmlzip", runner.check("htmlzip", checks.check_html(out / "htmlzip"))))
 
     if "pdf" in formats:
         pdf = out / "pdf"
-        code, output = runner.run("latex", sphinx("latex", pdf, fail_on_warning=False,
-                                                  language=language), docs)
-        if code:
-            runner.fail("latex", output, f"sphinx exited with {code}")
-        elif warned := warnings_of(output):
+        code, output = sphinx_step("latex", "latex", pdf, False)
+        if not code and (warned := warnings_of(output)):
             runner.problems += [f"[latex] {w}" for w in warned]
             runner.problems.append("[latex] the warnings above: Read the Docs runs this step "
                                    "without -W, so it would publish the PDF anyway")
@@ -126,11 +124,7 @@ def build(docs: Path, out: Path, *, slug: str, formats: list[str], fail_on_warni
             figures.append(("pdf", runner.check("pdf", checks.check_pdf(pdf, slug))))
 
     if "epub" in formats:
-        code, output = runner.run("epub", sphinx("epub", out / "epub",
-                                                 fail_on_warning=fail_on_warning,
-                                                 language=language), docs)
-        if code:
-            runner.fail("epub", output, f"sphinx exited with {code}")
+        sphinx_step("epub", "epub", out / "epub", fail_on_warning)
         books = sorted((out / "epub").glob("*.epub"))
         if len(books) != 1:
             runner.problems.append(f"[epub] expected one .epub in {out / 'epub'}, found {len(books)}")
