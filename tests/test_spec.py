@@ -98,7 +98,7 @@ def test_round_trips(spec: dict) -> None:  # type: ignore[type-arg]
         ("input: [8, 8, 1]\nlayers:\n  - {op: relu}\n  - {op: maxpool, kernel: 2, filters: 3}\n",
          "maxpool2", "filters", 4, "only allowed for conv, deconv"),
         ("input: [8, 8, 1]\nlayers:\n  - {op: conv, kernel: 3, filters: 1, padding: full}\n", "conv1",
-         "padding", 3, '"same" or "valid"'),
+         "padding", 3, '"same_lower" or "valid"'),
         ("input: [8, 8, 1]\nlayers:\n  - {op: add, inputs: [input, nowhere]}\n", "add1", "inputs", 3,
          "earlier layer"),
         ("input: [8, 8, 1]\nlayers:\n  - {op: conv, kernel: 3, filters: 4, groups: 3}\n", "conv1",

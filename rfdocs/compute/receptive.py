@@ -36,7 +36,16 @@ from fractions import Fraction
 from functools import cached_property
 from typing import Any, NamedTuple
 
-from rfdocs.compute.spec import INPUT_NAME, Layer, Network, SpecError
+from rfdocs.compute.spec import (
+    GLOBAL_OPS,
+    INPUT_NAME,
+    MERGE_OPS,
+    POINTWISE_OPS,
+    WINDOW_OPS,
+    Layer,
+    Network,
+    SpecError,
+)
 
 Number = int | Fraction
 
@@ -330,7 +339,7 @@ def resolve_pads(layer: Layer, size: tuple[int, int]) -> tuple[int, int, int, in
     """(top, bottom, left, right) padding of a window layer on an input of ``size`` (H, W)."""
     if not isinstance(layer.padding, str):
         return layer.padding
-    if layer.padding == "valid":
+    if layer.padding == "valid" or layer.op not in WINDOW_OPS:
         return (0, 0, 0, 0)
     pads: list[int] = []
     for axis in range(2):
@@ -345,7 +354,10 @@ def resolve_pads(layer: Layer, size: tuple[int, int]) -> tuple[int, int, int, in
         else:  # TensorFlow: output = ceil(input / stride), the extra pixel at bottom/right
             out = -(-size[axis] // s)
             total = max((out - 1) * s + span - size[axis], 0)
-        pads += [total // 2, total - total // 2]
+        if layer.padding == "same_lower":  # ONNX SAME_LOWER: the extra pixel at top/left
+            pads += [total - total // 2, total // 2]
+        else:
+            pads += [total // 2, total - total // 2]
     return (pads[0], pads[1], pads[2], pads[3])
 
 
@@ -369,16 +381,24 @@ def window_size(layer: Layer, n: int, axis: int, before: int, after: int) -> int
 def _shape(layer: Layer, ins: list[tuple[int, int, int]]) -> tuple[tuple[int, int, int],
                                                                    tuple[int, int, int, int]]:
     h, w, c = ins[0]
-    if layer.op in ("relu", "identity"):
+    if layer.op in POINTWISE_OPS:
         return (h, w, c), (0, 0, 0, 0)
-    if layer.op == "add":
-        for other, src in zip(ins[1:], layer.inputs[1:], strict=True):
-            if other != ins[0]:
-                raise SpecError(f"add needs inputs of one shape, but {layer.inputs[0]!r} is "
-                                f"{'x'.join(map(str, ins[0]))} and {src!r} is "
-                                f"{'x'.join(map(str, other))}", layer=layer.name,
-                                field="inputs", line=layer.line)
-        return (h, w, c), (0, 0, 0, 0)
+    if layer.op in MERGE_OPS and layer.op != "concat":
+        return broadcast_shape(layer, ins), (0, 0, 0, 0)
+    if layer.op in GLOBAL_OPS:
+        return (1, 1, h * w * c if layer.op == "flatten" else c), (0, 0, 0, 0)
+    if layer.op == "dense":
+        if (h, w) != (1, 1):
+            raise SpecError(f"a dense layer needs a 1x1 input (put flatten or a global pool "
+                            f"before it), but {layer.inputs[0]!r} is {h}x{w}x{c}",
+                            layer=layer.name, field="inputs", line=layer.line)
+        assert layer.filters is not None
+        return (1, 1, layer.filters), (0, 0, 0, 0)
+    if layer.op == "pad":
+        t, b, lft, r = resolve_pads(layer, (h, w))
+        return (h + t + b, w + lft + r, c), (t, b, lft, r)
+    if layer.op == "upsample":
+        return (h * layer.factor[0], w * layer.factor[1], c), upsample_pads(layer)
     if layer.op == "concat":
         for other, src in zip(ins[1:], layer.inputs[1:], strict=True):
             if other[:2] != ins[0][:2]:
@@ -410,6 +430,44 @@ def _shape(layer: Layer, ins: list[tuple[int, int, int]]) -> tuple[tuple[int, in
     return (out[0], out[1], channels), pads
 
 
+def broadcast_shape(layer: Layer, ins: list[tuple[int, int, int]]) -> tuple[int, int, int]:
+    """The shape of an elementwise merge (add, sub, mul, div): its inputs share height, width and
+    channels, except that an input of height and width 1 spreads over every position and one of
+    one channel over every channel (ONNX and numpy broadcasting, over H, W and C)."""
+    out = [max(s[i] for s in ins) for i in range(3)]
+    for other, src in zip(ins, layer.inputs, strict=True):
+        spatial_ok = other[:2] == tuple(out[:2]) or other[:2] == (1, 1)
+        if not spatial_ok or other[2] not in (1, out[2]):
+            first = ins[0]
+            raise SpecError(f"{layer.op} needs inputs of one shape (or of height and width 1, "
+                            f"or one channel, which spread), but {layer.inputs[0]!r} is "
+                            f"{'x'.join(map(str, first))} and {src!r} is "
+                            f"{'x'.join(map(str, other))}", layer=layer.name,
+                            field="inputs", line=layer.line)
+    return (out[0], out[1], out[2])
+
+
+def upsample_pads(layer: Layer) -> tuple[int, int, int, int]:
+    """An upsample layer as the transposed convolution reading the same input units: its
+    (top, bottom, left, right) pads (see ``upsample_kernel``)."""
+    ph, pw = upsample_kernel(layer, 0)[1], upsample_kernel(layer, 1)[1]
+    return (ph, ph, pw, pw)
+
+
+def upsample_kernel(layer: Layer, axis: int) -> tuple[int, int]:
+    """(kernel, pad) of the transposed convolution with stride ``f`` (the factor) whose output
+    unit o reads the same input units as the upsample: ``nearest`` reads ``floor(o / f)``
+    (kernel f, pad 0); ``linear`` (half-pixel centres) reads the units i with
+    ``|(o + 1/2) / f - 1/2 - i| < 1``, that is ``o - i f`` strictly between ``-f/2 - 1/2`` and
+    ``3f/2 - 1/2``."""
+    f = layer.factor[axis]
+    if layer.mode == "nearest":
+        return f, 0
+    lo = math.floor(Fraction(-f - 1, 2)) + 1
+    hi = math.ceil(Fraction(3 * f - 1, 2)) - 1
+    return hi - lo + 1, -lo
+
+
 # --------------------------------------------------------------------------- receptive fields
 
 
@@ -418,8 +476,11 @@ def layer_step(layer: Layer, axis: int, before: int) -> Step:
     r' = r + j d (k-1), j' = j s); a transposed conv's [(x + p - d(k-1)) / s, (x + p) / s]
     (j' = j / s)."""
     k, s, d = layer.kernel[axis], layer.stride[axis], layer.dilation[axis]
+    if layer.op == "upsample":
+        k, before = upsample_kernel(layer, axis)
+        s, d = layer.factor[axis], 1
     span = d * (k - 1)
-    if layer.op == "deconv":
+    if layer.op in ("deconv", "upsample"):
         first = Fraction(before - span, s)  # in units of the layer's input
         last = Fraction(before, s)
         return Step(_norm(Fraction(1, s)), _norm(first), _norm(last), _norm((first + last) / 2))
@@ -534,9 +595,12 @@ def _graph(preds: Sequence[tuple[int, ...]], layers: Sequence[Layer | None],
            pads: Sequence[tuple[int, int, int, int]],
            shapes: Sequence[tuple[int, int, int]]) -> Graph:
     steps: list[tuple[Step, Step] | None] = []
-    for layer, pad in zip(layers, pads, strict=True):
-        if layer is not None and layer.op in ("conv", "deconv", "maxpool", "avgpool"):
+    for layer, pad, srcs in zip(layers, pads, preds, strict=True):
+        if layer is not None and layer.op in (*WINDOW_OPS, "pad", "upsample"):
             steps.append((layer_step(layer, 0, pad[0]), layer_step(layer, 1, pad[2])))
+        elif layer is not None and layer.op in GLOBAL_OPS:  # one window over the whole input
+            h, w = shapes[srcs[0]][:2]
+            steps.append((Step(1, 0, h - 1, _frac(h - 1, 2)), Step(1, 0, w - 1, _frac(w - 1, 2))))
         else:
             steps.append(None)
     square = (all(s is None or s[0] == s[1] for s in steps)

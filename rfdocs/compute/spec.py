@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -13,9 +14,19 @@ import yaml
 
 from rfdocs.messages import quote, tidy
 
-OPS = ("conv", "deconv", "maxpool", "avgpool", "add", "concat", "relu", "identity")
+POINTWISE_OPS = ("relu", "identity", "leakyrelu", "prelu", "sigmoid", "tanh", "clip",
+                 "hardsigmoid", "hardswish", "gelu", "softmax", "batchnorm", "affine")
 WINDOW_OPS = ("conv", "deconv", "maxpool", "avgpool")
-MERGE_OPS = ("add", "concat")
+MERGE_OPS = ("add", "sub", "mul", "div", "concat")
+#: Ops whose output is one unit (1x1) seeing the whole of their input: the global pools and
+#: ``flatten``, which starts the classifier head (``dense`` layers after it).
+GLOBAL_OPS = ("globalavgpool", "globalmaxpool", "flatten")
+RESAMPLE_OPS = ("pad", "upsample")
+HEAD_OPS = ("flatten", "dense")
+OPS = ("conv", "deconv", "maxpool", "avgpool", "add", "concat", "relu", "identity",
+       "sub", "mul", "div", "pad", "upsample", "globalavgpool", "globalmaxpool", "flatten", "dense",
+       "leakyrelu", "prelu", "sigmoid", "tanh", "clip", "hardsigmoid", "hardswish", "gelu",
+       "softmax", "batchnorm", "affine")
 INPUT_NAME = "input"
 BOM = "\ufeff"  # a byte-order mark some editors write at the start of UTF-8 files
 
@@ -38,8 +49,33 @@ MAX_INT_CHARS = 30
 
 LAYER_FIELDS = (
     "name", "op", "kernel", "stride", "padding", "dilation", "filters", "groups",
-    "output_padding", "ceil_mode", "inputs",
+    "output_padding", "ceil_mode", "inputs", "count_include_pad", "weights", "units", "factor",
+    "mode", "value", "alpha", "beta", "min", "max", "approximate", "epsilon", "scale", "shift",
 )
+
+#: The fields each op takes besides name, op and inputs (in the order the long form writes them).
+OP_FIELDS: dict[str, tuple[str, ...]] = {
+    "conv": ("kernel", "stride", "padding", "dilation", "filters", "groups", "weights"),
+    "deconv": ("kernel", "stride", "padding", "dilation", "filters", "output_padding", "weights"),
+    "maxpool": ("kernel", "stride", "padding", "dilation", "ceil_mode"),
+    "avgpool": ("kernel", "stride", "padding", "dilation", "ceil_mode", "count_include_pad"),
+    "pad": ("padding", "value"),
+    "upsample": ("factor", "mode"),
+    "dense": ("units",),
+    "leakyrelu": ("alpha",),
+    "prelu": ("alpha",),
+    "hardsigmoid": ("alpha", "beta"),
+    "clip": ("min", "max"),
+    "gelu": ("approximate",),
+    "batchnorm": ("epsilon",),
+    "affine": ("scale", "shift"),
+}
+#: Defaults of the numeric fields where they differ by op (ONNX's defaults).
+ALPHA_DEFAULT = {"leakyrelu": 0.01, "prelu": 0.25, "hardsigmoid": 0.2}
+UPSAMPLE_MODES = ("nearest", "linear")
+GELU_APPROXIMATIONS = ("none", "tanh")
+#: Largest magnitude of a number in a spec field (alpha, min, value, ...).
+MAX_FLOAT = 1e30
 
 Pair = tuple[int, int]
 Pads = tuple[int, int, int, int]
@@ -77,13 +113,14 @@ class SpecError(ValueError):
 
 @dataclass(frozen=True)
 class Layer:
-    """One node of the network graph, with every field in canonical form."""
+    """One node of the network graph, with every field in canonical form (``filters`` holds a
+    dense layer's ``units``)."""
 
     name: str
     op: str
     kernel: Pair = (1, 1)
     stride: Pair = (1, 1)
-    padding: Pads | str = (0, 0, 0, 0)  # (top, bottom, left, right), "same" or "valid"
+    padding: Pads | str = (0, 0, 0, 0)  # (top, bottom, left, right), "same", "same_lower", "valid"
     dilation: Pair = (1, 1)
     filters: int | None = None
     groups: int = 1
@@ -91,33 +128,59 @@ class Layer:
     ceil_mode: bool = False
     inputs: tuple[str, ...] = ()
     line: int | None = field(default=None, compare=False)
+    count_include_pad: bool = True  # avgpool: divide by the taps in input and pads (PyTorch)
+    weights: tuple[str, ...] = ()  # conv/deconv: kernel specs, one for all filters or one each
+    factor: Pair = (1, 1)  # upsample
+    mode: str = "nearest"  # upsample: nearest (floor of o / factor) or linear (half-pixel)
+    value: float = 0.0  # pad: the constant
+    alpha: float = 0.0  # leakyrelu, prelu (slope), hardsigmoid
+    beta: float = 0.5  # hardsigmoid
+    min: float | None = None  # clip; None: no bound
+    max: float | None = None
+    approximate: str = "none"  # gelu: "none" (erf) or "tanh"
+    epsilon: float = 1e-5  # batchnorm
+    scale: float = 1.0  # affine: x * scale + shift (per-channel values come from params)
+    shift: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         """The long form of this layer, with only the fields its op uses."""
         out: dict[str, Any] = {"name": self.name, "op": self.op}
-        if self.op in WINDOW_OPS:
-            out["kernel"] = list(self.kernel)
-            out["stride"] = list(self.stride)
-            out["padding"] = self.padding if isinstance(self.padding, str) else list(self.padding)
-            out["dilation"] = list(self.dilation)
-        if self.op in ("conv", "deconv"):
-            out["filters"] = self.filters
-        if self.op == "conv":
-            out["groups"] = self.groups
-        if self.op == "deconv":
-            out["output_padding"] = list(self.output_padding)
-        if self.op in ("maxpool", "avgpool"):
-            out["ceil_mode"] = self.ceil_mode
+        for name in OP_FIELDS.get(self.op, ()):
+            if name == "weights":
+                if self.weights:
+                    out["weights"] = (self.weights[0] if len(self.weights) == 1
+                                      else list(self.weights))
+                continue
+            if name == "units":
+                out["units"] = self.filters
+                continue
+            value = getattr(self, name)
+            if name in ("min", "max") and value is None:
+                continue
+            if name == "padding" and not isinstance(value, str):
+                value = list(value)
+            elif isinstance(value, tuple):
+                value = list(value)
+            out[name] = value
         out["inputs"] = list(self.inputs)
         return out
 
 
+Params = Mapping[str, Mapping[str, Any]]
+
+
 @dataclass(frozen=True)
 class Network:
-    """An input shape (H, W, C) and layers in topological order; the last layer is the output."""
+    """An input shape (H, W, C) and layers in topological order; the last layer is the output.
+
+    ``params``: learned numbers by layer name and parameter name, numpy arrays (from an importer:
+    ``weight``, ``bias`` of conv, deconv and dense layers; ``mean``, ``var``, ``scale``,
+    ``bias`` of batchnorm; per-channel ``slope`` of prelu and ``scale``, ``shift`` of affine).
+    They are not part of the spec: comparing and hashing networks ignores them."""
 
     input: tuple[int, int, int]
     layers: tuple[Layer, ...]
+    params: Params = field(default_factory=dict, compare=False, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         return {"input": list(self.input), "layers": [layer.to_dict() for layer in self.layers]}
@@ -164,9 +227,9 @@ def _pair(value: Any, layer: str, name: str, line: int | None, minimum: int) -> 
 
 
 def _padding(value: Any, layer: str, line: int | None) -> Pads | str:
-    allowed = ('an integer, [ph, pw], [top, bottom, left, right], "same" or "valid"')
+    allowed = ('an integer, [ph, pw], [top, bottom, left, right], "same", "same_lower" or "valid"')
     if isinstance(value, str):
-        if value in ("same", "valid"):
+        if value in ("same", "same_lower", "valid"):
             return value
         raise SpecError(f"must be {allowed}, got {quote(value)}", layer=layer, field="padding",
                         line=line)
@@ -185,6 +248,60 @@ def _padding(value: Any, layer: str, line: int | None) -> Pads | str:
         raise SpecError(f"must be {allowed}, got {quote(value)}",
                         layer=layer, field="padding", line=line) from None
     return (p, p, p, p)
+
+
+def _bool(value: Any, layer: str, name: str, line: int | None) -> bool:
+    if not isinstance(value, bool):
+        raise SpecError(f"must be true or false, got {quote(value)}",
+                        layer=layer, field=name, line=line)
+    return value
+
+
+def _float(value: Any, layer: str, name: str, line: int | None) -> float:
+    """A finite number of magnitude at most MAX_FLOAT (integers allowed)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise SpecError(f"must be a number, got {quote(value)}", layer=layer, field=name, line=line)
+    try:
+        number = float(value)
+    except OverflowError:
+        number = math.inf
+    if not math.isfinite(number) or abs(number) > MAX_FLOAT:
+        raise SpecError(f"must be a finite number of magnitude at most 1e30, got {quote(value)}",
+                        layer=layer, field=name, line=line)
+    return number
+
+
+def _choice(value: Any, allowed: Sequence[str], layer: str, name: str, line: int | None) -> str:
+    if value not in allowed:
+        raise SpecError(f"must be {' or '.join(allowed)}, got {quote(value)}",
+                        layer=layer, field=name, line=line)
+    return str(value)
+
+
+def _kernel_names(value: Any, filters: int, kernel: Pair, layer: str,
+                  line: int | None) -> tuple[str, ...]:
+    """Kernel specs (``sobel-x``, ``gaussian(5, 1.5)``, ``[[1, 0], [0, -1]]``): one for every
+    filter, or one per filter; each no larger than the layer's kernel."""
+    from rfdocs.compute.kernels import parse_kernel
+
+    specs = [value] if isinstance(value, str) else value
+    if not isinstance(specs, list | tuple) or not specs or not all(isinstance(v, str) for v in specs):
+        raise SpecError(f"must be a kernel name or a list of kernel names, got {quote(value)}",
+                        layer=layer, field="weights", line=line)
+    if len(specs) not in (1, filters):
+        raise SpecError(f"gives {len(specs)} kernels; give one for every filter or exactly "
+                        f"{filters} (one per filter)", layer=layer, field="weights", line=line)
+    for spec in specs:
+        try:
+            parsed = parse_kernel(spec)
+        except ValueError as err:
+            raise SpecError(str(err), layer=layer, field="weights", line=line) from None
+        shape = parsed.weights.shape
+        if shape[0] > kernel[0] or shape[1] > kernel[1]:
+            raise SpecError(f"kernel {quote(spec)} is {shape[0]}x{shape[1]}, larger than the "
+                            f"layer's {kernel[0]}x{kernel[1]} kernel", layer=layer,
+                            field="weights", line=line)
+    return tuple(s.strip() for s in specs)
 
 
 def _input_shape(value: Any, line: int | None) -> tuple[int, int, int]:
@@ -219,18 +336,13 @@ def layer_from_mapping(
         raise SpecError(f"unknown field(s) {', '.join(map(quote, unknown[:5]))}; "
                         f"allowed: {', '.join(LAYER_FIELDS)}", layer=name,
                         field=unknown[0] if isinstance(unknown[0], str) else None, line=line)
-
-    def only(names: Sequence[str], ops: Sequence[str]) -> None:
-        for f in names:
-            if f in raw and op not in ops:
-                raise SpecError(f"is only allowed for {', '.join(ops)} layers, not {op}",
-                                layer=name, field=f, line=line)
-
-    only(("kernel", "stride", "padding", "dilation"), WINDOW_OPS)
-    only(("filters",), ("conv", "deconv"))
-    only(("groups",), ("conv",))
-    only(("output_padding",), ("deconv",))
-    only(("ceil_mode",), ("maxpool", "avgpool"))
+    allowed = OP_FIELDS.get(op, ())
+    for f in raw:
+        if f in ("name", "op", "inputs") or f in allowed:
+            continue
+        takers = [o for o in OPS if f in OP_FIELDS.get(o, ())]
+        raise SpecError(f"is only allowed for {', '.join(takers)} layers, not {op}",
+                        layer=name, field=f, line=line)
 
     inputs_raw = raw.get("inputs", [previous])
     if isinstance(inputs_raw, str):
@@ -241,6 +353,9 @@ def layer_from_mapping(
         raise SpecError(f"must be a non-empty list of layer names, got {quote(inputs_raw)}",
                         layer=name, field="inputs", line=line)
     inputs = tuple(inputs_raw)
+    if op in ("sub", "div") and len(inputs) != 2:
+        raise SpecError(f"a {op} layer takes exactly two inputs, got {quote(list(inputs))}",
+                        layer=name, field="inputs", line=line)
     if op in MERGE_OPS and len(inputs) < 2:
         raise SpecError(f"an {op} layer needs at least two inputs, got {quote(list(inputs))}",
                         layer=name, field="inputs", line=line)
@@ -261,6 +376,8 @@ def layer_from_mapping(
             raise SpecError(f"is required for {op} layers (the number of output channels)",
                             layer=name, field="filters", line=line)
         kw["filters"] = _int(raw["filters"], name, "filters", line, 1)
+        if "weights" in raw:
+            kw["weights"] = _kernel_names(raw["weights"], kw["filters"], kw["kernel"], name, line)
     if op == "conv":
         kw["groups"] = _int(raw.get("groups", 1), name, "groups", line, 1)
         if kw["filters"] % kw["groups"]:
@@ -270,17 +387,62 @@ def layer_from_mapping(
         kw["output_padding"] = _pair(raw.get("output_padding", 0), name, "output_padding", line, 0)
         if isinstance(kw["padding"], str) and kw["padding"] == "valid":
             kw["padding"] = (0, 0, 0, 0)
+        if kw["padding"] == "same_lower":
+            raise SpecError("must be a number, a list or \"same\" for deconv layers, got "
+                            "'same_lower'", layer=name, field="padding", line=line)
         for axis in range(2):
             if kw["output_padding"][axis] >= max(kw["stride"][axis], kw["dilation"][axis]):
                 raise SpecError("must be smaller than the stride or the dilation, got "
                                 f"{list(kw['output_padding'])}", layer=name,
                                 field="output_padding", line=line)
     if op in ("maxpool", "avgpool"):
-        ceil = raw.get("ceil_mode", False)
-        if not isinstance(ceil, bool):
-            raise SpecError(f"must be true or false, got {quote(ceil)}",
-                            layer=name, field="ceil_mode", line=line)
-        kw["ceil_mode"] = ceil
+        kw["ceil_mode"] = _bool(raw.get("ceil_mode", False), name, "ceil_mode", line)
+    if op == "avgpool":
+        kw["count_include_pad"] = _bool(raw.get("count_include_pad", True), name,
+                                        "count_include_pad", line)
+    if op == "pad":
+        if "padding" not in raw:
+            raise SpecError("is required for pad layers: an integer, [ph, pw] or "
+                            "[top, bottom, left, right]", layer=name, field="padding", line=line)
+        pads = _padding(raw["padding"], name, line)
+        if isinstance(pads, str):
+            raise SpecError(f"must be numbers for pad layers, got {quote(pads)}",
+                            layer=name, field="padding", line=line)
+        kw["padding"] = pads
+        kw["value"] = _float(raw.get("value", 0.0), name, "value", line)
+    if op == "upsample":
+        if "factor" not in raw:
+            raise SpecError("is required for upsample layers: an integer or [fh, fw]",
+                            layer=name, field="factor", line=line)
+        kw["factor"] = _pair(raw["factor"], name, "factor", line, 1)
+        kw["mode"] = _choice(raw.get("mode", "nearest"), UPSAMPLE_MODES, name, "mode", line)
+    if op == "dense":
+        if "units" not in raw:
+            raise SpecError("is required for dense layers (the number of outputs)",
+                            layer=name, field="units", line=line)
+        kw["filters"] = _int(raw["units"], name, "units", line, 1)
+    if op in ALPHA_DEFAULT:
+        kw["alpha"] = _float(raw.get("alpha", ALPHA_DEFAULT[op]), name, "alpha", line)
+    if op == "hardsigmoid":
+        kw["beta"] = _float(raw.get("beta", 0.5), name, "beta", line)
+    if op == "clip":
+        for bound in ("min", "max"):
+            if raw.get(bound) is not None:
+                kw[bound] = _float(raw[bound], name, bound, line)
+        if kw.get("min") is not None and kw.get("max") is not None and kw["min"] > kw["max"]:
+            raise SpecError(f"min ({kw['min']}) must not exceed max ({kw['max']})",
+                            layer=name, field="min", line=line)
+    if op == "gelu":
+        kw["approximate"] = _choice(raw.get("approximate", "none"), GELU_APPROXIMATIONS, name,
+                                    "approximate", line)
+    if op == "batchnorm":
+        kw["epsilon"] = _float(raw.get("epsilon", 1e-5), name, "epsilon", line)
+        if not kw["epsilon"] > 0:
+            raise SpecError(f"must be positive, got {kw['epsilon']}", layer=name,
+                            field="epsilon", line=line)
+    if op == "affine":
+        kw["scale"] = _float(raw.get("scale", 1.0), name, "scale", line)
+        kw["shift"] = _float(raw.get("shift", 0.0), name, "shift", line)
     return Layer(name=name, op=op, inputs=inputs, line=line, **kw)
 
 
@@ -559,7 +721,8 @@ def parse_json(text: str, *, max_layers: int = MAX_LAYERS) -> Network:
 
 COMPACT_HELP = (
     "compact layer lines look like 'conv 5x5 /1 x100 pad 2', 'maxpool 2 /2 ceil', "
-    "'name: deconv 4x4 /2 x16 pad 1 outpad 1', 'add a b' or 'relu'; the first line may be "
+    "'name: deconv 4x4 /2 x16 pad 1 outpad 1', 'add a b', 'leakyrelu alpha 0.1', "
+    "'upsample 2 mode linear', 'flatten', 'dense x10' or 'relu'; the first line may be "
     "'input 50x50x3'"
 )
 
@@ -595,6 +758,26 @@ def _size_token(token: str, layer: str, name: str, line: int) -> list[int]:
     return [_count(a, layer, name, line), _count(b if b is not None else a, layer, name, line)]
 
 
+_FLOAT_KEYS = {"alpha": "alpha", "beta": "beta", "min": "min", "max": "max", "eps": "epsilon",
+               "epsilon": "epsilon", "scale": "scale", "shift": "shift", "value": "value"}
+_FLOAT_TEXT = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]{1,3})?")
+
+
+def _decimal(token: str, layer: str, name: str, line: int) -> float:
+    """A number written in the compact form (ASCII digits, optional sign, decimals, exponent)."""
+    if len(token) > MAX_INT_CHARS + 10 or not _FLOAT_TEXT.fullmatch(token):
+        raise SpecError(f"expected a number such as 0.1 or -6, got {quote(token)}"
+                        f"{_digits_hint(token)}", layer=layer, field=name, line=line)
+    return float(token)
+
+
+def _digits_only(token: str, layer: str, name: str, line: int) -> str:
+    if not _DIGITS.fullmatch(token):
+        raise SpecError(f"expected an integer, got {quote(token)}{_digits_hint(token)}",
+                        layer=layer, field=name, line=line)
+    return token
+
+
 def _compact_layer(tokens: list[str], index: int, line: int) -> dict[str, Any]:
     name: str | None = None
     if tokens[0].endswith(":"):
@@ -627,12 +810,13 @@ def _compact_layer(tokens: list[str], index: int, line: int) -> dict[str, Any]:
         if low.startswith("/"):
             raw["stride"] = _size_token(low[1:], label, "stride", line)
         elif low.startswith("x") and _DIGITS.fullmatch(low[1:]):
-            raw["filters"] = _count(low[1:], label, "filters", line)
+            key = "units" if op == "dense" else "filters"
+            raw[key] = _count(low[1:], label, key, line)
         elif _SIZE.match(low) and "kernel" not in raw and op in WINDOW_OPS:
             raw["kernel"] = _size_token(low, label, "kernel", line)
         elif low in ("pad", "padding"):
             val = value_after("padding")
-            if val in ("same", "valid"):
+            if val in ("same", "same_lower", "valid"):
                 raw["padding"] = val
             elif re.fullmatch(r"[0-9]+(,[0-9]+){0,3}", val) and val.count(",") in (0, 1, 3):
                 parts = [_count(v, label, "padding", line) for v in val.split(",")]
@@ -653,6 +837,34 @@ def _compact_layer(tokens: list[str], index: int, line: int) -> dict[str, Any]:
                                                 "output_padding", line)
         elif low == "ceil":
             raw["ceil_mode"] = True
+        elif op not in MERGE_OPS and low == "exclude_pad":
+            raw["count_include_pad"] = False
+        elif op not in MERGE_OPS and low in ("weights", "kernels"):
+            from rfdocs.compute.kernels import split_specs
+            val = value_after("weights")
+            try:
+                names = split_specs(val)
+            except ValueError as err:
+                raise SpecError(str(err), layer=label, field="weights", line=line) from None
+            raw["weights"] = names[0] if len(names) == 1 else names
+        elif op not in MERGE_OPS and low in _FLOAT_KEYS:
+            key = _FLOAT_KEYS[low]
+            raw[key] = _decimal(value_after(key), label, key, line)
+        elif op not in MERGE_OPS and low == "mode":
+            raw["mode"] = value_after("mode")
+        elif op not in MERGE_OPS and low == "approximate":
+            raw["approximate"] = value_after("approximate")
+        elif op not in MERGE_OPS and low == "units":
+            raw["units"] = _count(_digits_only(value_after("units"), label, "units", line), label,
+                                  "units", line)
+        elif op not in MERGE_OPS and low == "factor":
+            raw["factor"] = _size_token(value_after("factor"), label, "factor", line)
+        elif op == "upsample" and _SIZE.match(low) and "factor" not in raw:
+            raw["factor"] = _size_token(low, label, "factor", line)
+        elif op == "pad" and "padding" not in raw and re.fullmatch(r"[0-9]+(,[0-9]+){0,3}", low) \
+                and low.count(",") in (0, 1, 3):
+            parts = [_count(v, label, "padding", line) for v in low.split(",")]
+            raw["padding"] = parts[0] if len(parts) == 1 else parts
         elif low == "from":
             raw["inputs"] = rest[i + 1:]
             if not raw["inputs"]:
@@ -798,13 +1010,30 @@ def format_compact(net: Network) -> str:
             if layer.dilation != (1, 1):
                 parts += ["dil", _size_text(layer.dilation)]
         if layer.filters is not None:
-            parts.append(f"x{layer.filters}")
+            parts.append(f"x{layer.filters}")  # a dense layer's units
         if layer.groups != 1:
             parts += ["groups", str(layer.groups)]
         if layer.output_padding != (0, 0):
             parts += ["outpad", _size_text(layer.output_padding)]
         if layer.ceil_mode:
             parts.append("ceil")
+        if layer.op == "avgpool" and not layer.count_include_pad:
+            parts.append("exclude_pad")
+        if layer.op == "pad":
+            pad = layer.padding
+            assert not isinstance(pad, str)
+            parts.append(",".join(map(str, pad)))
+            if layer.value:
+                parts += ["value", repr(layer.value)]
+        if layer.op == "upsample":
+            parts += [f"{layer.factor[0]}x{layer.factor[1]}", "mode", layer.mode]
+        if layer.weights:
+            parts += ["weights", ",".join(layer.weights)]
+        for name in ("alpha", "beta", "min", "max", "epsilon", "scale", "shift"):
+            if name in OP_FIELDS.get(layer.op, ()) and getattr(layer, name) is not None:
+                parts += [name, repr(getattr(layer, name))]
+        if layer.op == "gelu" and layer.approximate != "none":
+            parts += ["approximate", layer.approximate]
         if layer.op in MERGE_OPS:
             parts += list(layer.inputs)
         elif layer.inputs != (previous,):
