@@ -109,7 +109,7 @@ def _windows(x: Arr, kernel: tuple[int, int], stride: tuple[int, int],
 def max_pool2d(x: Arr, kernel: tuple[int, int], stride: tuple[int, int],
                pads: tuple[int, int, int, int], dilation: tuple[int, int],
                ceil_mode: bool) -> Arr:
-    """Max over the window's taps that fall inside the input (-inf if none)."""
+    """Max over the window's taps that fall inside the input (-inf if none); a NaN wins."""
     ho, wo, table = _windows(x, kernel, stride, pads, dilation, ceil_mode)
     c = x.shape[2]
     y = np.full((ho, wo, c), -np.inf)
@@ -117,8 +117,9 @@ def max_pool2d(x: Arr, kernel: tuple[int, int], stride: tuple[int, int],
         for ox in range(wo):
             for ch in range(c):
                 for py, px, inside in table[oy][ox]:
-                    if inside:
-                        y[oy, ox, ch] = max(y[oy, ox, ch], x[py - pads[0], px - pads[2], ch])
+                    value = x[py - pads[0], px - pads[2], ch] if inside else -math.inf
+                    if math.isnan(value) or value > y[oy, ox, ch]:
+                        y[oy, ox, ch] = value
     return y
 
 

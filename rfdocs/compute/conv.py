@@ -50,6 +50,17 @@ def pool_size(n: int, k: int, s: int, d: int, before: int, after: int, ceil_mode
     return out
 
 
+def empty_window(n: int, k: int, s: int, d: int, before: int, out: int) -> int | None:
+    """The first output unit (along one axis) whose taps ``o s + i d`` all fall in the padding,
+    or None: such a max-pool window has no input value to take the maximum of (ONNX Runtime
+    gives the lowest float there, PyTorch refuses pads over half the kernel)."""
+    o = np.arange(out, dtype=np.int64)
+    first = np.maximum(-(-(before - o * s) // d), 0)  # first tap at or after the input start
+    empty = (first >= k) | (o * s + first * d >= before + n)
+    hits = np.flatnonzero(empty)
+    return int(hits[0]) if hits.size else None
+
+
 def conv_transpose_size(n: int, k: int, s: int, d: int, before: int, after: int,
                         output_padding: int) -> int:
     """Output units along one axis of a transposed convolution:
@@ -232,11 +243,16 @@ def conv2d(
     item = dtype.itemsize
     nbytes = item * (n * (h + pt + pb) * (wid + pl + pr) * cin + n * ho * wo * (2 * cout + 2 * cin))
     _check_bytes("conv2d", nbytes, max_bytes)
-    xp = np.pad(xb.astype(dtype, copy=False), ((0, 0), (pt, pb), (pl, pr), (0, 0)))
+    xp = xb.astype(dtype, copy=False)
+    if pt or pb or pl or pr:
+        xp = np.pad(xp, ((0, 0), (pt, pb), (pl, pr), (0, 0)))
     w = w.astype(dtype, copy=False)
     geometry = (ho, wo, sh, sw, dh, dw)
     column_bytes = item * n * ho * wo * (kh * kw * cin + cout)
-    if ci == 1 and groups > 1:
+    if kh == kw == 1 and (ci > 1 or groups == 1):  # a pointwise conv: no columns to build
+        out = _grouped_matmul(xp[:, :(ho - 1) * sh + 1:sh, :(wo - 1) * sw + 1:sw], w[0, 0],
+                              groups)
+    elif ci == 1 and groups > 1:
         out = _correlate_depthwise(xp, w, geometry, groups)
     elif column_bytes <= IM2COL_MAX_BYTES and nbytes + column_bytes <= max_bytes:
         out = _correlate_im2col(xp, w, geometry, groups)
@@ -345,6 +361,19 @@ class _PoolGeometry:
         pt, _, pl, _ = self.pads
         return xp[:, pt:pt + self.size[0], pl:pl + self.size[1]]
 
+    def refuse_empty(self, what: str) -> None:
+        """Refuse a max pool with a window lying wholly in the padding (see ``empty_window``)."""
+        for a, axis in enumerate(("row", "column")):
+            o = empty_window(self.size[a], self.kernel[a], self.stride[a], self.dilation[a],
+                             self.pads[2 * a], self.out[a])
+            if o is not None:
+                raise ValueError(
+                    f"{what}: the window of output {axis} {o} lies wholly in the padding, so it "
+                    f"has no input value to take the maximum of (pads {self.pads}, kernel "
+                    f"{self.kernel}, stride {self.stride}, dilation {self.dilation}, on a "
+                    f"{self.size[0]}x{self.size[1]} input); use less padding (ONNX and PyTorch "
+                    "refuse such pools too)")
+
     def taps(self) -> list[tuple[slice, slice]]:
         return [(_tap(i, self.dilation[0], self.out[0], self.stride[0]),
                  _tap(j, self.dilation[1], self.out[1], self.stride[1]))
@@ -377,10 +406,12 @@ def max_pool2d(
     ceil_mode: bool = False,
     max_bytes: int = DEFAULT_MAX_BYTES,
 ) -> Array:
-    """Max over each window ``x_pad[o s + i d]``; padding never wins (it is -inf), and a window
-    lying wholly in the padding gives -inf."""
+    """Max over each window ``x_pad[o s + i d]``; padding never wins (it is -inf); NaN
+    propagates (as in PyTorch).  A window lying wholly in the padding is refused
+    (``ValueError``): there is no input value to take the maximum of."""
     xb, squeeze = _batched(x, "max_pool2d")
     geo = _PoolGeometry(xb, kernel, stride, pads, dilation, ceil_mode, "max_pool2d")
+    geo.refuse_empty("max_pool2d")
     _check_bytes("max_pool2d", geo.nbytes(xb), max_bytes)
     xp = geo.pad(xb, -np.inf)
     out = np.full((xb.shape[0], *geo.out, xb.shape[3]), -np.inf, xb.dtype)
@@ -461,6 +492,7 @@ def max_pool2d_backward(
     xb, squeeze = _batched(x, "max_pool2d_backward")
     gb, _ = _batched(grad_out, "max_pool2d_backward")
     geo = _PoolGeometry(xb, kernel, stride, pads, dilation, ceil_mode, "max_pool2d_backward")
+    geo.refuse_empty("max_pool2d_backward")
     if gb.shape != (xb.shape[0], *geo.out, xb.shape[3]):
         raise ValueError(f"max_pool2d_backward: gradient is {gb.shape}, but the pool gives "
                          f"{(xb.shape[0], *geo.out, xb.shape[3])}")

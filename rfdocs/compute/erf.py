@@ -4,13 +4,14 @@ the input image, ``ERF[p] = sum_c' d(sum_c y[u, c]) / d x[p, c']``."""
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from typing import TypedDict
 
 import numpy as np
 import numpy.typing as npt
 
+from rfdocs.compute import ops
 from rfdocs.compute.conv import (
     DEFAULT_MAX_BYTES,
     Array,
@@ -19,9 +20,25 @@ from rfdocs.compute.conv import (
     conv_transpose2d,
     max_pool2d_backward,
 )
-from rfdocs.compute.forward import fan_in, forward, init_weights
+from rfdocs.compute.forward import (
+    WeightsArg,
+    _numbers,
+    _target_layers,
+    compute_dtype,
+    fan_in,
+    init_weights,
+    run_layers,
+)
 from rfdocs.compute.receptive import LayerInfo, analyze, resolve_pads
-from rfdocs.compute.spec import INPUT_NAME, Layer, Network
+from rfdocs.compute.spec import (
+    INPUT_NAME,
+    MERGE_OPS,
+    POINTWISE_OPS,
+    Layer,
+    Network,
+)
+
+__all__ = ["cap_channels", "erf_random", "erf_uniform", "init_weights", "input_gradient"]
 
 FloatMap = npt.NDArray[np.float64]
 
@@ -78,26 +95,62 @@ def _accumulate(grads: dict[str, Array], name: str, g: Array) -> None:
 # --------------------------------------------------------------------------- uniform weights
 
 
-def _uniform_backward(layer: Layer, g: Array, info: LayerInfo,
-                      src: LayerInfo, max_bytes: int) -> Array:
-    """Backward of one window layer on a single-channel map that every channel shares."""
+def _spread(g: Array, shape: tuple[int, ...], channels_out: int) -> Array:
+    """A merge's single-channel gradient map handed to an input of ``shape`` (H, W, C): summed
+    over the positions a 1x1 input spreads over, and times the output's channel count for a
+    one-channel input that spreads over them all."""
+    if shape[:2] == (1, 1) and g.shape[1:3] != (1, 1):
+        g = g.sum(axis=(1, 2), keepdims=True)
+    if shape[2] == 1 and channels_out > 1:
+        g = g * channels_out
+    return g
+
+
+def _uniform_backward(layer: Layer, g: Array, info: LayerInfo, srcs: list[LayerInfo],
+                      max_bytes: int) -> list[Array]:
+    """Backward of one layer of the linearised uniform network on a single-channel map that
+    every channel shares: one map per input."""
+    src = srcs[0]
     h, w, cin = src.shape
+    op = layer.op
+    if op in POINTWISE_OPS:
+        return [g]
+    if op == "concat":
+        return [g] * len(srcs)
+    if op in MERGE_OPS:  # add, mul as a sum; sub, div: the second input with the minus sign
+        maps = [_spread(g, s.shape, info.shape[2]) for s in srcs]
+        if op in ("sub", "div"):
+            maps[1] = -maps[1]
+        return maps
+    if op == "pad":
+        t, _, lft, _ = info.pads
+        return [g[:, t:t + h, lft:lft + w]]
+    if op == "upsample":
+        return [ops.upsample_backward(g, layer.factor, layer.mode)]
+    if op in ("globalavgpool", "globalmaxpool"):
+        return [np.broadcast_to(g / (h * w), (g.shape[0], h, w, 1)).copy()]
+    if op == "flatten":  # each input value is one output channel, all with gradient g
+        return [np.broadcast_to(g, (g.shape[0], h, w, 1)).copy()]
+    if op == "dense":
+        assert layer.filters is not None
+        return [g * (layer.filters / cin)]
     pads = info.pads
     ones = np.ones((*layer.kernel, 1, 1))
     window = _Window(stride=layer.stride, pads=pads, dilation=layer.dilation,
                      max_bytes=max_bytes)
-    if layer.op == "conv":
+    if op == "conv":
         assert layer.filters is not None
         # each input channel feeds filters / groups outputs, each through weight 1 / fan_in
         factor = layer.filters / layer.groups / fan_in(layer, cin)
         rest = _rest(layer, pads, (h, w), (info.shape[0], info.shape[1]))
-        return conv_transpose2d(g, ones, output_padding=rest, **window) * factor
-    if layer.op == "deconv":
+        return [conv_transpose2d(g, ones, output_padding=rest, **window) * factor]
+    if op == "deconv":
         assert layer.filters is not None
         factor = layer.filters / fan_in(layer, cin)
-        return conv2d(g, ones, **window)[:, :h, :w] * factor
-    return avg_pool2d_backward(g, (h, w), layer.kernel, ceil_mode=layer.ceil_mode,
-                               count_include_pad=layer.op == "avgpool", **window)
+        return [conv2d(g, ones, **window)[:, :h, :w] * factor]
+    include = op == "avgpool" and layer.count_include_pad
+    return [avg_pool2d_backward(g, (h, w), layer.kernel, ceil_mode=layer.ceil_mode,
+                                count_include_pad=include, **window)]
 
 
 def erf_uniform(
@@ -109,13 +162,18 @@ def erf_uniform(
 ) -> FloatMap:
     """Exact ERF of the linearised network with uniform weights, as an (H, W) map.
 
-    Every conv and deconv weight is ``1 / fan_in`` (``init_weights(kind="uniform")``), ReLU is
-    the identity, average pools are themselves and max pools become the mean of the window's
-    taps inside the input, so every element a max could pick gets an equal share.  The network
-    is then linear and every channel carries the same gradient, so one single-channel map is
-    propagated back from an impulse at ``unit`` of ``layer`` (the central unit of the output by
-    default): convolutions by their transposes with an all-ones kernel, adds by copying to each
-    input, concats by handing each input its (identical) channels.
+    Every conv, deconv and dense weight is ``1 / fan_in`` (``init_weights(kind="uniform")``),
+    every pointwise op (ReLU, sigmoid, batchnorm, softmax, ...) is the identity, average pools
+    are themselves, max pools (global ones too) become the mean of the window's taps inside
+    the input, so every element a max could pick gets an equal share, and products and
+    quotients are linearised where a constant image keeps every value 1 (``d(ab) = da + db``,
+    ``d(a/b) = da - db``).  The network is then linear and every channel carries the same
+    gradient, so one single-channel map is propagated back from an impulse at ``unit`` of
+    ``layer`` (the central unit of the output by default): convolutions by their transposes
+    with an all-ones kernel, merges by copying to each input (summed where an input spreads),
+    concats by handing each input its (identical) channels, pads by cropping, upsampling by
+    its adjoint, flatten and global pools by spreading over their input.  The network's params
+    are not used (this is the uniform-weight map).
     """
     target, layers = _target(net, layer)
     analysis = {node.name: node for node in analyze(net)}
@@ -127,35 +185,95 @@ def erf_uniform(
         g = grads.pop(lay.name, None)
         if g is None:
             continue
-        if lay.op in ("relu", "identity", "add", "concat"):
-            for name in lay.inputs:
-                _accumulate(grads, name, g)
-        else:
-            src = analysis[lay.inputs[0]]
-            _accumulate(grads, lay.inputs[0],
-                        _uniform_backward(lay, g, analysis[lay.name], src, max_bytes))
+        srcs = [analysis[name] for name in lay.inputs]
+        for name, g_in in zip(lay.inputs,
+                              _uniform_backward(lay, g, analysis[lay.name], srcs, max_bytes),
+                              strict=True):
+            _accumulate(grads, name, g_in)
     h, w, c = net.input
-    g_in = grads.get(INPUT_NAME)
-    if g_in is None:
+    g_map = grads.get(INPUT_NAME)
+    if g_map is None:
         return np.zeros((h, w))
-    return np.asarray(g_in[0, :, :, 0] * c, np.float64)
+    return np.asarray(np.broadcast_to(g_map[0, :, :, 0] * c, (h, w)), np.float64)
 
 
 # --------------------------------------------------------------------------- real backward
 
 
-def _backward(layer: Layer, g: Array, acts: dict[str, Array], weights: dict[str, Array],
+def _pointwise_backward(layer: Layer, g: Array, x: Array, y: Array,
+                        own: Mapping[str, Array]) -> Array:
+    """The gradient through a pointwise op at input ``x`` (output ``y``); at the kinks the
+    slopes PyTorch's autograd uses."""
+    op = layer.op
+    c = x.shape[3]
+    dtype = g.dtype
+    if op == "identity":
+        return g
+    if op == "relu":
+        return g * (x > 0)
+    if op == "leakyrelu":
+        return g * np.where(x > 0, 1.0, layer.alpha).astype(dtype)
+    if op == "prelu":
+        slope = ops.channel_values(own.get("slope"), layer.alpha, c, dtype, "prelu slope")
+        return g * np.where(x > 0, np.ones((), dtype), slope)
+    if op == "sigmoid":
+        return g * y * (1 - y)
+    if op == "tanh":
+        return g * (1 - y * y)
+    if op == "clip":
+        keep = np.ones(x.shape, bool)
+        if layer.min is not None:
+            keep &= x >= layer.min
+        if layer.max is not None:
+            keep &= x <= layer.max
+        return g * keep
+    if op == "hardsigmoid":
+        inner = layer.alpha * x + layer.beta
+        return g * (((inner > 0) & (inner < 1)) * layer.alpha).astype(dtype)
+    if op == "hardswish":
+        return g * np.where(x < -3, 0.0, np.where(x <= 3, x / 3 + 0.5, 1.0)).astype(dtype)
+    if op == "gelu":
+        return g * ops.gelu_grad(x, layer.approximate)
+    if op == "softmax":
+        return np.asarray(y * (g - (g * y).sum(axis=-1, keepdims=True)))
+    if op == "batchnorm":
+        a, _ = ops.batchnorm_coefficients(own, layer.epsilon, c, dtype)
+        return g * a
+    if op == "affine":
+        return g * ops.channel_values(own.get("scale"), layer.scale, c, dtype, "affine scale")
+    raise AssertionError(op)
+
+
+def _merge_backward(layer: Layer, g: Array, ins: list[Array]) -> list[Array]:
+    """Gradients of add, sub, mul, div to each input, summed over the axes it spread over."""
+    op = layer.op
+    if op == "add":
+        grads = [g] * len(ins)
+    elif op == "sub":
+        grads = [g, -g]
+    elif op == "mul":
+        grads = []
+        for i in range(len(ins)):
+            prod = g
+            for j, other in enumerate(ins):
+                if j != i:
+                    prod = prod * other
+            grads.append(prod)
+    else:
+        a, b = ins
+        with np.errstate(divide="ignore", invalid="ignore"):
+            grads = [g / b, -g * a / (b * b)]
+    return [np.broadcast_to(ops.sum_to(gi, x.shape), x.shape) for gi, x in zip(grads, ins,
+                                                                                 strict=True)]
+
+
+def _backward(layer: Layer, g: Array, acts: dict[str, Array],
+              numbers: Mapping[str, Mapping[str, Array]],
               max_bytes: int) -> Iterator[tuple[str, Array]]:
     """(input name, gradient) pairs of one layer, given the gradient of its output."""
     op = layer.op
     x = acts[layer.inputs[0]]
-    if op == "identity" or op == "add":
-        for name in layer.inputs:
-            yield name, g
-        return
-    if op == "relu":
-        yield layer.inputs[0], g * (x > 0)
-        return
+    own = numbers.get(layer.name, {})
     if op == "concat":
         start = 0
         for name in layer.inputs:
@@ -163,41 +281,82 @@ def _backward(layer: Layer, g: Array, acts: dict[str, Array], weights: dict[str,
             yield name, g[..., start:stop]
             start = stop
         return
+    if op in MERGE_OPS:
+        yield from zip(layer.inputs, _merge_backward(layer, g, [acts[n] for n in layer.inputs]),
+                       strict=True)
+        return
+    if op in POINTWISE_OPS:
+        yield layer.inputs[0], _pointwise_backward(layer, g, x, acts[layer.name], own)
+        return
+    n, h, w, c = x.shape
+    if op == "pad":
+        t, _, lft, _ = resolve_pads(layer, (h, w))
+        yield layer.inputs[0], g[:, t:t + h, lft:lft + w]
+    elif op == "upsample":
+        yield layer.inputs[0], ops.upsample_backward(g, layer.factor, layer.mode)
+    elif op == "globalavgpool":
+        yield layer.inputs[0], np.broadcast_to(g / (h * w), x.shape)
+    elif op == "globalmaxpool":  # to the first maximum in row-major order
+        first = x.reshape(n, h * w, c).argmax(axis=1)
+        out = np.zeros((n, h * w, c), g.dtype)
+        np.put_along_axis(out, first[:, None, :], g.reshape(n, 1, c), axis=1)
+        yield layer.inputs[0], out.reshape(x.shape)
+    elif op == "flatten":
+        yield layer.inputs[0], ops.flatten_backward(g, x.shape)
+    elif op == "dense":
+        yield layer.inputs[0], (g.reshape(n, -1) @ own["weight"].T).reshape(x.shape)
+    else:
+        yield layer.inputs[0], _window_backward(layer, g, x, own["weight"] if op in (
+            "conv", "deconv") else None, max_bytes)
+
+
+def _window_backward(layer: Layer, g: Array, x: Array, weight: Array | None,
+                     max_bytes: int) -> Array:
+    op = layer.op
     h, w = x.shape[1], x.shape[2]
     pads = resolve_pads(layer, (h, w))
     window = _Window(stride=layer.stride, pads=pads, dilation=layer.dilation,
                      max_bytes=max_bytes)
     if op == "conv":
-        wt = weights[layer.name].transpose(0, 1, 3, 2)
+        assert weight is not None
         rest = _rest(layer, pads, (h, w), (g.shape[1], g.shape[2]))
-        yield layer.inputs[0], conv_transpose2d(g, wt, output_padding=rest,
-                                                groups=layer.groups, **window)
-    elif op == "deconv":
-        wt = weights[layer.name].transpose(0, 1, 3, 2)
-        yield layer.inputs[0], conv2d(g, wt, **window)[:, :h, :w]
-    elif op == "maxpool":
-        yield layer.inputs[0], max_pool2d_backward(x, g, layer.kernel,
-                                                   ceil_mode=layer.ceil_mode, **window)
-    else:
-        yield layer.inputs[0], avg_pool2d_backward(g, (h, w), layer.kernel,
-                                                   ceil_mode=layer.ceil_mode, **window)
+        return conv_transpose2d(g, weight.transpose(0, 1, 3, 2), output_padding=rest,
+                                groups=layer.groups, **window)
+    if op == "deconv":
+        assert weight is not None
+        return conv2d(g, weight.transpose(0, 1, 3, 2), **window)[:, :h, :w]
+    if op == "maxpool":
+        return max_pool2d_backward(x, g, layer.kernel, ceil_mode=layer.ceil_mode, **window)
+    return avg_pool2d_backward(g, (h, w), layer.kernel, ceil_mode=layer.ceil_mode,
+                               count_include_pad=layer.count_include_pad, **window)
 
 
 def input_gradient(
     net: Network,
     x: npt.ArrayLike,
-    weights: dict[str, Array],
+    weights: WeightsArg | None = None,
     layer: str | None = None,
     unit: tuple[int, int] | None = None,
     *,
     max_bytes: int = DEFAULT_MAX_BYTES,
+    dtype: npt.DTypeLike | None = None,
 ) -> Array:
-    """``d(sum_c y[unit, c]) / dx`` by a real forward and backward pass (ReLU and max pooling
-    as they are), for an (H, W, C) or batched (N, H, W, C) input; same shape as ``x``."""
+    """``d(sum_c y[unit, c]) / dx`` by a real forward and backward pass (every op as it is:
+    ReLU, max pooling, sigmoid, softmax, products), for an (H, W, C) or batched (N, H, W, C)
+    input; same shape as ``x``.  The numbers are those ``forward`` uses (``net.params`` first,
+    then ``weights``, named kernels, ``init_weights``)."""
     arr = np.asarray(x)
     squeeze = arr.ndim == 3
-    acts = forward(net, arr[None] if squeeze else arr, weights, max_bytes=max_bytes)
-    target, layers = _target(net, layer)
+    xb = arr[None] if squeeze else arr
+    if xb.ndim != 4 or xb.shape[3] != net.input[2]:
+        raise ValueError(f"input_gradient expects an (H, W, {net.input[2]}) or "
+                         f"(N, H, W, {net.input[2]}) input, got {arr.shape}")
+    kind = compute_dtype(net, xb) if dtype is None else np.dtype(dtype)
+    xb = xb.astype(kind, copy=False)
+    target, _ = _target(net, layer)
+    layers = _target_layers(net, target)
+    numbers = _numbers(net, weights, kind)
+    acts = run_layers(layers, xb, numbers, max_bytes=max_bytes)
     y, u = _unit(acts[target].shape[1:], unit, target)
     seed = np.zeros_like(acts[target])
     seed[:, y, u, :] = 1.0
@@ -205,38 +364,79 @@ def input_gradient(
     for lay in reversed(layers):
         g = grads.pop(lay.name, None)
         if g is not None:
-            for name, g_in in _backward(lay, g, acts, weights, max_bytes):
+            for name, g_in in _backward(lay, g, acts, numbers, max_bytes):
                 _accumulate(grads, name, g_in)
     g_x = grads.get(INPUT_NAME, np.zeros_like(acts[INPUT_NAME]))
+    g_x = np.ascontiguousarray(g_x)
     return g_x[0] if squeeze else g_x
+
+
+def _cap_params(layer: Layer, own: Mapping[str, Array], cin: int, cout: int,
+                spatial: int) -> dict[str, Array]:
+    """A layer's learned numbers for its first ``cin`` input and ``cout`` output channels
+    (``spatial``: the H W a flatten before a dense layer multiplies channels by)."""
+    out: dict[str, Array] = {}
+    for key, value in own.items():
+        v = np.asarray(value)
+        if layer.op in ("conv", "deconv") and key == "weight":
+            v = v[:, :, :cin if layer.op == "deconv" else cin // layer.groups, :cout]
+        elif layer.op == "dense" and key == "weight":
+            v = v[:cin * spatial]
+        elif layer.op != "dense" and v.ndim == 1 and v.size > 1:
+            v = v[:cout]
+        out[key] = v
+    return out
 
 
 def cap_channels(net: Network, channels: int) -> Network:
     """The network with every conv and deconv limited to ``channels`` filters (groups reduced to
-    a common divisor, so depthwise layers stay depthwise)."""
+    a common divisor, so depthwise layers stay depthwise).  Learned numbers (``net.params``)
+    are cut to the channels kept: the capped network is the first ``channels`` filters of every
+    layer of the trained one (a grouped conv whose groups would change is refused)."""
     if channels < 1:
         raise ValueError(f"channels must be at least 1, got {channels}")
+    shapes = {node.name: node.shape for node in analyze(net)}
     width = {INPUT_NAME: net.input[2]}
+    spatial = {INPUT_NAME: 1}  # H W of a flatten's input, carried to the dense layer after it
     layers = []
+    params: dict[str, dict[str, Array]] = {}
     for layer in net.layers:
         cin = width[layer.inputs[0]]
+        spatial[layer.name] = 1
         if layer.op in ("conv", "deconv"):
             assert layer.filters is not None
             filters = min(layer.filters, channels)
-            layer = replace(layer, filters=filters,
-                            groups=math.gcd(layer.groups, filters, cin))
+            groups = math.gcd(layer.groups, filters, cin)
+            if layer.name in net.params and groups != layer.groups and not (
+                    layer.groups == layer.filters == shapes[layer.inputs[0]][2]):
+                raise ValueError(f"capping at {channels} channels changes the groups of the "
+                                 f"trained layer {layer.name!r} ({layer.groups} to {groups}); "
+                                 "try a larger cap")
+            layer = replace(layer, filters=filters, groups=groups)
             width[layer.name] = filters
         elif layer.op == "concat":
             width[layer.name] = sum(width[name] for name in layer.inputs)
+        elif layer.op in MERGE_OPS:
+            widths = {width[name] for name in layer.inputs}
+            if len(widths - {1}) > 1:
+                raise ValueError(f"capping at {channels} channels gives the inputs of "
+                                 f"{layer.op} layer {layer.name!r} different widths "
+                                 f"{[width[name] for name in layer.inputs]}; try a larger cap")
+            width[layer.name] = max(widths)
+        elif layer.op == "flatten":
+            h, w, _ = shapes[layer.inputs[0]]
+            width[layer.name] = cin * h * w
+            spatial[layer.name] = h * w
+        elif layer.op == "dense":
+            assert layer.filters is not None
+            width[layer.name] = layer.filters
         else:
-            if layer.op == "add" and len({width[name] for name in layer.inputs}) > 1:
-                raise ValueError(f"capping at {channels} channels gives the inputs of add layer "
-                                 f"{layer.name!r} different widths "
-                                 f"{[width[name] for name in layer.inputs]}; "
-                                 "try a larger cap")
             width[layer.name] = cin
+        if layer.name in net.params:
+            params[layer.name] = _cap_params(layer, net.params[layer.name], cin,
+                                             width[layer.name], spatial[layer.inputs[0]])
         layers.append(layer)
-    return replace(net, layers=tuple(layers))
+    return replace(net, layers=tuple(layers), params=params)
 
 
 def erf_random(
@@ -248,11 +448,12 @@ def erf_random(
     channels: int | None = None,
     max_bytes: int = DEFAULT_MAX_BYTES,
 ) -> FloatMap:
-    """ERF with random weights, as an (H, W) map: He-normal weights from
-    ``init_weights(seed=seed)``, an N(0, 1) input image from ``default_rng([seed, 1])``, real
-    ReLU and max pooling, and the gradient of ``unit`` of ``layer`` (the central unit of the
-    output by default) by a real backward pass, summed over input channels.  ``channels`` caps
-    every layer's filter count (see ``cap_channels``) to keep big networks cheap."""
+    """ERF with the network's own numbers where it has them (``net.params``: the ERF of the
+    trained network) and random ones elsewhere (He-normal, from ``init_weights(seed=seed)``),
+    as an (H, W) map: an N(0, 1) input image from ``default_rng([seed, 1])``, every op as it is
+    (real ReLU and max pooling), and the gradient of ``unit`` of ``layer`` (the central unit of
+    the output by default) by a real backward pass, summed over input channels.  ``channels``
+    caps every layer's filter count (see ``cap_channels``) to keep big networks cheap."""
     if channels is not None:
         net = cap_channels(net, channels)
     weights = init_weights(net, seed=seed, kind="random")
