@@ -3,6 +3,14 @@
 Each input pixel gets its own channel holding a unit impulse; every layer is applied with
 all-ones weights (max pooling as a positive-weight average, ReLU as identity, concat as a
 sum), so output unit (y, x) is non-zero in channel p exactly when input pixel p can change it.
+The other ops propagate these dependency sets the way they read their inputs, from their
+definitions: pointwise ops and dense layers keep them (channels are not tracked, only which
+input pixels), elementwise merges take their union, broadcasting an input of height or width 1
+over every position, global pools and flatten take the union over all positions, pad shifts
+them (the pad value depends on no pixel), nearest upsampling copies unit ``floor(o / f)``, and
+linear upsampling (half-pixel centres, clamped) gives unit o the source units whose weight,
+computed in exact rational arithmetic, is not zero -- with an odd factor, every f-th unit lands
+exactly on a source unit and reads that one alone.
 
 ``every_path`` enumerates the paths from the input instead (exponentially many: small graphs
 only), giving the exact, unclipped field of every unit as the union over paths, and the numbers
@@ -12,6 +20,7 @@ rfdocs.compute.receptive.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Collection, Sequence
 from fractions import Fraction
 
@@ -23,7 +32,7 @@ from rfdocs.compute.spec import Layer, Network
 def _pads(layer, size):  # type: ignore[no-untyped-def]
     if not isinstance(layer.padding, str):
         return layer.padding
-    if layer.padding == "valid":
+    if layer.padding == "valid" or layer.op not in ("conv", "deconv", "maxpool", "avgpool"):
         return (0, 0, 0, 0)
     out = []
     for axis in range(2):
@@ -33,7 +42,10 @@ def _pads(layer, size):  # type: ignore[no-untyped-def]
             total = span + layer.output_padding[axis] - s
         else:
             total = max((-(-n // s) - 1) * s + span - n, 0)
-        out += [total // 2, total - total // 2]
+        if layer.padding == "same_lower":  # ONNX SAME_LOWER: the odd pixel before
+            out += [total - total // 2, total // 2]
+        else:
+            out += [total // 2, total - total // 2]
     return tuple(out)
 
 
@@ -78,6 +90,39 @@ def _transposed(x: np.ndarray, layer, pads) -> np.ndarray:  # type: ignore[no-un
     return full[t:t + oh, left:left + ow]
 
 
+def linear_reads(n: int, f: int) -> np.ndarray:
+    """Bool (n f, n): does output unit o of a half-pixel linear upsampling by ``f`` give source
+    unit i a non-zero weight?  Source coordinate ``(o + 1/2) / f - 1/2`` clamped to [0, n - 1],
+    weights ``1 - t`` and ``t`` on its floor and the next unit (clamped), exact fractions."""
+    reads = np.zeros((n * f, n), dtype=bool)
+    for o in range(n * f):
+        x = min(max(Fraction(2 * o + 1, 2 * f) - Fraction(1, 2), Fraction(0)), Fraction(n - 1))
+        i0 = math.floor(x)
+        i1 = min(i0 + 1, n - 1)
+        t = x - i0
+        if t != 1:
+            reads[o, i0] = True
+        if t != 0:
+            reads[o, i1] = True
+    return reads
+
+
+def _upsample(x: np.ndarray, layer) -> np.ndarray:  # type: ignore[no-untyped-def]
+    fh, fw = layer.factor
+    h, w = x.shape[:2]
+    if layer.mode == "nearest":  # out[o] = in[floor(o / f)]
+        return np.repeat(np.repeat(x, fh, axis=0), fw, axis=1)
+    rows, cols = linear_reads(h, fh).astype(np.float64), linear_reads(w, fw).astype(np.float64)
+    return np.einsum("oi,ijp,qj->oqp", rows, x, cols)
+
+
+def _merge(ins: list[np.ndarray]) -> np.ndarray:
+    """Union of the inputs' dependencies, an input of height or width 1 spread over that axis."""
+    h = max(a.shape[0] for a in ins)
+    w = max(a.shape[1] for a in ins)
+    return sum((np.broadcast_to(a, (h, w, a.shape[2])) for a in ins), np.zeros((h, w, ins[0].shape[2])))
+
+
 def dependencies(net: Network, source: str = "input",
                  shapes: dict[str, tuple[int, int, int]] | None = None) -> dict[str, np.ndarray]:
     """node -> bool array (H, W, units of ``source``): does unit (y, x) depend on that unit?
@@ -95,9 +140,19 @@ def dependencies(net: Network, source: str = "input",
             out = _window(ins[0], layer, _pads(layer, ins[0].shape), ceil)
         elif layer.op == "deconv":
             out = _transposed(ins[0], layer, _pads(layer, ins[0].shape))
-        elif layer.op in ("add", "concat"):
-            out = sum(ins[1:], ins[0])
-        else:
+        elif layer.op in ("add", "sub", "mul", "div", "concat"):
+            out = _merge(ins)
+        elif layer.op == "pad":
+            t, b, left, r = layer.padding
+            out = np.pad(ins[0], ((t, b), (left, r), (0, 0)))
+        elif layer.op == "upsample":
+            out = _upsample(ins[0], layer)
+        elif layer.op in ("globalavgpool", "globalmaxpool", "flatten"):
+            out = ins[0].sum(axis=(0, 1), keepdims=True)
+        elif layer.op == "dense":
+            assert ins[0].shape[:2] == (1, 1), "dense reads a 1x1 input"
+            out = ins[0]
+        else:  # pointwise: relu, identity, sigmoid, batchnorm, ...
             out = ins[0]
         # Keep magnitudes bounded: only the support matters.
         acts[layer.name] = (out > 0).astype(np.float64)
@@ -122,6 +177,10 @@ def dependency_box(dep: np.ndarray, y: int, x: int, width: int) -> Box | None:
 def _size(layer, n: int, before: int, after: int, axis: int) -> int:  # type: ignore[no-untyped-def]
     """Output units along one axis (PyTorch's formulas, written out again)."""
     k, s, d = layer.kernel[axis], layer.stride[axis], layer.dilation[axis]
+    if layer.op == "pad":
+        return n + before + after
+    if layer.op == "upsample":
+        return n * layer.factor[axis]
     if layer.op == "deconv":
         return (n - 1) * s - before - after + d * (k - 1) + 1 + layer.output_padding[axis]
     extent = n + before + after - d * (k - 1) - 1
@@ -141,16 +200,26 @@ def every_path(net: Network, source: str = "input") -> dict[str, tuple[PathBoxes
 
     A conv or pool's unit x reads units [x s - p, x s - p + d (k - 1)] of its input; a
     transposed convolution's unit x reads the input positions u with u s + i d - p = x for
-    some tap i, i.e. [(x + p - d (k - 1)) / s, (x + p) / s]; other layers read unit x."""
+    some tap i, i.e. [(x + p - d (k - 1)) / s, (x + p) / s]; an upsampling by f likewise, with
+    the taps t = x - u f whose weight is not zero (nearest: 0 <= t < f; linear:
+    |(x + 1/2) / f - 1/2 - u| < 1); pad's unit x reads unit x - p; the one unit of a global
+    pool or flatten reads every unit of its input; a merge reads unit x of each input, or unit 0
+    of an input of one unit along an axis where the merge has more (broadcasting, jump 0);
+    other layers read unit x."""
     sizes: dict[str, tuple[int, int]] = {"input": (net.input[0], net.input[1])}
     pads = {}
     for layer in net.layers:
         src = sizes[layer.inputs[0]]
-        if layer.op in ("conv", "deconv", "maxpool", "avgpool"):
+        if layer.op in ("conv", "deconv", "maxpool", "avgpool", "pad", "upsample"):
             pads[layer.name] = _pads(layer, src)
             sizes[layer.name] = tuple(  # type: ignore[assignment]
                 _size(layer, src[a], pads[layer.name][2 * a], pads[layer.name][2 * a + 1], a)
                 for a in range(2))
+        elif layer.op in ("globalavgpool", "globalmaxpool", "flatten"):
+            sizes[layer.name] = (1, 1)
+        elif layer.op in ("add", "sub", "mul", "div"):
+            sizes[layer.name] = tuple(  # type: ignore[assignment]
+                max(sizes[i][a] for i in layer.inputs) for a in range(2))
         else:
             sizes[layer.name] = src
     one = Fraction(1), Fraction(0), Fraction(0)
@@ -159,22 +228,52 @@ def every_path(net: Network, source: str = "input") -> dict[str, tuple[PathBoxes
         fed = [name for name in layer.inputs if name in paths]
         if not fed or layer.name == source:
             continue
-        if layer.op in ("conv", "deconv", "maxpool", "avgpool"):
+        if layer.op in ("conv", "deconv", "maxpool", "avgpool", "pad", "upsample",
+                        "globalavgpool", "globalmaxpool", "flatten"):
             out = []
             for axis in range(2):
-                k, s, d = layer.kernel[axis], layer.stride[axis], layer.dilation[axis]
-                p, span = pads[layer.name][2 * axis], d * (k - 1)
-                if layer.op == "deconv":  # read input positions a x + b, a = 1/s
+                if layer.op in ("globalavgpool", "globalmaxpool", "flatten"):
+                    n = sizes[layer.inputs[0]][axis]
+                    a, first, last = Fraction(1), Fraction(0), Fraction(n - 1)
+                elif layer.op == "pad":
+                    p = pads[layer.name][2 * axis]
+                    a, first, last = Fraction(1), Fraction(-p), Fraction(-p)
+                elif layer.op == "upsample":
+                    f = layer.factor[axis]
+                    taps = _upsample_taps(f, layer.mode)
+                    a, first, last = Fraction(1, f), Fraction(-max(taps), f), Fraction(-min(taps), f)
+                elif layer.op == "deconv":  # read input positions a x + b, a = 1/s
+                    k, s, d = layer.kernel[axis], layer.stride[axis], layer.dilation[axis]
+                    p, span = pads[layer.name][2 * axis], d * (k - 1)
                     a, first, last = Fraction(1, s), Fraction(p - span, s), Fraction(p, s)
                 else:
+                    k, s, d = layer.kernel[axis], layer.stride[axis], layer.dilation[axis]
+                    p, span = pads[layer.name][2 * axis], d * (k - 1)
                     a, first, last = Fraction(s), Fraction(-p), Fraction(span - p)
                 out.append([(j * a, lo + j * first, hi + j * last)
                             for j, lo, hi in paths[fed[0]][axis]])
             paths[layer.name] = (out[0], out[1])
         else:
-            paths[layer.name] = tuple(  # type: ignore[assignment]
-                [box for name in fed for box in paths[name][axis]] for axis in range(2))
+            both = []
+            for axis in range(2):
+                boxes = []
+                for name in fed:
+                    spread = sizes[name][axis] == 1 and sizes[layer.name][axis] > 1
+                    boxes += [(Fraction(0), lo, hi) if spread else (j, lo, hi)
+                              for j, lo, hi in paths[name][axis]]
+                both.append(boxes)
+            paths[layer.name] = (both[0], both[1])
     return paths
+
+
+def _upsample_taps(f: int, mode: str) -> list[int]:
+    """The offsets t = x - u f at which output unit x of an upsampling by f reads source unit u
+    with a non-zero weight (away from the clamped borders): nearest reads u = floor(x / f),
+    0 <= t < f; half-pixel linear reads u with |(x + 1/2) / f - 1/2 - u| < 1, that is
+    |2 t + 1 - f| < 2 f."""
+    if mode == "nearest":
+        return list(range(f))
+    return [t for t in range(-2 * f, 3 * f) if abs(2 * t + 1 - f) < 2 * f]
 
 
 def path_field(boxes: PathBoxes, x: int) -> tuple[Fraction, Fraction]:

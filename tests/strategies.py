@@ -7,7 +7,7 @@ from typing import Any
 from hypothesis import strategies as st
 
 from rfdocs.compute import SpecError, analyze
-from rfdocs.compute.spec import network_from_data
+from rfdocs.compute.spec import POINTWISE_OPS, network_from_data
 
 MAX_SIDE = 40  # keep brute force cheap: nodes stay at most this many units a side
 
@@ -23,7 +23,8 @@ def _shapes(spec: dict[str, Any]) -> dict[str, tuple[int, int, int]] | None:
 
 
 @st.composite
-def window_layer(draw: st.DrawFn, op: str, deconv_ok: bool = True) -> dict[str, Any]:
+def window_layer(draw: st.DrawFn, op: str, deconv_ok: bool = True,
+                 new_ops: bool = False) -> dict[str, Any]:
     if op == "deconv" and not deconv_ok:
         op = "conv"
     k = draw(st.tuples(st.integers(1, 4), st.integers(1, 4)))
@@ -40,7 +41,7 @@ def window_layer(draw: st.DrawFn, op: str, deconv_ok: bool = True) -> dict[str, 
         layer["filters"] = draw(st.integers(1, 3))
         return layer
     layer["padding"] = draw(st.one_of(
-        st.sampled_from(["same", "valid"]),
+        st.sampled_from(["same", "valid", "same_lower"] if new_ops else ["same", "valid"]),
         st.integers(0, max(spans)),
         st.lists(st.integers(0, 3), min_size=4, max_size=4),
     ))
@@ -48,13 +49,19 @@ def window_layer(draw: st.DrawFn, op: str, deconv_ok: bool = True) -> dict[str, 
         layer["filters"] = draw(st.integers(1, 3))
     else:
         layer["ceil_mode"] = draw(st.booleans())
+    if op == "avgpool" and new_ops:
+        layer["count_include_pad"] = draw(st.booleans())
     return layer
 
 
 @st.composite
 def network_specs(draw: st.DrawFn, multipath: bool = True, deconv: bool = True,
-                  max_layers: int = 7) -> dict[str, Any]:
-    """A long-form spec dict that analyses without error."""
+                  max_layers: int = 7, new_ops: bool = False) -> dict[str, Any]:
+    """A long-form spec dict that analyses without error.  ``new_ops``: also pad, upsample
+    (nearest and linear), every pointwise op, global pools, same_lower padding, avgpool without
+    the pads, squeeze-excitation-like branches (a global pool, a dense layer and a gate merged
+    back by mul, div, sub or add, broadcasting) and a classifier head (flatten or a global pool,
+    then dense layers) that ends the network."""
     spec: dict[str, Any] = {
         "input": [draw(st.integers(6, 28)), draw(st.integers(6, 28)), draw(st.integers(1, 3))],
         "layers": [],
@@ -68,14 +75,53 @@ def network_specs(draw: st.DrawFn, multipath: bool = True, deconv: bool = True,
             break
         kind = draw(st.sampled_from(
             ["conv", "conv", "maxpool", "avgpool", "deconv", "relu"]
-            + (["branch", "branch", "skip", "shrink"] if multipath else [])))
+            + (["branch", "branch", "skip", "shrink"] if multipath else [])
+            + (["pad", "upsample", "upsample", "pointwise", "global", "head"] if new_ops else [])
+            + (["se", "se"] if new_ops and multipath else [])))
         new: list[dict[str, Any]] = []
         counter += 1
         tag = f"L{counter}"
         if kind in ("conv", "maxpool", "avgpool", "deconv"):
-            layer = draw(window_layer(kind, deconv))
+            layer = draw(window_layer(kind, deconv, new_ops))
             layer.update(name=tag, inputs=[current])
             new = [layer]
+        elif kind == "pad":
+            new = [{"name": tag, "op": "pad", "inputs": [current],
+                    "padding": draw(st.lists(st.integers(0, 3), min_size=4, max_size=4)),
+                    "value": draw(st.sampled_from([0.0, -1.5]))}]
+        elif kind == "upsample":
+            new = [{"name": tag, "op": "upsample", "inputs": [current],
+                    "factor": [draw(st.integers(1, 3)), draw(st.integers(1, 3))],
+                    "mode": draw(st.sampled_from(["nearest", "linear"]))}]
+        elif kind == "pointwise":
+            new = [{"name": tag, "op": draw(st.sampled_from(POINTWISE_OPS)), "inputs": [current]}]
+        elif kind == "global":  # one unit: what follows sees the whole input
+            new = [{"name": tag, "op": draw(st.sampled_from(["globalavgpool", "globalmaxpool"])),
+                    "inputs": [current]}]
+        elif kind == "head":  # flatten or a global pool, dense layers: the end of the network
+            first = draw(st.sampled_from(["flatten", "globalavgpool", "globalmaxpool"]))
+            new = [{"name": f"{tag}f", "op": first, "inputs": [current]},
+                   {"name": f"{tag}d", "op": "dense", "units": draw(st.integers(1, 4)),
+                    "inputs": [f"{tag}f"]},
+                   {"name": f"{tag}r", "op": "relu", "inputs": [f"{tag}d"]},
+                   {"name": tag, "op": "dense", "units": draw(st.integers(1, 3)),
+                    "inputs": [f"{tag}r"]}]
+        elif kind == "se":
+            # squeeze-excitation: x * gate(dense(global pool(x))), the 1x1 gate broadcast over
+            # every position (and, with one unit, over every channel); either operand order
+            ch = shapes[current][2]
+            gate = draw(st.sampled_from(["sigmoid", "hardsigmoid", "relu"]))
+            merge = draw(st.sampled_from(["mul", "mul", "div", "sub", "add"]))
+            operands = [current, f"{tag}s"]
+            if draw(st.booleans()):
+                operands.reverse()
+            new = [{"name": f"{tag}g", "op": draw(st.sampled_from(["globalavgpool",
+                                                                   "globalmaxpool"])),
+                    "inputs": [current]},
+                   {"name": f"{tag}d", "op": "dense", "units": draw(st.sampled_from([1, ch])),
+                    "inputs": [f"{tag}g"]},
+                   {"name": f"{tag}s", "op": gate, "inputs": [f"{tag}d"]},
+                   {"name": tag, "op": merge, "inputs": operands}]
         elif kind == "relu":
             new = [{"name": tag, "op": draw(st.sampled_from(["relu", "identity"])), "inputs": [current]}]
         elif kind == "branch":
@@ -124,6 +170,8 @@ def network_specs(draw: st.DrawFn, multipath: bool = True, deconv: bool = True,
         spec = trial
         shapes = got
         current = new[-1]["name"]
+        if kind == "head":
+            break
     if not spec["layers"]:
         spec["layers"] = [{"name": "only", "op": "conv", "kernel": 3, "filters": 1}]
     return spec

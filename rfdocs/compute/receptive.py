@@ -107,6 +107,9 @@ class Hull(NamedTuple):
 
 ORIGIN = PathBox(1, 0, 0, 0, 0)  # the input: unit x sees pixel x
 IDENTITY = Step(1, 0, 0, 0)
+#: A merge reading an input of one unit along an axis where the merge has more (broadcasting,
+#: e.g. the channel weights of a squeeze-excitation block): every unit reads its unit 0.
+SPREAD = Step(0, 0, 0, 0)
 SOURCE = Hull((ORIGIN,), (ORIGIN,), (ORIGIN,))
 
 
@@ -576,12 +579,19 @@ def _hull(boxes: list[PathBox], lo_domain: Sequence[Number], hi_domain: Sequence
 class Graph:
     """How each node reads its inputs: ``preds[v]`` (indices into the analysis' nodes),
     ``steps[v]`` per axis (None for merges and pass-through layers: they read the very
-    coordinates of their inputs) and ``units[v]`` per axis."""
+    coordinates of their inputs, except an input of one unit along an axis where the node has
+    more, which every unit reads at unit 0: see ``edge``) and ``units[v]`` per axis."""
 
     preds: tuple[tuple[int, ...], ...]
     steps: tuple[tuple[Step, Step] | None, ...]
     units: tuple[tuple[int, int], ...]
     square: bool = False  # both axes alike at every node: one axis computes both
+
+    def edge(self, v: int, u: int, axis: int) -> Step:
+        """How the units of a node without steps (a merge or pass-through layer) read its input
+        ``u``: at the same coordinates, or all at unit 0 where ``u`` broadcasts (``SPREAD``)."""
+        units = self.units
+        return SPREAD if units[u][axis] == 1 and units[v][axis] > 1 else IDENTITY
 
 
 def graph_of(nodes: Sequence[LayerInfo]) -> Graph:
@@ -685,18 +695,26 @@ class Fields:
                 al = st.alpha
                 a, b, c, d = al * a + st.lo, al * b + st.lo, al * c + st.hi, al * d + st.hi
             for u in self.preds[v]:
+                ua: Number
+                ub: Number
+                uc: Number
+                ud: Number
+                if steps is None and self.graph.edge(v, u, axis) is SPREAD:
+                    ua = ub = uc = ud = 0  # every unit reads unit 0
+                else:
+                    ua, ub, uc, ud = a, b, c, d
                 old = dom.get(u)
                 if old is None:
-                    dom[u] = [a, b, c, d]
+                    dom[u] = [ua, ub, uc, ud]
                     continue
-                if a < old[0]:
-                    old[0] = a
-                if b > old[1]:
-                    old[1] = b
-                if c < old[2]:
-                    old[2] = c
-                if d > old[3]:
-                    old[3] = d
+                if ua < old[0]:
+                    old[0] = ua
+                if ub > old[1]:
+                    old[1] = ub
+                if uc < old[2]:
+                    old[2] = uc
+                if ud > old[3]:
+                    old[3] = ud
         return dom
 
     def _forward(self, axis: int, max_lines: int) -> None:
@@ -713,19 +731,29 @@ class Fields:
                 jmin, jmax = jumps[preds[0]]
                 jumps[v] = (_norm(jmin * st.alpha), _norm(jmax * st.alpha))
                 continue
+            edges = [graph.edge(v, u, axis) for u in preds]
             if len(preds) == 1:  # pass-through (or a merge with one input fed by the source)
-                states[v] = states[preds[0]]
-                jumps[v] = jumps[preds[0]]
+                u = preds[0]
+                if edges[0] is SPREAD:  # one window: unit 0 of its input, for every unit
+                    state = states[u]
+                    states[v] = None if state is None else (state[0], _compose(state[1], SPREAD))
+                    jumps[v] = (0, 0)
+                else:
+                    states[v] = states[u]
+                    jumps[v] = jumps[u]
                 continue
-            jumps[v] = (min(jumps[u][0] for u in preds), max(jumps[u][1] for u in preds))
+            spans = [(0, 0) if e is SPREAD else jumps[u] for u, e in zip(preds, edges, strict=True)]
+            jumps[v] = (min(j[0] for j in spans), max(j[1] for j in spans))
             gathered: list[PathBox] = []
-            for u in preds:
+            for u, edge in zip(preds, edges, strict=True):
                 state = states[u]
                 if state is None:
                     gathered = []
                     break
                 hull, step = state
                 boxes = hull.boxes
+                if edge is SPREAD:
+                    step = _compose(step, SPREAD)
                 gathered += boxes if step == IDENTITY else [_through(b, step) for b in boxes]
             if not gathered:
                 states[v] = None
@@ -779,19 +807,22 @@ class Fields:
                 lo_routes = [(al * a, al * bl + st.lo, al * bh + st.hi) for a, bl, bh in lo_routes]
                 hi_routes = [(al * a, al * bl + st.lo, al * bh + st.hi) for a, bl, bh in hi_routes]
             for u in self.preds[v]:
+                ins_lo, ins_hi = lo_routes, hi_routes
+                if steps is None and graph.edge(v, u, axis) is SPREAD:  # all read at unit 0
+                    ins_lo = ins_hi = [(0, 0, 0)] * len(xs)
                 old_lo, old_hi = firsts.get(u), lasts.get(u)
                 if old_lo is None or old_hi is None:
-                    firsts[u], lasts[u] = list(lo_routes), list(hi_routes)
+                    firsts[u], lasts[u] = list(ins_lo), list(ins_hi)
                     continue
                 for i, x in enumerate(xs):
-                    a, bl, _ = lo_routes[i]
+                    a, bl, _ = ins_lo[i]
                     oa, obl, _ = old_lo[i]
                     if a * x + bl < oa * x + obl:
-                        old_lo[i] = lo_routes[i]
-                    a, _, bh = hi_routes[i]
+                        old_lo[i] = ins_lo[i]
+                    a, _, bh = ins_hi[i]
                     oa, _, obh = old_hi[i]
                     if a * x + bh > oa * x + obh:
-                        old_hi[i] = hi_routes[i]
+                        old_hi[i] = ins_hi[i]
         out = []
         for first, last in best:
             assert first is not None and last is not None
