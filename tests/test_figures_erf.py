@@ -294,7 +294,7 @@ def test_layer_and_unit_choose_the_field() -> None:
     ({"layer": "nope"}, "layer", "no layer called 'nope'"),
     ({"layer": "input"}, "layer", "not the input"),
     ({"unit": "32,3"}, "unit", "outside conv10 (32×32)"),
-    ({"mode": "sideways"}, "mode", "uniform, random or both"),
+    ({"mode": "sideways"}, "mode", "uniform, random, trained or both"),
     ({"samples": 0}, "samples", "1 to 64"),
     ({"scale": "sqrt"}, "scale", "linear or log"),
 ])

@@ -21,6 +21,7 @@ KIND_MODULES = {
     "featuremaps": "rfdocs.figures.featuremaps",
     "steps": "rfdocs.figures.steps",
     "erf": "rfdocs.figures.erf",
+    "filters": "rfdocs.figures.filters",
 }
 
 _LAZY = {

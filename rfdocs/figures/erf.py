@@ -88,7 +88,25 @@ LEGEND_HANDLE, LEGEND_PAD, LEGEND_GAP = 1.8, 0.5, 1.2  # in font sizes
 DOTS_MAX = 48  # profiles of up to this many pixels mark each pixel with a dot
 
 MODES = ("uniform", "random")
-MODE_TITLES = {"uniform": "Uniform weights", "random": "Random weights, ReLU"}
+MODE_TITLES = {"uniform": "Uniform weights", "random": "Random weights, ReLU",
+               "trained": "Trained weights"}
+
+
+def has_own_weights(net: Network) -> bool:
+    """Whether the network has weights of its own: learned params or named kernels."""
+    return bool(net.params) or any(layer.weights for layer in net.layers)
+
+
+def modes_of(net: Network, mode: str) -> tuple[str, ...]:
+    """The maps ``mode`` asks for: ``both`` is uniform beside the network's own weights where it
+    has them (``trained``), else beside random ones."""
+    if mode == "both":
+        return ("uniform", "trained") if has_own_weights(net) else MODES
+    return (mode,)
+
+
+def _own_title(net: Network) -> str:
+    return "Trained weights" if net.params else "Own weights"
 
 
 # --------------------------------------------------------------------------- options
@@ -99,9 +117,14 @@ OPTIONS = (
            "The layer of the unit whose gradient is shown (default: the last layer)."),
     Option("unit", int_pair(0, 10**6), None, "row,col inside the layer",
            "The unit, as row,col of its layer (default: the centre, (H // 2, W // 2))."),
-    Option("mode", choice("uniform", "random", "both"), "both", "uniform, random or both",
+    Option("mode", choice("uniform", "random", "trained", "both"), "both",
+           "uniform, random, trained or both",
            "uniform: every weight 1 / fan-in, ReLU as identity (exact); random: He-normal "
-           "weights, real ReLUs and a random input, averaged over samples; both: side by side."),
+           "weights, real ReLUs and a random input, averaged over samples; trained: the "
+           "network's own weights (a model's learned params, a spec's named kernels; random "
+           "where a layer has neither), every op as it is, random inputs averaged over "
+           "samples; both: uniform beside trained where the network has weights of its own, "
+           "else beside random."),
     Option("seed", int_range(0, 2**31 - 1), 0, "an integer from 0 to 2147483647",
            "Seed of the first random sample (sample i uses seed + i)."),
     Option("samples", int_range(1, 64), 8, "an integer from 1 to 64",
@@ -253,11 +276,15 @@ def _check_input(h: int, w: int) -> None:
 
 
 def _what(modes: Sequence[str]) -> str:
+    if "trained" in modes:
+        return "the trained-weight gradients"
     return ("the random-weight gradients" if "random" in modes
             else "the uniform-weight gradient")
 
 
 def _lower(modes: Sequence[str]) -> list[str]:
+    if "trained" in modes:
+        return ["samples", "the input size (or draw :mode: uniform)"]
     if "random" in modes:
         return ["samples", "channels", "the input size (or draw :mode: uniform)"]
     return ["the input size or the number of layers"]
@@ -272,6 +299,9 @@ def compute_cost(net: Network, target: str, modes: Sequence[str],
     for mode in modes:
         if mode == "uniform":
             step = erf_uniform_cost(net, target).then(temporary(2 * F8 * h * w, 2 * h * w))
+        elif mode == "trained":
+            step = erf_random_cost(net, target, options["samples"],
+                                   max(DEFAULT_MAX_BYTES, int(options.get("max_memory", 0))))
         else:
             step = erf_random_cost(cap_channels(net, options["channels"]), target,
                                    options["samples"],
@@ -287,7 +317,7 @@ def estimate(network: Network | None, options: Mapping[str, Any]) -> Cost:
     info, unit = _target(net, options)
     h, w = net.input[:2]
     _check_input(h, w)
-    modes = MODES if options["mode"] == "both" else (options["mode"],)
+    modes = modes_of(net, options["mode"])
     (r_lo, r_hi), (c_lo, c_hi) = info.box(*unit)
     box = ((as_plain(r_lo), as_plain(r_hi)), (as_plain(c_lo), as_plain(c_hi)))
     (v0, v1), (u0, u1) = _view(clipped_box(info, unit[0], unit[1], (h, w)), box, (h, w))
@@ -307,7 +337,7 @@ def compute_erf(network: Network | None, options: Mapping[str, Any]) -> ErfMaps:
     net = network if network is not None else parse_spec(DEFAULT_SPEC)
     info, unit = _target(net, options)
     h, w = net.input[:2]
-    modes = MODES if options["mode"] == "both" else (options["mode"],)
+    modes = modes_of(net, options["mode"])
     _check_input(h, w)
     samples, channels = options["samples"], options["channels"]
     require(options, compute_cost(net, info.name, modes, options), _what(modes), _lower(modes))
@@ -317,12 +347,14 @@ def compute_erf(network: Network | None, options: Mapping[str, Any]) -> ErfMaps:
     for mode in modes:
         if mode == "uniform":
             maps[mode] = np.abs(erf_uniform(net, info.name, unit, max_bytes=max_bytes))
-        else:
+        else:  # trained: the network's own numbers; random: none of them, capped channels
+            own = net if mode == "trained" else replace(net, params={}, layers=tuple(
+                replace(layer, weights=()) for layer in net.layers))
             total = np.zeros((h, w))
             for i in range(samples):
-                total += np.abs(erf_random(net, info.name, unit, seed=options["seed"] + i,
+                total += np.abs(erf_random(own, info.name, unit, seed=options["seed"] + i,
                                            max_bytes=max_bytes,
-                                           channels=channels))
+                                           channels=channels if mode == "random" else None))
             maps[mode] = total / samples
     (r_lo, r_hi), (c_lo, c_hi) = info.box(*unit)
     box = ((as_plain(r_lo), as_plain(r_hi)), (as_plain(c_lo), as_plain(c_hi)))
@@ -437,7 +469,7 @@ def _ring_style() -> dict[str, Any]:
 
 def _caption(mode: str, stats: MapStats) -> list[str]:
     if stats.radius is None:
-        return ["the gradient is zero", "(every path has an inactive ReLU)" if mode == "random"
+        return ["the gradient is zero", "(every path has an inactive ReLU)" if mode != "uniform"
                 else "(no input pixel reaches the unit)"]
     lines = [f"{MASS:.0%} within {_px(stats.radius)} px of the centre"]
     if stats.area is not None:
@@ -495,10 +527,17 @@ def _profile(ax: Axes, erf: ErfMaps, theme: Theme, scale: str, colours: Mapping[
 def render(network: Network | None, options: Mapping[str, Any], theme: Theme) -> Rendered:
     """The effective receptive field figure for resolved ``options``, its cost checked against
     their budget before anything large is allocated."""
-    modes = MODES if options["mode"] == "both" else (options["mode"],)
+    modes = modes_of(network if network is not None else parse_spec(DEFAULT_SPEC),
+                     options["mode"])
     require(options, estimate(network, options), _what(modes), _lower(modes))
     key = tuple(options[name] for name in COMPUTE_OPTIONS)
-    return replace(draw(_compute_memo(network, key), options, theme), budget=budget_of(options))
+    digest = None
+    if network is not None and network.params:
+        from rfdocs.figures.filters import params_digest
+
+        digest = params_digest(network)
+    erf = _compute_memo(network, key) if digest is None else _compute_memo(network, key, digest)
+    return replace(draw(erf, options, theme), budget=budget_of(options))
 
 
 #: The options ``compute_erf`` reads (with the network, they decide the maps).
@@ -506,9 +545,11 @@ COMPUTE_OPTIONS = ("layer", "unit", "mode", "seed", "samples", "channels", "max_
                    "max_memory")
 
 
-def _compute(network: Network | None, key: tuple[Any, ...]) -> ErfMaps:
-    """``compute_erf`` as a pure function of the (frozen, hashable) network and
-    ``COMPUTE_OPTIONS`` (its maps read-only, since they are shared)."""
+def _compute(network: Network | None, key: tuple[Any, ...], digest: bytes | None = None
+             ) -> ErfMaps:
+    """``compute_erf`` as a pure function of the (frozen, hashable) network, its params'
+    ``digest`` and ``COMPUTE_OPTIONS`` (its maps read-only, since they are shared)."""
+    del digest  # part of the memo's key only
     erf = compute_erf(network, dict(zip(COMPUTE_OPTIONS, key, strict=True)))
     for grad in erf.maps.values():
         grad.flags.writeable = False
@@ -524,7 +565,7 @@ def draw(erf: ErfMaps, options: Mapping[str, Any], theme: Theme) -> Rendered:
     modes = list(erf.maps)
     scale = options["scale"]
     show_profile = bool(options["profile"])
-    colours = {"uniform": theme.input, "random": theme.neuron}
+    colours = {"uniform": theme.input, "random": theme.neuron, "trained": theme.neuron}
     (v0, v1), (u0, u1) = erf.view
     rows, cols = v1 - v0 + 1, u1 - u0 + 1
     map_w = MAP_IN * min(1.0, cols / rows)
@@ -558,8 +599,8 @@ def draw(erf: ErfMaps, options: Mapping[str, Any], theme: Theme) -> Rendered:
     for i, mode in enumerate(modes):
         ax = axes(x, map_y, map_w, map_h)
         _heat_map(ax, erf, mode, norm, theme, first=i == 0)
-        title = MODE_TITLES[mode]
-        if mode == "random" and erf.samples > 1:
+        title = MODE_TITLES[mode] if mode != "trained" else _own_title(erf.network)
+        if mode != "uniform" and erf.samples > 1:
             title += f" (×{erf.samples})"
         fig.text((x + map_w / 2) / width, (map_y + map_h + 0.06) / height, title,
                  ha="center", va="bottom", **text_kwargs(theme, TITLE_PT, fontweight="bold"))
@@ -692,8 +733,10 @@ def alt_text(erf: ErfMaps) -> str:
         text += f" ({fmt_dims((ib[0][1] - ib[0][0] + 1, ib[1][1] - ib[1][0] + 1))} inside the input)"
     parts = []
     for mode, stats in erf.stats.items():
-        what = ("uniform weights" if mode == "uniform"
-                else f"random weights with ReLU, mean of {erf.samples} samples")
+        what = {"uniform": "uniform weights",
+                "random": f"random weights with ReLU, mean of {erf.samples} samples",
+                "trained": f"the network's {'trained' if erf.network.params else 'own'} "
+                           f"weights, mean over {erf.samples} random inputs"}[mode]
         if stats.radius is None:
             parts.append(f"with {what} the gradient is zero")
             continue

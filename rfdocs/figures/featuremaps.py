@@ -33,6 +33,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -45,19 +46,22 @@ from matplotlib.colors import Normalize
 from matplotlib.patches import FancyArrowPatch, Rectangle
 from numpy.typing import NDArray
 
-from rfdocs.compute import Network
+from rfdocs.compute import Network, SpecError, analyze
 from rfdocs.compute.budget import (
     F8,
+    FRESH,
+    NORMAL,
     Cost,
     alloc,
     array_image_cost,
     conv2d_cost,
+    conv_transpose2d_cost,
     grey_cost,
     pool_cost,
     resize_cost,
-    temporary,
+    weights_bytes,
 )
-from rfdocs.compute.conv import DEFAULT_MAX_BYTES, avg_pool2d, conv2d, max_pool2d
+from rfdocs.compute.conv import DEFAULT_MAX_BYTES
 from rfdocs.compute.images import (
     DEFAULT_MAX_PIXELS,
     ImageError,
@@ -66,9 +70,12 @@ from rfdocs.compute.images import (
     is_builtin,
     load_image,
     read_cost,
+    resize_area,
     resized_size,
 )
 from rfdocs.compute.kernels import Kernel, parse_kernel, random_bank, split_specs
+from rfdocs.compute.receptive import resolve_pads
+from rfdocs.compute.spec import GLOBAL_OPS, HEAD_OPS, INPUT_NAME, POINTWISE_OPS, Layer
 from rfdocs.figures.base import FigureKind, LastResult, Rendered
 from rfdocs.figures.cost import (
     BUDGET_OPTIONS,
@@ -81,13 +88,23 @@ from rfdocs.figures.cost import (
     with_slack,
 )
 from rfdocs.figures.marks import BAR_TICK, colour_bar, text_width_in
-from rfdocs.figures.options import Option, OptionError, choice, flag, int_range
+from rfdocs.figures.options import (
+    Option,
+    OptionError,
+    choice,
+    flag,
+    float_range,
+    int_range,
+    word,
+)
 from rfdocs.figures.style import Theme, new_figure, text_kwargs
 from rfdocs.figures.text import MINUS, TIMES, fmt_dims, fmt_num, fmt_range
+from rfdocs.messages import quote
 
 FloatArray = NDArray[np.float64]
 
 MAX_MAPS = 400
+DEFAULT_SIZE = 128  # the longer side of the image, pixels, without a network
 LABELLED_MAX = 16  # up to this many maps each get a name label; more get an indexed grid
 FIG_WIDTH = 7.0  # inches at natural size (a textbook column)
 LABEL_PT = 8.0
@@ -137,13 +154,50 @@ def _cmap_name(value: Any) -> str:
     return text
 
 
+def _size(value: Any) -> int:
+    """0 (automatic) or 8 to 1024."""
+    number = int_range(0, 1024)(value)
+    if 0 < number < 8:
+        raise ValueError(value)
+    return int(number)
+
+
+def _value_range(value: Any) -> tuple[float, float]:
+    """'0,1', '0 255', '-1, 1' or a YAML list: two numbers, the first smaller."""
+    parts = value if isinstance(value, list | tuple) else [
+        p for p in re.split(r"[,\s]+", str(value).strip("()[] ")) if p]
+    if len(parts) != 2:
+        raise ValueError(value)
+    lo, hi = (float_range(-1e6, 1e6)(p) for p in parts)
+    if not lo < hi:
+        raise OptionError("input_range", f"the first number must be the smaller, got {lo}, {hi}")
+    return (lo, hi)
+
+
+def _channel_values(option: str, positive: bool = False) -> Any:
+    """One number or one per channel (at most 4), as a tuple."""
+    def convert(value: Any) -> tuple[float, ...]:
+        parts = value if isinstance(value, list | tuple) else [
+            p for p in re.split(r"[,\s]+", str(value).strip("()[] ")) if p]
+        if not 1 <= len(parts) <= 4:
+            raise ValueError(value)
+        numbers = tuple(float_range(-1e6, 1e6)(p) for p in parts)
+        if positive and any(n <= 0 for n in numbers):
+            raise OptionError(option, f"must be positive numbers, got {quote(value)}")
+        return numbers
+    return convert
+
+
 OPTIONS = (
     Option("image", _image_source, "photo", "'photo' (the built-in photograph) or an image path",
            "The input image; the Sphinx layer resolves paths relative to the document."),
     Option("colour", flag, False, "a flag (yes/no)",
            "Convolve the colour image (3 channels) instead of its greyscale luma."),
-    Option("size", int_range(8, 1024), 128, "an integer from 8 to 1024",
-           "Resize the image (area averaging) so that its longer side has this many pixels."),
+    Option("size", _size, 0, "0 (automatic) or an integer from 8 to 1024",
+           "Resize the image (area averaging) so that its longer side has this many pixels. "
+           f"0, the default: {DEFAULT_SIZE} pixels; with a network, the network's input size "
+           "(the image resized to cover it and centre-cropped). A size given with a network "
+           "runs the network on the image at that size."),
     Option("kernels", _kernel_list, DEFAULT_KERNELS,
            "kernel names (identity, box, sobel-x, sobel-y, laplacian, sharpen, emboss, gaussian, "
            "random, optionally with arguments like gaussian(5, 1.5)) or matrices like "
@@ -177,6 +231,25 @@ OPTIONS = (
            "Colour map of the maps (default: the theme's diverging map for signed values, "
            "its sequential map otherwise)."),
     Option("show_input", flag, True, "a flag (yes/no)", "Draw the input image left of the maps."),
+    Option("layer", word, None, "a layer name",
+           "With a network: the layer whose output maps are shown (default: the last layer "
+           "before the classifier head or global pooling). Without one, the layers the "
+           "short-hand options build are named conv1, relu1 (abs1), pool1, conv2, ..."),
+    Option("maps", int_range(0, MAX_MAPS), 0, f"an integer from 0 (all) to {MAX_MAPS}",
+           f"Show the first this many maps of the layer (0: all of them, at most {MAX_MAPS})."),
+    Option("input_range", _value_range, (0.0, 1.0), "two numbers like 0,1 or 0,255",
+           "The model's preprocessing, first step: pixel values (0 to 1 as read) are mapped "
+           "linearly onto this range."),
+    Option("channel_order", choice("rgb", "bgr"), "rgb", "rgb or bgr",
+           "The model's preprocessing, second step: the order of a colour image's channels "
+           "(bgr for Caffe and OpenCV models)."),
+    Option("mean", _channel_values("mean"), None, "one number, or one per channel: 0.485, 0.456, "
+           "0.406", "The model's preprocessing, third step: subtracted from every channel (in "
+           "the model's channel order)."),
+    Option("std", _channel_values("std", positive=True), None, "one positive number, or one "
+           "per channel: 0.229, 0.224, 0.225",
+           "The model's preprocessing, last step: every channel divided by it (after the "
+           "mean)."),
     *BUDGET_OPTIONS,
 )
 
@@ -193,6 +266,21 @@ class FeatureMaps:
     kernel_shape: tuple[int, int]
     maps: FloatArray  # (N, h, w)
     description: str  # the kernel bank in words, for alt text
+    named: bool = True  # the labels name kernels (scale 'auto' is then 'each')
+    #: With a network: (layer shown, its op, layers run, total maps of the layer, weights in
+    #: words); None for the short-hand options.
+    network: tuple[str, str, int, int, str] | None = None
+
+
+@dataclass(frozen=True)
+class Shorthand:
+    """The network the short-hand options build, its exact weights and the bank in words."""
+
+    network: Network
+    weights: dict[str, FloatArray]
+    labels: tuple[str, ...]
+    description: str
+    named: bool
 
 
 def kernel_bank(specs: Sequence[str], channels: int, count: int, seed: int,
@@ -234,40 +322,207 @@ def _random_args(kernel: Kernel, seed: int) -> tuple[int, int]:
     return size, seed
 
 
-def compute_maps(image: FloatArray, options: Mapping[str, Any]) -> FeatureMaps:
-    """The feature maps of ``image`` under the resolved ``options`` (conv → act → pool, repeated)."""
-    channels = image.shape[2]
+def shorthand_network(shape: Sequence[int], options: Mapping[str, Any]) -> Shorthand:
+    """The network the short-hand options describe for an image of ``shape`` (H, W, C):
+    ``layers`` times conv → activation → pool (conv1, relu1 or abs1, pool1, conv2, ...), the
+    first convolution full-depth, later ones depthwise; the convolutions carry their named
+    kernels (``weights``) and the exact bank as params (random entries drawn as before)."""
+    h, w, channels = (int(v) for v in shape)
     weights, labels, words = kernel_bank(options["kernels"], channels, options["count"],
                                          options["seed"])
     kh, kw = weights.shape[:2]
     n_maps = weights.shape[3]
-    x: FloatArray = image
-    for layer in range(options["layers"]):
-        if layer > 0:  # each map again with its own kernel: depthwise
+    named = not any(parse_kernel(spec).name.startswith("random") for spec in options["kernels"])
+    pads = _pads(kh, kw) if options["padding"] == "same" else (0, 0, 0, 0)
+    layers: list[Layer] = []
+    exact: dict[str, FloatArray] = {}
+    previous = INPUT_NAME
+    for index in range(options["layers"]):
+        number = index + 1
+        if index > 0:  # each map again with its own kernel: depthwise
             weights = _depthwise(options["kernels"], weights, options["count"],
-                                 options["seed"] + layer)
-        pads = _pads(kh, kw) if options["padding"] == "same" else (0, 0, 0, 0)
-        if x.shape[0] + pads[0] + pads[1] < kh or x.shape[1] + pads[2] + pads[3] < kw:
-            raise OptionError("layers", f"layer {layer + 1} gets {fmt_dims(x.shape[:2])} maps, "
+                                 options["seed"] + index)
+        if h + pads[0] + pads[1] < kh or w + pads[2] + pads[3] < kw:
+            raise OptionError("layers", f"layer {number} gets {fmt_dims((h, w))} maps, "
                               f"smaller than the {kh}{TIMES}{kw} kernel; use fewer layers, no "
                               "pooling or a larger size")
-        x = np.asarray(conv2d(x, weights, stride=(1, 1), pads=pads,
-                              groups=1 if layer == 0 else n_maps, max_bytes=_max_bytes(options)),
-                       dtype=np.float64)
+        conv = Layer(f"conv{number}", "conv", kernel=(kh, kw), padding=pads, filters=n_maps,
+                     groups=1 if index == 0 else n_maps, inputs=(previous,),
+                     weights=tuple(options["kernels"]) if named else ())
+        layers.append(conv)
+        exact[conv.name] = weights
+        previous = conv.name
+        h, w = h + pads[0] + pads[1] - kh + 1, w + pads[2] + pads[3] - kw + 1
         if options["activation"] == "relu":
-            x = np.maximum(x, 0.0)
-        elif options["activation"] == "abs":
-            x = np.abs(x)
+            layers.append(Layer(f"relu{number}", "relu", inputs=(previous,)))
+        elif options["activation"] == "abs":  # |x| is a leaky ReLU of slope -1
+            layers.append(Layer(f"abs{number}", "leakyrelu", alpha=-1.0, inputs=(previous,)))
+        previous = layers[-1].name
         if options["pool"] != "none":
             p = options["pool_size"]
-            if x.shape[0] < p or x.shape[1] < p:
+            if h < p or w < p:
                 raise OptionError("pool_size", f"{p}{TIMES}{p} pooling does not fit the "
-                                  f"{fmt_dims(x.shape[:2])} maps of layer {layer + 1}")
-            pool = max_pool2d if options["pool"] == "max" else avg_pool2d
-            x = np.asarray(pool(x, (p, p), stride=(p, p), pads=(0, 0, 0, 0),
-                                max_bytes=_max_bytes(options)), dtype=np.float64)
+                                  f"{fmt_dims((h, w))} maps of layer {number}")
+            layers.append(Layer(f"pool{number}", "maxpool" if options["pool"] == "max"
+                                else "avgpool", kernel=(p, p), stride=(p, p), inputs=(previous,)))
+            previous = layers[-1].name
+            h, w = h // p, w // p
+    net = Network((int(shape[0]), int(shape[1]), channels), tuple(layers),
+                  params={name: {"weight": array} for name, array in exact.items()})
+    return Shorthand(net, exact, labels, words, named)
+
+
+def compute_maps(image: FloatArray, options: Mapping[str, Any]) -> FeatureMaps:
+    """The feature maps of ``image`` under the resolved ``options``: the network the
+    short-hand options build (conv → act → pool, repeated), run by ``forward``."""
+    built = shorthand_network(image.shape, options)
+    target = options.get("layer") or built.network.layers[-1].name
+    _known_layer(built.network, target)
+    x = run_network(built.network, preprocess(image, options), built.weights, target,
+                    _max_bytes(options))
+    kh, kw = next(iter(built.weights.values())).shape[:2]
     maps = np.ascontiguousarray(np.moveaxis(x, 2, 0))
-    return FeatureMaps(image, labels, (kh, kw), maps, words)
+    if target != built.network.layers[-1].name:
+        described = _in_network(built.network, target, built, options)
+        return replace(described, maps=_first_maps(maps, options), image=image)
+    return FeatureMaps(image, built.labels, (kh, kw), _first_maps(maps, options),
+                       built.description, built.named)
+
+
+def _first_maps(maps: FloatArray, options: Mapping[str, Any]) -> FloatArray:
+    """The first ``maps`` maps (all when 0); more than MAX_MAPS are refused."""
+    wanted = options.get("maps", 0) or maps.shape[0]
+    if wanted > MAX_MAPS:
+        raise OptionError("maps", f"the layer has {maps.shape[0]} maps; at most {MAX_MAPS} fit "
+                          f"one figure (give :maps: {min(64, MAX_MAPS)} to show the first ones)")
+    return maps[:wanted]
+
+
+def _known_layer(net: Network, name: str) -> Layer:
+    try:
+        return net.layer(name)
+    except KeyError:
+        names = [layer.name for layer in net.layers]
+        shown = ", ".join(names[:12]) + (", ..." if len(names) > 12 else "")
+        raise OptionError("layer", f"the network has no layer {name!r}; its layers are "
+                          f"{shown}") from None
+
+
+def run_network(net: Network, x: FloatArray, weights: Mapping[str, FloatArray], target: str,
+                max_bytes: int) -> FloatArray:
+    """The (H', W', C') output of layer ``target`` of ``net`` on the (H, W, C) input ``x``
+    (``rfdocs.compute.forward``; only the layers ``target`` depends on run)."""
+    from rfdocs.compute.forward import forward
+    from rfdocs.figures.filters import ancestors
+
+    cut = ancestors(net, target)
+    try:
+        acts = forward(cut, x, dict(weights), max_bytes=max_bytes)
+    except SpecError as err:
+        raise OptionError("layer", str(err)) from None
+    return np.asarray(acts[target], dtype=np.float64)
+
+
+def default_layer(net: Network) -> str:
+    """The last layer before the classifier head or a global pooling (the last layer whose
+    maps are spatial), else the last layer."""
+    last = None
+    for layer in net.layers:
+        if layer.op in HEAD_OPS or layer.op in GLOBAL_OPS:
+            break
+        last = layer.name
+    return last or net.layers[-1].name
+
+
+def preprocess(image: FloatArray, options: Mapping[str, Any]) -> FloatArray:
+    """The model's preprocessing of an image in [0, 1]: onto ``input_range``, channels in
+    ``channel_order``, minus ``mean``, divided by ``std`` (each step skipped at its default)."""
+    x = image
+    lo, hi = options.get("input_range", (0.0, 1.0))
+    if (lo, hi) != (0.0, 1.0):
+        x = lo + x * (hi - lo)
+    if options.get("channel_order", "rgb") == "bgr" and x.shape[2] == 3:
+        x = np.ascontiguousarray(x[:, :, ::-1])
+    channels = x.shape[2]
+    for name in ("mean", "std"):
+        values = options.get(name)
+        if values is None:
+            continue
+        if len(values) not in (1, channels):
+            raise OptionError(name, f"gives {len(values)} numbers for a {channels}-channel "
+                              "input; give one, or one per channel")
+        v = np.asarray(values, dtype=np.float64)
+        x = x - v if name == "mean" else x / v
+    return np.asarray(x, dtype=np.float64)
+
+
+def _map_labels(net: Network, target: str, n: int) -> tuple[tuple[str, ...], bool]:
+    """A label per map of ``target``: the kernel names of the convolution that made them (back
+    through layers that keep the channels), else map numbers; and whether they are names."""
+    keeps = set(POINTWISE_OPS) | {"maxpool", "avgpool", "pad", "upsample"}
+    layer = net.layer(target)
+    while layer.op in keeps and layer.inputs[0] != INPUT_NAME:
+        layer = net.layer(layer.inputs[0])
+    if layer.op in ("conv", "deconv") and layer.weights:
+        specs = layer.weights if len(layer.weights) > 1 else layer.weights * n
+        return tuple(specs[:n]), True
+    return tuple(str(i) for i in range(n)), False
+
+
+def _weights_words(net: Network, seed: int) -> str:
+    """Where the convolutions' weights come from, in words."""
+    from rfdocs.figures.filters import weight_source
+
+    sources = {weight_source(net, layer.name) for layer in net.layers
+               if layer.op in ("conv", "deconv")}
+    if not sources:
+        return "no convolution weights"
+    words = {"learned": "learned weights", "named": "named kernels",
+             "random": f"random weights (seed {seed})"}
+    return " and ".join(words[k] for k in ("learned", "named", "random") if k in sources)
+
+
+def _in_network(net: Network, target: str, built: Shorthand | None,
+                options: Mapping[str, Any]) -> FeatureMaps:
+    """The description of layer ``target``'s maps (the maps themselves filled by the caller)."""
+    from rfdocs.figures.filters import ancestors
+
+    cut = ancestors(net, target)
+    layer = net.layer(target)
+    analysis = analyze(cut)
+    total = int(analysis[target].shape[2])
+    shown = options.get("maps", 0) or total
+    labels, named = _map_labels(net, target, min(shown, total))
+    if built is not None:
+        words = built.description
+    else:
+        words = _weights_words(cut, options["seed"])
+    convs = [lay for lay in cut.layers if lay.op in ("conv", "deconv")]
+    kernel = convs[0].kernel if convs else (1, 1)
+    empty = np.zeros((0, 1, 1))
+    return FeatureMaps(empty, labels, kernel, empty, words, named,
+                       (target, layer.op, len(cut.layers), total, words))
+
+
+def network_maps(net: Network, image: FloatArray, options: Mapping[str, Any]) -> FeatureMaps:
+    """The maps of layer ``layer`` of ``net`` run on ``image`` (H×W×C in [0, 1], already the
+    size the network runs at) after the model's preprocessing."""
+    from rfdocs.figures.filters import ancestors, conv_weights
+
+    target = options["layer"] or default_layer(net)
+    _known_layer(net, target)
+    run = net if tuple(image.shape) == tuple(net.input) else net.with_input(image.shape)
+    cut = ancestors(run, target)
+    try:
+        analyze(cut)
+    except SpecError as err:
+        raise OptionError("size", f"the network does not run on the {fmt_dims(image.shape)} "
+                          f"image: {err}") from None
+    weights = conv_weights(cut, options["seed"])
+    x = run_network(cut, preprocess(image, options), weights, target, _max_bytes(options))
+    maps = _first_maps(np.ascontiguousarray(np.moveaxis(x, 2, 0)), options)
+    described = _in_network(cut, target, None, options)
+    return replace(described, image=image, maps=maps)
 
 
 def _max_bytes(options: Mapping[str, Any]) -> int:
@@ -349,19 +604,64 @@ def fit_text(text: str, width_in: float, size: float) -> str:
 
 
 def render(network: Network | None, options: Mapping[str, Any], theme: Theme) -> Rendered:
-    """The featuremaps figure for resolved ``options``, its cost checked against their budget
-    before anything large is allocated."""
-    del network
+    """The featuremaps figure for resolved ``options`` (of ``network`` run on the image, or of
+    the network the short-hand options build), its cost checked against their budget before
+    anything large is allocated."""
     try:
-        require(options, estimate(options), "the feature maps",
-                ["size", "count", "kernels", "layers"])
-        image = _load(options["image"], options["size"], not options["colour"],
-                      options["max_memory"])
+        require(options, estimate(options, network), "the feature maps",
+                ["size", "maps", "layer"] if network is not None
+                else ["size", "count", "kernels", "layers"])
+        image = (_load(options["image"], options["size"] or DEFAULT_SIZE, not options["colour"],
+                       options["max_memory"]) if network is None
+                 else network_image(network, options))
     except ImageError as exc:
         raise OptionError("image", str(exc)) from None
     key = tuple(options[name] for name in COMPUTE_OPTIONS)
-    rendered = render_maps(_compute_memo(Pixels.of(image), key), options, theme)
+    digest = None
+    if network is not None:
+        from rfdocs.figures.filters import params_digest
+
+        digest = params_digest(network)
+    fm = _compute_memo(Pixels.of(image), key, network, digest)
+    rendered = render_maps(fm, options, theme)
     return replace(rendered, budget=budget_of(options))
+
+
+def _network_channels(net: Network, options: Mapping[str, Any]) -> int:
+    channels = int(net.input[2])
+    if channels not in (1, 3):
+        raise OptionError("image", f"the network takes {channels} input channels; an image "
+                          "gives 1 (greyscale) or 3 (colour)")
+    if options["colour"] and channels == 1:
+        raise OptionError("colour", "the network takes one input channel: the image is fed "
+                          "as greyscale (remove :colour:)")
+    return channels
+
+
+def network_size(net: Network, shape: Sequence[int], size: int) -> tuple[int, int, int, int]:
+    """(resized height, width, crop height, width) of an image of ``shape`` for ``net``: its
+    longer side ``size`` (no crop), or, for size 0, covering the network's input and cropped
+    to it."""
+    h0, w0 = int(shape[0]), int(shape[1])
+    if size:
+        h, w = resized_size(h0, w0, size)
+        return h, w, h, w
+    height, width = int(net.input[0]), int(net.input[1])
+    s = max(height / h0, width / w0)
+    return max(height, round(h0 * s)), max(width, round(w0 * s)), height, width
+
+
+def network_image(net: Network, options: Mapping[str, Any]) -> FloatArray:
+    """The image as the network takes it: its channels, resized (and cropped) by
+    ``network_size``, values in [0, 1] (preprocessing comes later)."""
+    channels = _network_channels(net, options)
+    full = _load(options["image"], None, channels == 1, options["max_memory"])
+    if full.shape[2] == 1 and channels == 3:
+        full = np.repeat(full, 3, axis=2)
+    h, w, ch, cw = network_size(net, full.shape, options["size"])
+    resized = resize_area(full, h, w)
+    top, left = (h - ch) // 2, (w - cw) // 2
+    return np.ascontiguousarray(resized[top:top + ch, left:left + cw])
 
 
 # --- cost ---------------------------------------------------------------------------------------
@@ -384,20 +684,135 @@ def _source(source: Any) -> tuple[tuple[int, int, int], Cost]:
     return (header[0], header[1], header[3]), read_cost(header)
 
 
-def estimate(options: Mapping[str, Any]) -> Cost:
-    """What the figure will cost: loading the image (greyscale, resized), every layer's
-    convolution, activation and pooling, the mosaic and drawing it (``render``'s code path)."""
+def estimate(options: Mapping[str, Any], network: Network | None = None) -> Cost:
+    """What the figure will cost: loading the image (greyscale, resized), the network's
+    forward pass up to the layer shown (every activation kept), the mosaic and drawing it
+    (``render``'s code path)."""
     (h0, w0, c0), cost = _source(options["image"])
     channels = c0
-    if not options["colour"] and c0 == 3:
+    grey = not options["colour"] if network is None else _network_channels(network, options) == 1
+    if grey and c0 == 3:
         cost = cost.then(grey_cost(h0, w0, c0)).freeing(F8 * h0 * w0 * c0)
         channels = 1
-    h, w = resized_size(h0, w0, options["size"])
+    if network is None:
+        h, w = resized_size(h0, w0, options["size"] or DEFAULT_SIZE)
+        ch, cw = h, w
+    else:
+        h, w, ch, cw = network_size(network, (h0, w0), options["size"])
+        if channels == 1 and network.input[2] == 3:
+            cost = cost.then(alloc(3 * F8 * h0 * w0, 3 * h0 * w0))
+            channels = 3
     cost = cost.then(resize_cost((h0, w0, channels), (h, w))).freeing(
         0 if (h, w) == (h0, w0) else F8 * h0 * w0 * channels)
-    n, kh, kw = _bank_shape(options["kernels"], options["count"])
-    compute, shape = _compute_cost((1, h, w, channels), n, (kh, kw), options)
-    return with_slack(cost.then(compute).then(_drawing_cost(shape, (h, w, channels), n, options)))
+    if (ch, cw) != (h, w):
+        cost = cost.then(alloc(F8 * ch * cw * channels, ch * cw * channels))
+    if network is None:
+        n, kh, kw = _bank_shape(options["kernels"], options["count"])
+        bank = alloc(F8 * kh * kw * channels * n * 3, kh * kw * channels * n * 4)
+        net = shorthand_network_shape((ch, cw, channels), n, (kh, kw), options)
+        target = options["layer"] or net.layers[-1].name
+        weights = Cost()
+    else:
+        net = network if tuple(network.input) == (ch, cw, channels) else network.with_input(
+            (ch, cw, channels))
+        target = options["layer"] or default_layer(net)
+        bank = Cost()
+        weights = None
+    _known_layer(net, target)
+    from rfdocs.figures.filters import ancestors
+
+    cut = ancestors(net, target)
+    try:
+        analysis = analyze(cut)
+    except SpecError as err:
+        raise OptionError("size" if network is not None else "layers", str(err)) from None
+    if weights is None:
+        drawn = weights_bytes(analysis)
+        weights = alloc(2 * drawn, NORMAL * drawn // F8)
+    prep = _preprocess_cost((ch, cw, channels), options)
+    compute = bank.then(weights).then(prep).then(
+        _forward_cost(analysis, _max_bytes(options)))
+    h_out, w_out, c_out = analysis[target].shape
+    n_maps = min(int(c_out), options["maps"] or int(c_out))
+    named = _map_labels(cut, target, n_maps)[1] if network is not None else None
+    maps = F8 * h_out * w_out * n_maps
+    compute = compute.then(alloc(maps, maps // F8))
+    return with_slack(cost.then(compute).then(
+        _drawing_cost((n_maps, h_out, w_out), (ch, cw, channels), n_maps, options, named)))
+
+
+def shorthand_network_shape(shape: tuple[int, int, int], n: int, kernel: tuple[int, int],
+                            options: Mapping[str, Any]) -> Network:
+    """The layers ``shorthand_network`` builds (no weights drawn), for estimates; a layer that
+    would not fit is refused as ``shorthand_network`` refuses it."""
+    kh, kw = kernel
+    h, w, c = shape
+    pads = _pads(kh, kw) if options["padding"] == "same" else (0, 0, 0, 0)
+    layers: list[Layer] = []
+    previous = INPUT_NAME
+    for index in range(options["layers"]):
+        number = index + 1
+        if h + pads[0] + pads[1] < kh or w + pads[2] + pads[3] < kw:
+            raise OptionError("layers", f"layer {number} gets {fmt_dims((h, w))} maps, "
+                              f"smaller than the {kh}{TIMES}{kw} kernel; use fewer layers, no "
+                              "pooling or a larger size")
+        layers.append(Layer(f"conv{number}", "conv", kernel=(kh, kw), padding=pads, filters=n,
+                            groups=1 if index == 0 else n, inputs=(previous,)))
+        h, w = h + pads[0] + pads[1] - kh + 1, w + pads[2] + pads[3] - kw + 1
+        if options["activation"] != "none":
+            name = f"relu{number}" if options["activation"] == "relu" else f"abs{number}"
+            op = "relu" if options["activation"] == "relu" else "leakyrelu"
+            layers.append(Layer(name, op, alpha=-1.0, inputs=(layers[-1].name,)))
+        if options["pool"] != "none":
+            p = options["pool_size"]
+            if h < p or w < p:
+                raise OptionError("pool_size", f"{p}{TIMES}{p} pooling does not fit the "
+                                  f"{fmt_dims((h, w))} maps of layer {number}")
+            layers.append(Layer(f"pool{number}", "maxpool" if options["pool"] == "max"
+                                else "avgpool", kernel=(p, p), stride=(p, p),
+                                inputs=(layers[-1].name,)))
+            h, w = h // p, w // p
+        previous = layers[-1].name
+    return Network(shape, tuple(layers))
+
+
+def _preprocess_cost(shape: tuple[int, int, int], options: Mapping[str, Any]) -> Cost:
+    """``preprocess``: one new array per step that is not at its default."""
+    size = shape[0] * shape[1] * shape[2]
+    steps = (int(tuple(options["input_range"]) != (0.0, 1.0))
+             + int(options["channel_order"] == "bgr" and shape[2] == 3)
+             + int(options["mean"] is not None) + int(options["std"] is not None))
+    return Cost(2 * size * steps, F8 * size * min(steps, 2) + F8 * size, F8 * size if steps else 0)
+
+
+def _forward_cost(analysis: Any, max_bytes: int) -> Cost:
+    """``forward`` up to the layer shown: every activation kept (the input is the caller's)."""
+    total = Cost()
+    for node in analysis.layers:
+        layer = node.layer
+        shape = (1, *analysis[layer.inputs[0]].shape)
+        out = (1, *node.shape)
+        if layer.op == "conv":
+            step, _ = conv2d_cost(shape, layer.kernel, int(node.shape[2]),
+                                  stride=layer.stride, pads=resolve_pads(layer, shape[1:3]),
+                                  dilation=layer.dilation, groups=layer.groups,
+                                  max_bytes=max_bytes)
+        elif layer.op == "deconv":
+            step, _ = conv_transpose2d_cost(shape, layer.kernel, int(node.shape[2]),
+                                            stride=layer.stride,
+                                            pads=resolve_pads(layer, shape[1:3]),
+                                            dilation=layer.dilation,
+                                            output_padding=layer.output_padding)
+        elif layer.op in ("maxpool", "avgpool"):
+            step, _ = pool_cost(shape, layer.kernel, stride=layer.stride,
+                                pads=resolve_pads(layer, shape[1:3]), dilation=layer.dilation,
+                                ceil_mode=layer.ceil_mode)
+        else:  # pointwise, merges, pads, resampling, heads: a fresh array or two
+            size = out[1] * out[2] * out[3]
+            reads = sum(int(np.prod(analysis[name].shape)) for name in layer.inputs)
+            step = Cost(FRESH * size + 4 * reads, 2 * F8 * size, F8 * size)
+        total = total.then(step)
+    return total
 
 
 def _bank_shape(specs: Sequence[str], count: int) -> tuple[int, int, int]:
@@ -412,36 +827,8 @@ def _bank_shape(specs: Sequence[str], count: int) -> tuple[int, int, int]:
     return n, kh, kw
 
 
-def _compute_cost(shape: tuple[int, int, int, int], n: int, kernel: tuple[int, int],
-                  options: Mapping[str, Any]) -> tuple[Cost, tuple[int, int, int]]:
-    """``compute_maps``: the bank, then per layer the convolution (the first full-depth, later
-    ones depthwise), activation and pooling, each freeing its input; the maps' (N, h, w)."""
-    kh, kw = kernel
-    cost = alloc(F8 * kh * kw * shape[3] * n * 3, kh * kw * shape[3] * n * 4)  # bank, its parts
-    held = 0  # the layer's input, freed once its output exists (the image is the caller's)
-    for layer in range(options["layers"]):
-        if layer > 0:  # depthwise weights and a fresh random bank
-            cost = cost.then(temporary(F8 * max(kh, kw) ** 2 * n * 3, max(kh, kw) ** 2 * n * 4))
-        pads = _pads(kh, kw) if options["padding"] == "same" else (0, 0, 0, 0)
-        if shape[1] + pads[0] + pads[1] < kh or shape[2] + pads[2] + pads[3] < kw:
-            break  # compute_maps refuses it
-        step, out = conv2d_cost(shape, kernel, n, pads=pads, groups=1 if layer == 0 else n,
-                                max_bytes=_max_bytes(options))
-        cost, held, shape = cost.then(step).freeing(held), step.kept, out
-        if options["activation"] != "none":
-            cost = cost.then(alloc(held, 2 * held // F8)).freeing(held)
-        if options["pool"] != "none":
-            p = options["pool_size"]
-            if shape[1] < p or shape[2] < p:
-                break
-            step, out = pool_cost(shape, (p, p), stride=(p, p), pads=(0, 0, 0, 0))
-            cost, held, shape = cost.then(step).freeing(held), step.kept, out
-    maps = F8 * shape[1] * shape[2] * shape[3]
-    return cost.then(alloc(maps, maps // F8)).freeing(held), (shape[3], shape[1], shape[2])
-
-
 def _drawing_cost(maps: tuple[int, int, int], image: tuple[int, int, int], n: int,
-                  options: Mapping[str, Any]) -> Cost:
+                  options: Mapping[str, Any], named: bool | None = None) -> Cost:
     """``render_maps`` (the maps kept by the memo): maps rescaled for 'each' scale, the mosaic,
     the figure's copies of it and of the input, their drawing at 150 dpi, the texts."""
     _, h, w = maps
@@ -449,7 +836,7 @@ def _drawing_cost(maps: tuple[int, int, int], image: tuple[int, int, int], n: in
         return Cost()
     labelled = n <= LABELLED_MAX
     columns = min(options["columns"] or auto_columns(n, h, w), n)
-    each = colour_scale(options, n) == "each"
+    each = colour_scale(options, n, named) == "each"
     ticks = [f"{MINUS}max", "0", "max"] if each else [WIDEST_TICK]
     geo = layout(n, h, w, image, columns, labelled, each and labelled,
                  bool(options["show_input"]), ticks)
@@ -473,7 +860,8 @@ def _drawing_cost(maps: tuple[int, int, int], image: tuple[int, int, int], n: in
 
 #: The options ``compute_maps`` reads (with the image, they decide the maps).
 COMPUTE_OPTIONS = ("kernels", "count", "seed", "padding", "activation", "pool", "pool_size",
-                   "layers", "max_memory")
+                   "layers", "max_memory", "layer", "maps", "input_range", "channel_order",
+                   "mean", "std")
 
 
 @dataclass(frozen=True)
@@ -491,7 +879,7 @@ class Pixels:
         return cls(data.shape, hashlib.blake2b(data.data, digest_size=16).digest(), data)
 
 
-def _load(source: Any, size: int, grey: bool, max_memory: int) -> FloatArray:
+def _load(source: Any, size: int | None, grey: bool, max_memory: int) -> FloatArray:
     """``load_image``; the built-in photo is decoded once per (size, grey)."""
     if isinstance(source, str) and is_builtin(source):
         return _load_builtin(size, grey)
@@ -500,16 +888,21 @@ def _load(source: Any, size: int, grey: bool, max_memory: int) -> FloatArray:
 
 
 @functools.lru_cache(maxsize=2)
-def _load_builtin(size: int, grey: bool) -> FloatArray:
+def _load_builtin(size: int | None, grey: bool) -> FloatArray:
     image = load_image("photo", size=size, grey=grey, max_pixels=DEFAULT_MAX_PIXELS)
     image.flags.writeable = False
     return image
 
 
-def _compute(pixels: Pixels, key: tuple[Any, ...]) -> FeatureMaps:
-    """``compute_maps`` as a pure function of the image's contents and ``COMPUTE_OPTIONS``
-    (its arrays read-only, since they are shared)."""
-    fm = compute_maps(pixels.image, dict(zip(COMPUTE_OPTIONS, key, strict=True)))
+def _compute(pixels: Pixels, key: tuple[Any, ...], network: Network | None = None,
+             digest: bytes | None = None) -> FeatureMaps:
+    """``compute_maps`` (``network_maps`` with a network) as a pure function of the image's
+    contents, ``COMPUTE_OPTIONS``, the network and its params' ``digest`` (its arrays
+    read-only, since they are shared)."""
+    del digest  # part of the memo's key only
+    options = dict(zip(COMPUTE_OPTIONS, key, strict=True))
+    fm = (compute_maps(pixels.image, options) if network is None
+          else network_maps(network, pixels.image, options))
     fm.maps.flags.writeable = False
     return fm
 
@@ -655,9 +1048,13 @@ def render_maps(fm: FeatureMaps, options: Mapping[str, Any], theme: Theme) -> Re
                                        transform=fig.transFigure, arrowstyle="-|>",
                                        mutation_scale=10, color=theme.muted, lw=1.2))
         kh, kw = fm.kernel_shape
-        fig.text((x0 + x1) / 2 / width, (ax_y + 0.06) / height, "conv", ha="center",
+        above, below = "conv", f"{kh}{TIMES}{kw}"
+        if fm.network is not None:
+            depth = fm.network[2]
+            above, below = "network", f"{depth} layer{'s' if depth != 1 else ''}"
+        fig.text((x0 + x1) / 2 / width, (ax_y + 0.06) / height, above, ha="center",
                  va="bottom", **text_kwargs(theme, LABEL_PT, color=theme.muted))
-        fig.text((x0 + x1) / 2 / width, (ax_y - 0.06) / height, f"{kh}{TIMES}{kw}", ha="center",
+        fig.text((x0 + x1) / 2 / width, (ax_y - 0.06) / height, below, ha="center",
                  va="top", **text_kwargs(theme, LABEL_PT, color=theme.muted))
 
     # --- the mosaic -----------------------------------------------------------------------------
@@ -725,16 +1122,19 @@ def _resampling(inches_per_pixel: float) -> str:
 def scale_of(options: Mapping[str, Any], fm: FeatureMaps) -> str:
     """'shared' or 'each': the ``scale`` option, 'auto' resolved (each for up to 16 named
     kernels, shared for random banks and indexed grids); one map is always 'shared'."""
-    return colour_scale(options, fm.maps.shape[0])
+    return colour_scale(options, fm.maps.shape[0], fm.named)
 
 
-def colour_scale(options: Mapping[str, Any], n: int) -> str:
-    """``scale_of`` for ``n`` maps."""
+def colour_scale(options: Mapping[str, Any], n: int, named: bool | None = None) -> str:
+    """``scale_of`` for ``n`` maps (``named``: their labels name kernels; None: as the
+    ``kernels`` option says)."""
     if n == 1:
         return "shared"
     if options["scale"] != "auto":
         return str(options["scale"])
-    named = not any(parse_kernel(spec).name.startswith("random") for spec in options["kernels"])
+    if named is None:
+        named = not any(parse_kernel(spec).name.startswith("random")
+                        for spec in options["kernels"])
     return "each" if named and n <= LABELLED_MAX else "shared"
 
 
@@ -760,6 +1160,10 @@ def _is_dark(colour: str) -> bool:
 
 
 def _pipeline(options: Mapping[str, Any], fm: FeatureMaps) -> str:
+    if fm.network is not None:
+        layer, op, _, total, _ = fm.network
+        shown = "" if fm.maps.shape[0] == total else f" (the first of {total})"
+        return f"{shown}: layer {layer} ({op}) of the network"
     kh, kw = fm.kernel_shape
     steps = [f"conv {kh}{TIMES}{kw} {options['padding']}"]
     if options["activation"] != "none":
@@ -780,6 +1184,8 @@ def _alt_text(fm: FeatureMaps, options: Mapping[str, Any], vmin: float, vmax: fl
     c = fm.image.shape[2]
     tone = "colour" if c == 3 else "greyscale"
     n, h, w = fm.maps.shape
+    if fm.network is not None:
+        return _network_alt(fm, options, vmin, vmax, scale, ranges, what, tone)
     ops = []
     if options["activation"] != "none":
         ops.append({"relu": "a ReLU", "abs": "the absolute value"}[options["activation"]])
@@ -799,6 +1205,38 @@ def _alt_text(fm: FeatureMaps, options: Mapping[str, Any], vmin: float, vmax: fl
                      for label, (a, b) in zip(fm.labels, ranges, strict=True))
     listed = f" ({each})" if n <= 8 else ""
     return text + f", each map drawn on its own colour scale{listed}."
+
+
+def _network_alt(fm: FeatureMaps, options: Mapping[str, Any], vmin: float, vmax: float,
+                 scale: str, ranges: Sequence[tuple[float, float]], what: str, tone: str) -> str:
+    assert fm.network is not None
+    layer, op, depth, total, words = fm.network
+    n, h, w = fm.maps.shape
+    prep = _preprocessing_words(options)
+    first = f"the first {n} of its {total}" if n < total else f"{n}"
+    text = (f"The {fmt_dims(fm.image.shape[:2])} {tone} {what}{prep} run through the network "
+            f"({depth} layer{'s' if depth != 1 else ''}, {words}) up to layer {layer} ({op}) "
+            f"gives {first} feature map{'s' if n != 1 else ''} of {fmt_dims((h, w))}; values "
+            f"range from {fmt_num(vmin)} to {fmt_num(vmax)}")
+    if scale == "shared":
+        return text + (", on one colour scale." if n > 1 else ".")
+    each = "; ".join(f"{label} {fmt_num(a)} to {fmt_num(b)}"
+                     for label, (a, b) in zip(fm.labels, ranges, strict=True))
+    listed = f" ({each})" if n <= 8 else ""
+    return text + f", each map drawn on its own colour scale{listed}."
+
+
+def _preprocessing_words(options: Mapping[str, Any]) -> str:
+    parts = []
+    lo, hi = options["input_range"]
+    if (lo, hi) != (0.0, 1.0):
+        parts.append(f"values scaled to {fmt_num(lo)} to {fmt_num(hi)}")
+    if options["channel_order"] == "bgr":
+        parts.append("channels in BGR order")
+    for name in ("mean", "std"):
+        if options[name] is not None:
+            parts.append(f"{name} {', '.join(fmt_num(v) for v in options[name])}")
+    return f" ({'; '.join(parts)})" if parts else ""
 
 
 def _tick_text(value: float) -> str:
@@ -833,6 +1271,6 @@ KIND = FigureKind(
     summary="Feature maps of a real convolution of an image with a kernel bank, as one mosaic.",
     options=OPTIONS,
     render_function=render,
-    uses_network=False,
-    estimate_function=lambda network, options: estimate(options),
+    uses_network=True,
+    estimate_function=lambda network, options: estimate(options, network),
 )

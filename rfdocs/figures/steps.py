@@ -31,7 +31,7 @@ import functools
 import io
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -61,7 +61,7 @@ from rfdocs.figures.cost import (
     with_slack,
 )
 from rfdocs.figures.marks import text_width_in
-from rfdocs.figures.options import Option, OptionError, flag, int_pair, int_range
+from rfdocs.figures.options import Option, OptionError, flag, int_pair, int_range, word
 from rfdocs.figures.style import Theme, new_figure
 from rfdocs.figures.text import TIMES, fmt_dims
 
@@ -132,6 +132,15 @@ OPTIONS = (
     Option("output_padding", int_pair(0, 5), (0, 0), "a size like 0 or 1x0, each 0 to 5",
            "Extra output rows/columns at the bottom/right of a transposed convolution "
            "(less than the stride or the dilation)."),
+    Option("layer", word, None, "a conv or deconv layer name",
+           "With a network: the convolution shown (default: its first); its kernel, stride, "
+           "padding and dilation replace the kernel, stride, padding, dilation and transposed "
+           "options."),
+    Option("filter", int_range(0, 1_000_000), 0, "a filter index",
+           "With a network: which filter of the layer is shown."),
+    Option("channel", int_range(0, 1_000_000), 0, "an input channel index",
+           "With a network: which input channel of the filter's kernel is shown (the input "
+           "grid stands for that channel)."),
     Option("panels", int_range(0, 12), 0, "an integer from 0 (automatic) to 12",
            "Steps drawn in the static strip: the first ones and the last; automatic: as many "
            "as fit one row of the page, 2 to 4."),
@@ -183,6 +192,7 @@ class Plan:
     grid_in: FloatArray  # the input as drawn: padded (conv) or plain (transposed)
     steps: tuple[Step, ...]
     widths: Widths = field(default_factory=lambda: Widths(), compare=False, repr=False)
+    source: str = ""  # with a network: the layer (and filter) whose kernel is shown
 
     @property
     def out_shape(self) -> tuple[int, int]:
@@ -197,11 +207,54 @@ def input_values(options: Mapping[str, Any]) -> FloatArray:
     return rng.integers(0, 5, size=tuple(options["input"])).astype(np.float64)
 
 
-def plan_steps(options: Mapping[str, Any]) -> Plan:
-    """Run the real convolution for ``options`` and list its steps."""
-    x = input_values(options)
+def plan_steps(options: Mapping[str, Any], network: Network | None = None) -> Plan:
+    """Run the real convolution for ``options`` and list its steps; with a ``network``, its
+    first convolution's kernel and geometry (``network_options``)."""
+    if network is not None:
+        options, k, name = network_options(network, options)
+        return replace(_plan(options, k, name), source=name)
     parsed = parse_kernel(options["kernel"])
-    k = parsed.weights
+    return _plan(options, parsed.weights, parsed.name)
+
+
+def network_options(net: Network, options: Mapping[str, Any]
+                    ) -> tuple[dict[str, Any], FloatArray, str]:
+    """The options a network's first conv or deconv layer stands for (its stride, padding,
+    dilation, output padding; transposed for a deconv) and the 2-D kernel shown: filter
+    ``filter`` on input channel ``channel`` of its weights (learned, named or seeded
+    random), with a name for the title."""
+    from rfdocs.compute.receptive import resolve_pads
+    from rfdocs.figures.filters import CONV_OPS, ancestors, conv_weights, pick_layer
+
+    layer = pick_layer(net, options.get("layer"), CONV_OPS, "convolution")
+    weights = conv_weights(ancestors(net, layer.name), options["seed"])[layer.name]
+    f, c = options["filter"], options["channel"]
+    if f >= weights.shape[3]:
+        raise OptionError("filter", f"layer {layer.name} has {weights.shape[3]} filters: 0 to "
+                          f"{weights.shape[3] - 1}")
+    if c >= weights.shape[2]:
+        raise OptionError("channel", f"the kernels of {layer.name} have {weights.shape[2]} "
+                          f"input channels: 0 to {weights.shape[2] - 1}")
+    k = np.ascontiguousarray(weights[:, :, c, f], dtype=np.float64)
+    if max(k.shape) > 7:
+        raise OptionError("layer", f"the {fmt_dims(k.shape)} kernel of {layer.name} is too "
+                          "large to write out step by step; at most 7×7")
+    x = input_values(options)
+    pads = resolve_pads(layer, (x.shape[0], x.shape[1]))
+    if pads[0] != pads[1] or pads[2] != pads[3]:
+        raise OptionError("layer", f"layer {layer.name} pads unevenly ({list(pads)}: top, "
+                          "bottom, left, right); the step-by-step figure shows even padding")
+    names = ""
+    if weights.shape[3] > 1 or weights.shape[2] > 1:
+        names = f" (filter {f}" + (f", channel {c})" if weights.shape[2] > 1 else ")")
+    resolved = {**options, "stride": tuple(layer.stride), "padding": (pads[0], pads[2]),
+                "dilation": tuple(layer.dilation), "transposed": layer.op == "deconv",
+                "output_padding": tuple(layer.output_padding)}
+    return resolved, k, f"{layer.name}{names}"
+
+
+def _plan(options: Mapping[str, Any], k: FloatArray, kernel_name: str) -> Plan:
+    x = input_values(options)
     s, p, d = tuple(options["stride"]), tuple(options["padding"]), tuple(options["dilation"])
     op = tuple(options["output_padding"])
     w4 = k[:, :, None, None]
@@ -229,7 +282,7 @@ def plan_steps(options: Mapping[str, Any]) -> Plan:
             last = index == x.size - 1  # cells no input reaches are 0: shown at the end
             steps.append(Step(index, (i, j), taps, products, float(x[i, j]),
                               partial if last else np.where(reached, partial, np.nan)))
-        return Plan(x, k, parsed.name, s, p, d, True, op, y, x, tuple(steps))
+        return Plan(x, k, kernel_name, s, p, d, True, op, y, x, tuple(steps))
     pads = (p[0], p[0], p[1], p[1])
     padded = (x.shape[0] + 2 * p[0], x.shape[1] + 2 * p[1])
     if max(padded) > MAX_PADDED:
@@ -255,7 +308,7 @@ def plan_steps(options: Mapping[str, Any]) -> Plan:
         shown = np.full(y.shape, np.nan)
         shown.flat[:index + 1] = y.flat[:index + 1]
         steps.append(Step(index, (r, c), taps, products, float(y[r, c]), shown))
-    return Plan(x, k, parsed.name, s, p, d, False, op, y, xp, tuple(steps))
+    return Plan(x, k, kernel_name, s, p, d, False, op, y, xp, tuple(steps))
 
 
 def _tconv(x: FloatArray, w4: FloatArray, s: tuple[int, ...], pads: tuple[int, int, int, int],
@@ -570,7 +623,9 @@ def _title(plan: Plan) -> str:
         parts.append(f"output padding {_pair(plan.output_padding)}")
     how = f" ({', '.join(parts)})" if parts else ""
     verb = "Transposed convolution" if plan.transposed else "Convolution"
-    return (f"{verb} of a {h}{TIMES}{w} input with a {fmt_dims(plan.kernel.shape)} kernel{how}"
+    kernel = (f"the {fmt_dims(plan.kernel.shape)} kernel of {plan.source}" if plan.source
+              else f"a {fmt_dims(plan.kernel.shape)} kernel")
+    return (f"{verb} of a {h}{TIMES}{w} input with {kernel}{how}"
             f" → {fmt_dims(plan.out_shape)} output")
 
 
@@ -695,8 +750,7 @@ def render(network: Network | None, options: Mapping[str, Any], theme: Theme) ->
     """The steps figure for resolved ``options``: a static strip, and the frames (one per step)
     drawn only when ``animation_frames()`` asks for them; each checked against the budget of
     ``options`` before it is drawn."""
-    del network
-    plan = plan_steps(options)
+    plan = plan_steps(options, network)
     indices = shown_steps(len(plan.steps), options["panels"] or auto_panels(plan))
     require(options, strip_cost(plan, indices), "the step-by-step figure", LOWER)
     fig = draw_strip(plan, indices, theme)
@@ -776,10 +830,11 @@ def gif_cost(frames: int, px: int) -> Cost:
     return images.then(palette).then(table)
 
 
-def estimate(options: Mapping[str, Any], animated: bool = False) -> Cost:
+def estimate(options: Mapping[str, Any], animated: bool = False,
+             network: Network | None = None) -> Cost:
     """What ``render`` costs for resolved ``options``: the static strip, or, ``animated``, the
     animation (``animation_bytes``) as well."""
-    plan = plan_steps(options)
+    plan = plan_steps(options, network)
     cost = strip_cost(plan, shown_steps(len(plan.steps), options["panels"] or auto_panels(plan)))
     if animated:
         cost = cost.then(animation_cost(plan, tuple(frame_steps(len(plan.steps)))))
@@ -982,6 +1037,6 @@ KIND = FigureKind(
     summary="A convolution (or transposed convolution) computed step by step on a small grid.",
     options=OPTIONS,
     render_function=render,
-    uses_network=False,
-    estimate_function=lambda network, options: estimate(options),
+    uses_network=True,
+    estimate_function=lambda network, options: estimate(options, network=network),
 )
