@@ -57,6 +57,10 @@ SETTINGS = (
             lambda v: _positive_int(v) and v <= 10**14,
             "The most operations (arithmetic, array elements, drawing) one figure may take; larger "
             "requests are refused rather than risk a slow or memory-hungry build.", False),
+    Setting("rfdocs_max_model_bytes", 256 * 2**20, "a positive integer (bytes) up to 2**40",
+            lambda v: _positive_int(v) and v <= 2**40,
+            "The largest model file (ONNX, with its external weight files) a page may name; "
+            "larger ones are refused with a warning before they are read.", False),
     Setting("rfdocs_max_memory", 1 << 30, "a positive integer (bytes) up to 2**46",
             lambda v: _positive_int(v) and v <= 2**46,
             "The most memory (bytes, estimated before allocating) one figure, table or "
@@ -88,6 +92,7 @@ class RfdocsConfig:
     max_pixels: int
     max_work: int
     max_memory: int
+    max_model_bytes: int = 256 * 2**20
 
     @classmethod
     def from_app(cls, app: Sphinx) -> RfdocsConfig:
@@ -96,7 +101,7 @@ class RfdocsConfig:
         cache = Path(app.confdir) / raw if raw else default_cache_dir(app)
         return cls(cache.resolve(), c.rfdocs_on_error, c.rfdocs_execute, c.rfdocs_dark_mode,
                    c.rfdocs_png_dpi, c.rfdocs_max_layers, c.rfdocs_max_pixels, c.rfdocs_max_work,
-                   c.rfdocs_max_memory)
+                   c.rfdocs_max_memory, c.rfdocs_max_model_bytes)
 
     def pixel_settings(self) -> dict[str, Any]:
         """The settings that change figure pixels (they go into the cache key)."""

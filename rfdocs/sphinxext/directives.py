@@ -18,7 +18,14 @@ from rfdocs.messages import quote, shorten
 from rfdocs.sphinxext.cache import FigureCache, code_fingerprint, figure_key, file_digest
 from rfdocs.sphinxext.errors import FigureProblem, report
 from rfdocs.sphinxext.render import PATH_OPTIONS, FigureRequest, Limits, prepare
-from rfdocs.sphinxext.sources import SourceError, page_networks, resolve_network, safe_path
+from rfdocs.sphinxext.sources import (
+    NetworkSource,
+    SourceError,
+    page_models,
+    page_networks,
+    resolve_network,
+    safe_path,
+)
 from rfdocs.sphinxext.state import record, settings
 
 #: Options every figure directive takes besides its kind's own.
@@ -30,8 +37,11 @@ COMMON_OPTIONS: dict[str, str] = {
     "width": "a length or percentage, e.g. 80% or 400px",
     "class": "extra CSS class names",
     "model": "a zoo model name",
-    "spec": "a spec file, relative to the page (inside the source directory)",
+    "spec": "a spec file or an ONNX model (.onnx), relative to the page (inside the source "
+            "directory)",
+    "onnx": "an ONNX model file, relative to the page (inside the source directory)",
     "network": "a network defined earlier on the page with rf-network",
+    "until": "cut the network after this layer (for ONNX also a node or output name)",
 }
 
 
@@ -83,12 +93,17 @@ class RfdocsDirective(SphinxDirective):
                                    + ", ".join(f":{o}:" for o in sorted(allowed)), "option")
 
     def network(self) -> Network | None:
+        source = self.network_source()
+        return None if source is None else source.network
+
+    def network_source(self) -> NetworkSource | None:
+        """The network the directive names, with the model file it came from (if any)."""
+        config = settings(self.env).config
         try:
-            source = resolve_network(self.env, self.body_text(), self.options,
-                                     settings(self.env).config.max_layers)
+            return resolve_network(self.env, self.body_text(), self.options, config.max_layers,
+                                   config.max_model_bytes)
         except SourceError as err:
             raise DirectiveProblem(str(err), err.subtype, err.line_offset) from None
-        return None if source is None else source.network
 
     def analysed(self, net: Network) -> None:
         try:
@@ -153,7 +168,9 @@ class RfFigureDirective(RfdocsDirective):
         builder gets its own format when it writes. Only a cache miss imports the figure kind
         and validates now (the warning belongs to this line); drawing comes after reading."""
         align, width, alt, classes = _common(self)
-        net = self.network()
+        source = self.network_source()
+        net = None if source is None else source.network
+        model = None if source is None or source.model is None else source.model.as_dict()
         given = {k: v.strip() for k, v in self.options.items()
                  if k not in COMMON_OPTIONS and k not in self.EXTRA_OPTIONS}
         build = settings(self.env)
@@ -166,6 +183,8 @@ class RfFigureDirective(RfdocsDirective):
                 except SourceError as err:
                     raise DirectiveProblem(str(err), err.subtype) from None
                 key_parts[f"{name}_sha256"] = file_digest(paths[name])
+        if model is not None:  # its learned numbers are not in the spec: the file's digest is
+            key_parts["model_sha256"] = model["sha256"]
         key_parts.update(options=given, network=None if net is None else net.to_dict(),
                          settings={**build.config.pixel_settings(), "max_work": build.config.max_work,
                                    "max_memory": build.config.max_memory})
@@ -177,7 +196,7 @@ class RfFigureDirective(RfdocsDirective):
             self.allowed(), limits, self.directive_name, self.get_location(),
             figure_key(self.kind_name, {**key_parts, "animated": False}),
             figure_key(self.kind_name, {**key_parts, "animated": True}) if animates else None,
-            self.env.new_serialno("rfdocs-figure"))
+            self.env.new_serialno("rfdocs-figure"), model)
         doc = record(self.env)
         doc.figures[request.id] = request
         doc.keys.update(request.keys)
@@ -321,7 +340,7 @@ class RfNetworkDirective(RfdocsDirective):
     LINES_KEY: ClassVar[str] = "rfdocs_network_lines"
 
     def make_nodes(self) -> list[nodes.Node]:
-        self.check_options({"model", "spec", "show"})
+        self.check_options({"model", "spec", "onnx", "until", "show"})
         name = self.arguments[0].strip()
         if not name.replace("_", "").replace("-", "").isalnum() or len(name) > 128:
             raise DirectiveProblem(f"network name {quote(name)} must be a word (letters, digits, "
@@ -331,11 +350,15 @@ class RfNetworkDirective(RfdocsDirective):
         if name in lines:
             raise DirectiveProblem(f"network {quote(name)} is already defined on this page (line "
                                    f"{lines[name]}); give this one another name", "network")
-        net = self.network()
-        if net is None:
-            raise DirectiveProblem("rf-network needs a spec: a body, :model: or :spec:", "network")
+        source = self.network_source()
+        if source is None:
+            raise DirectiveProblem("rf-network needs a spec: a body, :model:, :spec: or :onnx:",
+                                   "network")
+        net = source.network
         self.analysed(net)
         page_networks(self.env)[name] = net
+        if source.model is not None:
+            page_models(self.env)[name] = source.model
         lines[name] = int(self.lineno)
         if "show" in self.options:
             from rfdocs.compute import format_compact

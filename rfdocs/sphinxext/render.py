@@ -128,6 +128,9 @@ class FigureRequest:
     static_key: str
     animated_key: str | None = None
     serial: int = 0  # the figure's number on its page: the same figure may stand twice
+    #: The model file the network came from (``sources.ModelRef.as_dict``): its learned
+    #: numbers are imported again where the figure is drawn, never stored in the doctree.
+    model: dict[str, Any] | None = None
 
     @property
     def id(self) -> str:
@@ -169,12 +172,35 @@ class JobResult:
     warnings: list[str] = field(default_factory=list)
 
 
+def request_network(request: FigureRequest) -> Network | None:
+    """The network a request draws: its spec, or, for a model file, the model imported again
+    (with its params) after checking that the file is the one the page was read with."""
+    if request.model is None:
+        return None if request.network is None else network_from_data(request.network)
+    from rfdocs.sphinxext.cache import file_digest
+    from rfdocs.sphinxext.sources import ModelRef, import_model
+
+    ref = ModelRef(**request.model)
+    try:
+        digest = file_digest(Path(ref.path))
+    except OSError as err:
+        raise FigureProblem(f"cannot read the model {ref.path}: {err.strerror or err}",
+                            "model") from None
+    if digest != ref.sha256:
+        raise FigureProblem(f"the model {ref.path} changed while the build ran; build again",
+                            "model")
+    try:
+        return import_model(ref)
+    except SpecError as err:
+        raise FigureProblem(f"cannot use the model {ref.path}: {err}", "model") from None
+
+
 def run_job(job: FigureJob) -> JobResult:
     """Draw and store one figure; problems come back as data, never as exceptions."""
     started = time.perf_counter()
     request = job.request
     try:
-        net = None if request.network is None else network_from_data(request.network)
+        net = request_network(request)
         kind, resolved = prepare(request.kind, request.given, net,
                                  {k: Path(v) for k, v in request.paths.items()},
                                  request.allowed, request.limits)

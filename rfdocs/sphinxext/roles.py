@@ -10,7 +10,7 @@ from sphinx.util.docutils import SphinxRole
 from rfdocs.compute import ZOO_NAMES, LayerInfo, Network, SpecError, analyze, zoo_network
 from rfdocs.sphinxext.cache import code_fingerprint
 from rfdocs.sphinxext.errors import report_inline
-from rfdocs.sphinxext.sources import page_networks
+from rfdocs.sphinxext.sources import SourceError, is_model_path, load_model, page_networks
 from rfdocs.sphinxext.state import record, settings
 
 #: field -> (description, how to read it off a LayerInfo)
@@ -97,10 +97,12 @@ class RfRole(SphinxRole):
             net = networks[source]
         elif source.lower() in ZOO_NAMES:
             net = zoo_network(source)
+        elif is_model_path(source):
+            net = self.model(source)
         else:
             raise ValueError(f"source {source!r} is neither a network defined earlier on this page "
-                             f"({', '.join(sorted(networks)) or 'none'}) nor a zoo model "
-                             f"({', '.join(ZOO_NAMES)})")
+                             f"({', '.join(sorted(networks)) or 'none'}), a zoo model "
+                             f"({', '.join(ZOO_NAMES)}) nor an ONNX model file (.onnx)")
         try:
             analysis = analyze(net)
         except SpecError as err:
@@ -117,6 +119,17 @@ class RfRole(SphinxRole):
         if axis is not None and field not in ("rf", "jump", "start", "padding", "center"):
             raise ValueError(f"field {field!r} has no .h/.w")
         return format_field(net, node, field, axis)
+
+
+    def model(self, text: str) -> Network:
+        """An ONNX model named by the role (relative to the page, inside the source directory),
+        imported once per page and file contents (``load_model``)."""
+        config = settings(self.env).config
+        try:
+            net, _ = load_model(self.env, text, "rf", None, config.max_model_bytes)
+        except SourceError as err:
+            raise ValueError(str(err).removeprefix(":rf: ")) from None
+        return net
 
 
 def setup_roles(app: Sphinx) -> None:

@@ -1,5 +1,11 @@
-"""Where a directive's network and files come from: its body, a zoo model, a spec file, or a
-network defined earlier on the page; paths stay inside the source directory."""
+"""Where a directive's network and files come from: its body, a zoo model, a spec file, an ONNX
+model, or a network defined earlier on the page; paths stay inside the source directory.
+
+A model file is data from the page: its size is checked against ``rfdocs_max_model_bytes``
+before it is read, it is imported by ``rfdocs.importers.load_network`` (external weight files
+only from inside the source directory, no custom operator domains), and figures that need its
+learned weights get its path and sha256 (``ModelRef``), never the weights themselves: the
+drawing worker imports it again."""
 
 from __future__ import annotations
 
@@ -7,6 +13,7 @@ import errno
 import stat
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from sphinx.environment import BuildEnvironment
 
@@ -15,7 +22,11 @@ from rfdocs.compute.spec import read_spec_text
 from rfdocs.messages import quote, shorten, tidy
 
 NETWORKS_KEY = "rfdocs_networks"  # env.temp_data: networks defined on the page being read
-SOURCE_OPTIONS = ("model", "spec", "network")
+MODELS_KEY = "rfdocs_network_models"  # env.temp_data: their model files (ModelRef), by name
+READ_KEY = "rfdocs_models_read"  # env.temp_data: models imported while reading the page
+SOURCE_OPTIONS = ("model", "spec", "onnx", "network", "until")
+#: The options that name the network (``until`` only cuts it).
+NAMING_OPTIONS = ("model", "spec", "onnx", "network")
 
 
 class SourceError(ValueError):
@@ -70,9 +81,74 @@ def _not_a_file(path: Path) -> str:
 
 
 @dataclass(frozen=True)
+class ModelRef:
+    """A model file a figure's network came from: what a drawing worker needs to import it
+    again (plain, picklable data; the digest keys the figure)."""
+
+    path: str
+    sha256: str
+    until: str | None
+    base_dir: str
+    max_bytes: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"path": self.path, "sha256": self.sha256, "until": self.until,
+                "base_dir": self.base_dir, "max_bytes": self.max_bytes}
+
+
+@dataclass(frozen=True)
 class NetworkSource:
     network: Network
     description: str  # for messages: 'the directive body', 'zoo model vgg16', ...
+    model: ModelRef | None = None  # the model file whose params the network carries
+
+
+def is_model_path(text: str) -> bool:
+    """A page's :spec: value that names an ONNX model (by its suffix)."""
+    return text.strip().lower().endswith(".onnx")
+
+
+def load_model(env: BuildEnvironment, text: str, option: str, until: str | None,
+               max_bytes: int) -> tuple[Network, ModelRef]:
+    """An ONNX model named by a page: inside the source directory, no larger than
+    ``max_bytes`` (checked before reading), imported with its learned weights."""
+    from rfdocs.sphinxext.cache import file_digest
+
+    path = safe_path(env, text, option)
+    size = path.stat().st_size
+    shown = shorten(text.strip())
+    if size > max_bytes:
+        raise SourceError(f":{option}: {quote(text.strip())} is {size:,} bytes, more than "
+                          f"rfdocs_max_model_bytes ({max_bytes:,}); raise it in conf.py to read "
+                          "this model", "limit")
+    ref = ModelRef(str(path), file_digest(path), until, str(Path(env.srcdir).resolve()),
+                   max_bytes)
+    read = env.temp_data.setdefault(READ_KEY, {})  # one import per page and model
+    assert isinstance(read, dict)
+    key = (ref.path, ref.sha256, until)
+    if key not in read:
+        try:
+            read[key] = import_model(ref)
+        except SpecError as err:
+            raise SourceError(f":{option}: cannot use the model {shown}: {err}",
+                              "model") from None
+    net = read[key]
+    assert isinstance(net, Network)
+    return net, ref
+
+
+def import_model(ref: ModelRef) -> Network:
+    """The network of a model file, with its params (``rfdocs.importers.load_network``)."""
+    from rfdocs.importers import load_network
+
+    return load_network(ref.path, base_dir=ref.base_dir, max_bytes=ref.max_bytes,
+                        until=ref.until)
+
+
+def page_models(env: BuildEnvironment) -> dict[str, ModelRef]:
+    models = env.temp_data.setdefault(MODELS_KEY, {})
+    assert isinstance(models, dict)
+    return models
 
 
 def page_networks(env: BuildEnvironment) -> dict[str, Network]:
@@ -82,17 +158,26 @@ def page_networks(env: BuildEnvironment) -> dict[str, Network]:
 
 
 def resolve_network(env: BuildEnvironment, body: str, options: dict[str, str],
-                    max_layers: int) -> NetworkSource | None:
-    """The one network a directive names (None when it names none)."""
-    given = [name for name in SOURCE_OPTIONS if options.get(name)]
+                    max_layers: int, max_model_bytes: int | None = None) -> NetworkSource | None:
+    """The one network a directive names (None when it names none), cut after layer
+    ``:until:`` where given."""
+    from rfdocs.importers import DEFAULT_MAX_MODEL_BYTES
+
+    max_model = DEFAULT_MAX_MODEL_BYTES if max_model_bytes is None else max_model_bytes
+    given = [name for name in NAMING_OPTIONS if options.get(name)]
     if body.strip():
         given.insert(0, "body")
     if len(given) > 1:
-        raise SourceError(f"give the network once: body, :model:, :spec: or :network:, "
+        raise SourceError(f"give the network once: body, :model:, :spec:, :onnx: or :network:, "
                           f"not {' and '.join(given)}", "network")
+    until = (options.get("until") or "").strip() or None
     if not given:
+        if until is not None:
+            raise SourceError(":until: cuts a network; give one (a body, :model:, :spec:, "
+                              ":onnx: or :network:)", "option")
         return None
     source = given[0]
+    model: ModelRef | None = None
     try:
         if source == "body":
             net, what = parse_spec(body, max_layers=max_layers), "the directive body"
@@ -102,6 +187,10 @@ def resolve_network(env: BuildEnvironment, body: str, options: dict[str, str],
                 raise SourceError(f":model: {quote(name)} is not a zoo model; choose one of "
                                   f"{', '.join(ZOO_NAMES)}", "network")
             net, what = zoo_network(name), f"zoo model {name}"
+        elif source == "onnx" or (source == "spec" and is_model_path(options["spec"])):
+            net, model = load_model(env, options[source], source, until, max_model)
+            what = f"model {shorten(options[source].strip())}"
+            until = None  # the importer cut it
         elif source == "spec":
             path = safe_path(env, options["spec"], "spec")
             text = read_spec_text(path)
@@ -114,6 +203,12 @@ def resolve_network(env: BuildEnvironment, body: str, options: dict[str, str],
                 raise SourceError(f":network: {quote(name)} is not defined on this page before this "
                                   f"point (defined: {known}); define it with rf-network", "network")
             net, what = networks[name], f"network {name}"
+            model = page_models(env).get(name)
+        if until is not None:
+            net = _cut(net, until)
+            if model is not None:
+                model = ModelRef(model.path, model.sha256, _joined_until(model.until, until),
+                                 model.base_dir, model.max_bytes)
     except SpecError as err:
         where = {"body": "in the directive body",
                  "spec": f"in {shorten(options.get('spec', '').strip())}"}.get(source, "")
@@ -131,4 +226,20 @@ def resolve_network(env: BuildEnvironment, body: str, options: dict[str, str],
     if len(net.layers) > max_layers:
         raise SourceError(f"the network has {len(net.layers)} layers; at most {max_layers} are "
                           "allowed (raise rfdocs_max_layers in conf.py)", "limit")
-    return NetworkSource(net, what)
+    return NetworkSource(net, what, model)
+
+
+def _cut(net: Network, until: str) -> Network:
+    """The part of ``net`` layer ``until`` depends on (``rfdocs.importers.truncate``)."""
+    from rfdocs.importers import truncate
+
+    try:
+        return truncate(net, until)
+    except SpecError as err:
+        raise SourceError(f":until: {err}".replace("field 'until': ", ""), "option") from None
+
+
+def _joined_until(first: str | None, second: str) -> str:
+    """Cutting after ``second`` within a network already cut after ``first``: ``second``."""
+    del first
+    return second
