@@ -61,7 +61,7 @@ def onnx_model(net: Network, *, seed: int = 0, every_node: bool = True) -> Any:
         h, w = shapes[ins[0]][:2]
         pads = resolve_pads(layer, (h, w))
         onnx_pads = [pads[0], pads[2], pads[1], pads[3]]
-        geo = {"kernel_shape": list(layer.kernel), "strides": list(layer.stride),
+        geo: dict[str, Any] = {"kernel_shape": list(layer.kernel), "strides": list(layer.stride),
                "pads": onnx_pads, "dilations": list(layer.dilation)}
         out_rank = r
         if op == "conv":
@@ -176,7 +176,7 @@ def onnx_model(net: Network, *, seed: int = 0, every_node: bool = True) -> Any:
 
 def ort_session(model: Any, *, threads: int = 1) -> Any:
     """An onnxruntime CPU session (``threads`` intra-op threads, graph optimisations on)."""
-    import onnxruntime as ort
+    import onnxruntime as ort  # type: ignore[import-untyped]
 
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
@@ -294,7 +294,7 @@ def compare_speed(net: Network | None = None, *, repeats: int = 7, threads: int 
     feed = {INPUT_NAME: np.ascontiguousarray(x.transpose(0, 3, 1, 2))}
     output = net.layers[-1].name
     try:
-        from threadpoolctl import threadpool_limits
+        from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
     except ImportError:  # numpy's BLAS keeps its own thread count
         limit: Any = None
     else:

@@ -371,17 +371,17 @@ def input_gradient(
     return g_x[0] if squeeze else g_x
 
 
-def _cap_params(layer: Layer, own: Mapping[str, Array], cin: int, cout: int,
-                spatial: int) -> dict[str, Array]:
-    """A layer's learned numbers for its first ``cin`` input and ``cout`` output channels
-    (``spatial``: the H W a flatten before a dense layer multiplies channels by)."""
+def _cap_params(layer: Layer, own: Mapping[str, Array], cin: int,
+                cout: int) -> dict[str, Array]:
+    """A layer's learned numbers for its first ``cin`` input and ``cout`` output channels (a
+    flatten's first channels are its input's first channels: index c H W + h W + w)."""
     out: dict[str, Array] = {}
     for key, value in own.items():
         v = np.asarray(value)
         if layer.op in ("conv", "deconv") and key == "weight":
             v = v[:, :, :cin if layer.op == "deconv" else cin // layer.groups, :cout]
         elif layer.op == "dense" and key == "weight":
-            v = v[:cin * spatial]
+            v = v[:cin]
         elif layer.op != "dense" and v.ndim == 1 and v.size > 1:
             v = v[:cout]
         out[key] = v
@@ -397,12 +397,10 @@ def cap_channels(net: Network, channels: int) -> Network:
         raise ValueError(f"channels must be at least 1, got {channels}")
     shapes = {node.name: node.shape for node in analyze(net)}
     width = {INPUT_NAME: net.input[2]}
-    spatial = {INPUT_NAME: 1}  # H W of a flatten's input, carried to the dense layer after it
     layers = []
     params: dict[str, dict[str, Array]] = {}
     for layer in net.layers:
         cin = width[layer.inputs[0]]
-        spatial[layer.name] = 1
         if layer.op in ("conv", "deconv"):
             assert layer.filters is not None
             filters = min(layer.filters, channels)
@@ -426,7 +424,6 @@ def cap_channels(net: Network, channels: int) -> Network:
         elif layer.op == "flatten":
             h, w, _ = shapes[layer.inputs[0]]
             width[layer.name] = cin * h * w
-            spatial[layer.name] = h * w
         elif layer.op == "dense":
             assert layer.filters is not None
             width[layer.name] = layer.filters
@@ -434,7 +431,7 @@ def cap_channels(net: Network, channels: int) -> Network:
             width[layer.name] = cin
         if layer.name in net.params:
             params[layer.name] = _cap_params(layer, net.params[layer.name], cin,
-                                             width[layer.name], spatial[layer.inputs[0]])
+                                             width[layer.name])
         layers.append(layer)
     return replace(net, layers=tuple(layers), params=params)
 
