@@ -22,7 +22,7 @@ from rfdocs.compute.conv import (
     pool_size,
 )
 from rfdocs.compute.receptive import Analysis, analyze, resolve_pads
-from rfdocs.compute.spec import INPUT_NAME, Layer, Network
+from rfdocs.compute.spec import INPUT_NAME, POINTWISE_OPS, Layer, Network
 
 #: The defaults of the ``rfdocs_max_work`` and ``rfdocs_max_memory`` configuration values.
 DEFAULT_MAX_WORK = 2_000_000_000
@@ -247,6 +247,12 @@ def pool_backward_cost(op: str, shape: Shape, kernel: tuple[int, int], *,
 
 # --------------------------------------------------------------------------- whole networks
 
+#: Ops whose backward pass hands the gradient on as it is or as views of it (``erf._backward``:
+#: add's and concat's inputs share it, pad crops it); in the uniform-weight pass
+#: (``erf._uniform_backward``) every pointwise op and a product too (linearised as a sum).
+BACKWARD_HANDED = ("identity", "add", "concat", "pad")
+UNIFORM_HANDED = (*POINTWISE_OPS, "add", "mul", "concat", "pad")
+
 
 def _size(shape: tuple[int, ...]) -> int:
     total = 1
@@ -255,20 +261,116 @@ def _size(shape: tuple[int, ...]) -> int:
     return total
 
 
+#: Per pointwise op: arrays of the input's size it holds at once besides its result, forward
+#: and backward (``forward._pointwise``, ``erf._pointwise_backward``: np.where's operands,
+#: sigmoid's exponential and quotient, GELU's float64 erfc), and operations per value.
+POINTWISE_COSTS: dict[str, tuple[int, int, int]] = {
+    "relu": (0, 1, 1), "leakyrelu": (1, 2, 3), "prelu": (1, 2, 3), "sigmoid": (2, 2, 5),
+    "tanh": (0, 2, 5), "clip": (1, 2, 2), "hardsigmoid": (1, 4, 3), "hardswish": (1, 5, 4),
+    "gelu": (8, 9, 90), "softmax": (2, 3, 6), "batchnorm": (0, 1, 2), "affine": (1, 1, 2),
+}
+
+
+def pointwise_cost(op: str, shape: Shape, *, backward: bool = False) -> Cost:
+    """A pointwise op (or its gradient) on an (N, H, W, C) array: its temporaries and the new
+    result it keeps (identity hands its input on)."""
+    if op == "identity":
+        return Cost()
+    forward_tmp, backward_tmp, per = POINTWISE_COSTS.get(op, (2, 3, 4))
+    size = _size(shape)
+    tmp = backward_tmp if backward else forward_tmp
+    return Cost((FRESH + per) * size, F8 * (1 + tmp) * size + size, F8 * size)  # + a mask
+
+
+def upsample_cost(shape: Shape, factor: tuple[int, int], mode: str) -> tuple[Cost, Shape]:
+    """``ops.upsample``: rows then columns, each a new array (a linear axis also pads its input
+    by edge copies and multiplies one input-sized slice at a time); keeps the result."""
+    total = Cost()
+    current = shape
+    for axis, f in ((1, factor[0]), (2, factor[1])):
+        if f == 1:
+            continue
+        out = list(current)
+        out[axis] *= f
+        grown = (out[0], out[1], out[2], out[3])
+        size, new = _size(current), _size(grown)
+        if mode == "nearest":
+            step = alloc(F8 * new, FRESH * new)
+        else:
+            edged = size // current[axis] * (current[axis] + 3)
+            step = Cost(edged + 4 * new, F8 * (edged + new + size), F8 * new)
+        total = total.then(step)
+        if current != shape:  # the first axis' result, freed once the second is made
+            total = total.freeing(F8 * size)
+        current = grown
+    return total, current
+
+
+def upsample_backward_cost(grad: Shape, factor: tuple[int, int], mode: str) -> Cost:
+    """``ops.upsample_backward`` of an (N, H f, W f, C) gradient: columns then rows, each a new
+    array (nearest: a sum over each source's copies; linear: an edge-padded accumulator and one
+    weighted slice at a time); keeps the input-sized gradient."""
+    total = Cost()
+    current = grad
+    for axis, f in ((2, factor[1]), (1, factor[0])):
+        if f == 1:
+            continue
+        out = list(current)
+        out[axis] //= f
+        shrunk = (out[0], out[1], out[2], out[3])
+        size, new = _size(current), _size(shrunk)
+        if mode == "nearest":
+            step = Cost(size + FRESH * new, F8 * new, F8 * new)
+        else:
+            edged = new // shrunk[axis] * (shrunk[axis] + 3)
+            step = Cost(edged + 4 * size, F8 * (edged + 3 * new // 2), F8 * new)
+        total = total.then(step)
+        if current != grad:
+            total = total.freeing(F8 * size)
+        current = shrunk
+    return total
+
+
+def _merged(inputs: Sequence[Shape]) -> Shape:
+    """The shape of an elementwise merge (broadcasting)."""
+    return (max(s[0] for s in inputs), max(s[1] for s in inputs), max(s[2] for s in inputs),
+            max(s[3] for s in inputs))
+
+
 def _layer_cost(layer: Layer, inputs: Sequence[Shape], max_bytes: int) -> tuple[Cost, Shape]:
     """``forward.apply_layer``: the layer's transient arrays; keeps its output."""
     x = inputs[0]
     op = layer.op
-    if op == "identity":
+    if op == "identity" or (op == "clip" and layer.min is None and layer.max is None):
         return Cost(), x
     if op == "relu":
         return alloc(F8 * _size(x), FRESH * _size(x)), x
-    if op == "add":  # total = total + other, one new array per further input
+    if op in POINTWISE_OPS:
+        return pointwise_cost(op, x), x
+    if op in ("add", "mul", "sub", "div"):  # total = total op other, one new array per step
+        out = _merged(inputs)
         k = len(inputs) - 1
-        return Cost((2 + FRESH) * k * _size(x), F8 * _size(x) * min(k, 2), F8 * _size(x)), x
+        return Cost((2 + FRESH) * k * _size(out), F8 * _size(out) * min(k, 2),
+                    F8 * _size(out)), out
     if op == "concat":
         out = (x[0], x[1], x[2], sum(s[3] for s in inputs))
         return alloc(F8 * _size(out), FRESH * _size(out)), out
+    if op == "pad":
+        t, b, left, r = resolve_pads(layer, (x[1], x[2]))
+        out = (x[0], x[1] + t + b, x[2] + left + r, x[3])
+        return alloc(F8 * _size(out), FRESH * _size(out)), out
+    if op == "upsample":
+        return upsample_cost(x, layer.factor, layer.mode)
+    if op in ("globalavgpool", "globalmaxpool"):
+        out = (x[0], 1, 1, x[3])
+        return alloc(F8 * _size(out), 2 * _size(x)), out
+    if op == "flatten":  # a transposed, contiguous copy
+        out = (x[0], 1, 1, _size(x) // x[0])
+        return alloc(F8 * _size(out), FRESH * _size(out)), out
+    if op == "dense":
+        assert layer.filters is not None
+        out = (x[0], 1, 1, layer.filters)
+        return alloc(F8 * _size(out), product_work(_size(out), _size(x) // x[0])), out
     pads = resolve_pads(layer, (x[1], x[2]))
     if op == "conv":
         assert layer.filters is not None
@@ -288,13 +390,17 @@ def _shapes(analysis: Analysis, n: int) -> dict[str, Shape]:
 
 
 def weights_bytes(analysis: Analysis) -> int:
-    """Bytes of every conv and deconv weight (``forward.init_weights``)."""
+    """Bytes of every conv, deconv and dense weight (``forward.init_weights``)."""
     shapes = _shapes(analysis, 1)
     total = 0
     for node in analysis.layers:
         layer = node.layer
-        if layer is not None and layer.op in ("conv", "deconv") and layer.filters is not None:
-            cin = shapes[layer.inputs[0]][3]
+        if layer is None or layer.filters is None:
+            continue
+        cin = shapes[layer.inputs[0]][3]
+        if layer.op == "dense":
+            total += cin * layer.filters + layer.filters
+        elif layer.op in ("conv", "deconv"):
             per = cin if layer.op == "deconv" else cin // layer.groups
             total += layer.kernel[0] * layer.kernel[1] * per * layer.filters
     return F8 * total
@@ -317,10 +423,24 @@ def _backward_cost(layer: Layer, shapes: dict[str, Shape], grad: Shape,
     """``erf._backward`` of one layer: its transients; keeps the input gradient(s) it makes."""
     op = layer.op
     x = shapes[layer.inputs[0]]
-    if op in ("identity", "add", "concat"):
+    if op in BACKWARD_HANDED:
         return Cost()  # the same array (or views of it) handed on
     if op == "relu":  # g * (x > 0)
         return Cost((2 + FRESH) * _size(x), F8 * _size(x) + _size(x), F8 * _size(x))
+    if op in POINTWISE_OPS:
+        return pointwise_cost(op, x, backward=True)
+    if op in ("sub", "mul", "div"):  # -g; g times the other inputs; g / b and -g a / b^2
+        out = _size(grad)
+        made = {"sub": 1, "mul": len(layer.inputs), "div": 2}[op]
+        extra = {"sub": 0, "mul": 1 if len(layer.inputs) > 2 else 0, "div": 3}[op]
+        return Cost((2 + FRESH) * (made + extra) * out, F8 * (made + extra) * out,
+                    F8 * made * out)
+    if op == "upsample":
+        return upsample_backward_cost(grad, layer.factor, layer.mode)
+    if op in ("globalmaxpool", "flatten"):  # a scattered or transposed copy, input-sized
+        return alloc(F8 * _size(x), FRESH * _size(x))
+    if op in ("globalavgpool", "dense"):  # g / (H W) broadcast (a view); g @ W.T (1x1)
+        return alloc(F8 * _size(x) // (x[1] * x[2]), product_work(_size(x), _size(grad)))
     pads = resolve_pads(layer, (x[1], x[2]))
     if op == "conv":
         assert layer.filters is not None
@@ -380,7 +500,7 @@ def backward_cost(analysis: Analysis, target: str, n: int = 1,
     layers = [node.layer for node in analysis.layers if node.layer is not None]
     return _walk_back(layers, target, shapes,
                       lambda layer: _backward_cost(layer, shapes, shapes[layer.name], max_bytes),
-                      ("identity", "add", "concat"))
+                      BACKWARD_HANDED)
 
 
 def input_gradient_cost(analysis: Analysis, target: str, n: int = 1,
@@ -409,6 +529,14 @@ def _uniform_step(layer: Layer, single: dict[str, Shape], pads: tuple[int, int, 
     """``erf._uniform_backward`` of one window layer on single-channel maps: a transposed (for a
     deconv, a plain) convolution with an all-ones kernel, or a pool's backward, then scaled."""
     x, g = single[layer.inputs[0]], single[layer.name]
+    if layer.op in ("sub", "div"):  # the second input's map negated
+        return alloc(F8 * _size(g), FRESH * _size(g))
+    if layer.op == "upsample":
+        return upsample_backward_cost(g, layer.factor, layer.mode)
+    if layer.op in ("globalavgpool", "globalmaxpool", "flatten"):  # spread over the input
+        return alloc(F8 * _size(x), FRESH * _size(x))
+    if layer.op == "dense":  # g times a number, 1x1
+        return alloc(F8 * _size(g), _size(g))
     if layer.op in ("maxpool", "avgpool"):
         return pool_backward_cost("avgpool", x, layer.kernel, stride=layer.stride, pads=pads,
                                   dilation=layer.dilation, ceil_mode=layer.ceil_mode)
@@ -437,7 +565,7 @@ def erf_uniform_cost(net: Network, target: str) -> Cost:
         x = single[layer.inputs[0]]
         return _uniform_step(layer, single, resolve_pads(layer, (x[1], x[2])))
 
-    walk = _walk_back(layers, target, single, step, ("relu", "identity", "add", "concat"))
+    walk = _walk_back(layers, target, single, step, UNIFORM_HANDED)
     h, w, _ = net.input
     return walk.then(temporary(2 * F8 * h * w, 2 * h * w))
 
