@@ -1,12 +1,18 @@
 """The rfdocs command: receptive-field tables and figure rendering (a thin front over the library).
 
-    rfdocs rf SPEC [--json]                      per-layer shapes and receptive fields
+    rfdocs rf MODEL [--json]                     per-layer shapes and receptive fields
+    rfdocs import MODEL.onnx -o SPEC.yaml        an ONNX model as a spec (canonical long form)
+    rfdocs activations MODEL --input X.npy [--layer NAME] -o OUT.npy
+                                                 one layer's output for an H x W x C array
     rfdocs render KIND [--OPTION VALUE ...] -o FILE [--spec SPEC] [--theme light|dark]
     rfdocs render FIGURE.yaml -o FILE            a figure file: kind, options and network
     rfdocs render-all DIR                        every DIR/*.yaml to DIR/NAME.svg and NAME.dark.svg
     rfdocs kinds                                 figure kinds and their options
 
-SPEC is a YAML/JSON spec file, a compact spec file or a zoo model name.
+SPEC is a YAML/JSON spec file, a compact spec file or a zoo model name; MODEL is a SPEC or an
+ONNX model file (``.onnx``; reading it needs ``pip install "rfdocs[onnx]"``). ``--until NAME``
+keeps the layers up to NAME (to stop before an operator rfdocs does not support) and
+``--input-shape HxW`` gives the input size of a model that leaves it open.
 
 Every failure (bad input, a file that cannot be read or written, a full disk) exits with status
 2 and one line on standard error, ``rfdocs: <what is wrong>``. When the reader of standard
@@ -28,8 +34,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
 
-from rfdocs.compute import ZOO_NAMES, Network, SpecError, analyze, load_spec, parse_spec, zoo_network
-from rfdocs.compute.spec import load_yaml, read_spec_text
+from rfdocs.compute import ZOO_NAMES, Network, SpecError, analyze, parse_spec, zoo_network
+from rfdocs.compute.spec import MAX_DIM, load_yaml, read_spec_text
+from rfdocs.importers import load_network, spec_text
 from rfdocs.messages import shorten, tidy
 
 #: Set to 1 to get Python's traceback for an unexpected error instead of one line.
@@ -92,7 +99,7 @@ def read_figure_file(path: Path) -> FigureFile:
         elif "model" in data:
             network = zoo_network(str(data["model"]))
         elif "spec" in data:
-            network = load_spec(path.parent / str(data["spec"]))
+            network = load_network(path.parent / str(data["spec"]), base_dir=path.parent)
     except SpecError as err:
         raise UsageError(f"{path}: network: {err}") from None
     return FigureFile(str(data["kind"]), options, network)
@@ -150,21 +157,34 @@ def _why_not_writable(out: Path, err: OSError) -> str:
     return err.strerror or str(err)
 
 
-def _network_arg(spec: str | None) -> Network | None:
+def _network_arg(spec: str | None, until: str | None = None,
+                 input_shape: tuple[int, ...] | None = None) -> Network | None:
     if spec is None:
         return None
     try:
-        return load_spec(spec)
+        return load_network(spec, until=until, input_shape=input_shape)
     except SpecError as err:
         raise UsageError(f"{shorten(spec)}: {err}") from None
     except OSError as err:
         raise UsageError(f"{shorten(spec)}: {err.strerror}") from None
 
 
+def _shape_arg(text: str) -> tuple[int, ...]:
+    """``HxW`` or ``HxWxC`` (argparse type)."""
+    parts = text.lower().split("x")
+    if len(parts) not in (2, 3) or not all(p.isascii() and p.isdigit() and len(p) <= 7
+                                           for p in parts):
+        raise argparse.ArgumentTypeError(f"expected HxW or HxWxC such as 224x224, got {text!r}")
+    dims = tuple(int(p) for p in parts)
+    if not all(1 <= d <= MAX_DIM for d in dims):
+        raise argparse.ArgumentTypeError(f"sizes must be between 1 and {MAX_DIM}, got {text!r}")
+    return dims
+
+
 def cmd_rf(args: argparse.Namespace) -> int:
     from rfdocs.figures.table import layer_table
 
-    net = _network_arg(args.spec)
+    net = _network_arg(args.spec, args.until, args.input_shape)
     assert net is not None
     try:
         analysis = analyze(net)
@@ -174,6 +194,80 @@ def cmd_rf(args: argparse.Namespace) -> int:
         emit(json.dumps(analysis.to_json(), indent=2))
     else:
         emit(layer_table(analysis).to_text())
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    net = _network_arg(args.model, args.until, args.input_shape)
+    assert net is not None
+    text = spec_text(net, compact=args.compact, source=Path(args.model).name)
+    out = Path(args.output)
+    from rfdocs.files import write_atomic
+
+    try:
+        write_atomic(out, text.encode("utf-8"))
+    except OSError as err:
+        raise UsageError(f"{shorten(str(out))}: cannot write it: {_why_not_writable(out, err)}") from None
+    if not args.quiet:
+        emit(f"wrote {out}: {len(net.layers)} layers, input {'x'.join(map(str, net.input))} "
+             "(learned weights stay in the model)")
+    return 0
+
+
+def _read_array(name: str) -> Any:
+    """An H x W x C (or H x W) array from a .npy file, as float32; never unpickles."""
+    import numpy as np
+
+    try:
+        array = np.load(name, allow_pickle=False)
+    except OSError as err:
+        raise UsageError(f"{shorten(name)}: cannot read it: {err.strerror or err}") from None
+    except (ValueError, EOFError) as err:
+        raise UsageError(f"{shorten(name)}: not a .npy array of numbers ({shorten(str(err))})") \
+            from None
+    if not isinstance(array, np.ndarray):
+        raise UsageError(f"{shorten(name)}: holds several arrays (.npz); give one .npy array")
+    if array.ndim == 2:
+        array = array[:, :, None]
+    if array.ndim != 3 or min(array.shape) < 1:
+        raise UsageError(f"{shorten(name)}: an array of shape {array.shape}; give an H x W x C "
+                         "array (channels last)")
+    if not (np.issubdtype(array.dtype, np.floating) or np.issubdtype(array.dtype, np.integer)):
+        raise UsageError(f"{shorten(name)}: an array of {array.dtype}; give numbers (float32)")
+    values = array.astype(np.float32)
+    if not np.all(np.isfinite(values)):
+        raise UsageError(f"{shorten(name)}: holds NaN or infinite values")
+    return values
+
+
+def cmd_activations(args: argparse.Namespace) -> int:
+    import io
+
+    import numpy as np
+
+    from rfdocs.compute.forward import forward
+    from rfdocs.files import write_atomic
+
+    x = _read_array(args.input)
+    net = _network_arg(args.model, args.layer, args.input_shape or x.shape[:2])
+    assert net is not None
+    try:
+        acts = forward(net, x)
+    except SpecError as err:
+        raise UsageError(f"{shorten(args.model)}: {err}") from None
+    except ValueError as err:
+        raise UsageError(f"{shorten(args.model)}: {err}") from None
+    out_array = np.ascontiguousarray(acts[net.layers[-1].name], dtype=np.float32)
+    buffer = io.BytesIO()
+    np.save(buffer, out_array, allow_pickle=False)
+    out = Path(args.output)
+    try:
+        write_atomic(out, buffer.getvalue())
+    except OSError as err:
+        raise UsageError(f"{shorten(str(out))}: cannot write it: {_why_not_writable(out, err)}") from None
+    if not args.quiet:
+        emit(f"wrote {out}: layer {net.layers[-1].name}, "
+             f"{'x'.join(map(str, out_array.shape))} float32")
     return 0
 
 
@@ -250,17 +344,41 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="rfdocs", description="Receptive-field tables and computed figures of convolutional "
         "networks.", epilog="SPEC is a YAML/JSON spec file, a compact spec file or a zoo model "
-        f"name ({', '.join(ZOO_NAMES)}). Every failure exits with status 2 and one line on "
-        "standard error. When the reader of the output goes away (rfdocs rf SPEC | head), "
-        "rfdocs stops quietly, ended by SIGPIPE like the classic Unix tools.")
+        f"name ({', '.join(ZOO_NAMES)}); MODEL is a SPEC or an ONNX model (.onnx). Every failure "
+        "exits with status 2 and one line on standard error. When the reader of the output goes "
+        "away (rfdocs rf SPEC | head), rfdocs stops quietly, ended by SIGPIPE like the classic Unix tools.")
     sub = parser.add_subparsers(dest="command", required=True)
-    rf = sub.add_parser("rf", help="per-layer shapes and receptive fields of a spec")
-    rf.add_argument("spec", help=f"spec file (YAML, JSON or compact) or zoo model: {', '.join(ZOO_NAMES)}")
+    model_help = (f"spec file (YAML, JSON or compact), zoo model ({', '.join(ZOO_NAMES)}) or "
+                  "ONNX model (.onnx)")
+    until_help = ("the last layer to read (its rfdocs name, or an ONNX node or output name): "
+                  "stops before an operator rfdocs does not support")
+    shape_help = "input height and width (HxW, or HxWxC) of a model that leaves them open"
+    rf = sub.add_parser("rf", help="per-layer shapes and receptive fields of a network")
+    rf.add_argument("spec", metavar="MODEL", help=model_help)
     rf.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    rf.add_argument("--until", metavar="NAME", help=until_help)
+    rf.add_argument("--input-shape", type=_shape_arg, metavar="HxW", help=shape_help)
+    imp = sub.add_parser("import", help="write a model (ONNX) as a spec file")
+    imp.add_argument("model", metavar="MODEL", help=model_help)
+    imp.add_argument("-o", "--output", required=True, help="the spec file to write (.yaml)")
+    imp.add_argument("--compact", action="store_true", help="write the compact form")
+    imp.add_argument("--until", metavar="NAME", help=until_help)
+    imp.add_argument("--input-shape", type=_shape_arg, metavar="HxW", help=shape_help)
+    imp.add_argument("-q", "--quiet", action="store_true", help="print nothing")
+    act = sub.add_parser("activations", help="one layer's output for an input array (.npy)")
+    act.add_argument("model", metavar="MODEL", help=model_help)
+    act.add_argument("--input", required=True, metavar="ARRAY.npy",
+                     help="H x W x C float32 array, fed to the model as it is")
+    act.add_argument("--layer", metavar="NAME", help="the layer (default: the last)")
+    act.add_argument("-o", "--output", required=True, metavar="OUT.npy",
+                     help="the layer's H' x W' x C' float32 output")
+    act.add_argument("--input-shape", type=_shape_arg, metavar="HxW",
+                     help="input size the model is read at (default: the array's)")
+    act.add_argument("-q", "--quiet", action="store_true", help="print nothing")
     render = sub.add_parser("render", help="render one figure to .svg, .png or .pdf")
     render.add_argument("what", help="a figure kind, or a figure file (.yaml)")
     render.add_argument("-o", "--output", required=True, help="output file; format from its suffix")
-    render.add_argument("--spec", help="network: spec file or zoo model name")
+    render.add_argument("--spec", help="network: spec file, zoo model name or ONNX model")
     render.add_argument("--theme", choices=("light", "dark"), default="light")
     render.add_argument("-q", "--quiet", action="store_true", help="do not print the alt text")
     render_all = sub.add_parser("render-all", help="render every figure file in a folder")
@@ -287,6 +405,10 @@ def run(argv: Sequence[str] | None = None) -> int:
         return cmd_render(args, extra)
     if args.command == "render-all":
         return cmd_render_all(args)
+    if args.command == "import":
+        return cmd_import(args)
+    if args.command == "activations":
+        return cmd_activations(args)
     return cmd_kinds(args)
 
 

@@ -89,4 +89,24 @@ def truncate(net: Network, until: str) -> Network:
     return validate_graph(replace(net, layers=layers, params=params))
 
 
-__all__ = ["DEFAULT_MAX_MODEL_BYTES", "ModelError", "is_onnx_source", "load_network", "truncate"]
+def spec_text(net: Network, *, compact: bool = False, source: str | None = None) -> str:
+    """The spec of ``net`` as text: the canonical long form (YAML, one layer a line, the fields
+    its op takes) or the compact form. Learned weights (``params``) are not part of a spec."""
+    from rfdocs.compute.spec import format_compact
+
+    head = [f"# {source}, imported by rfdocs; learned weights are not part of a spec"] \
+        if source else []
+    if compact:
+        return "\n".join([*head, format_compact(net)])
+    import yaml
+
+    lines = [*head, f"input: [{', '.join(map(str, net.input))}]", "layers:"]
+    for layer in net.layers:
+        text = yaml.safe_dump(layer.to_dict(), default_flow_style=True, width=10**9,
+                              sort_keys=False).strip()
+        lines.append(f"  - {text}")
+    return "\n".join(lines) + "\n"
+
+
+__all__ = ["DEFAULT_MAX_MODEL_BYTES", "ModelError", "is_onnx_source", "load_network", "spec_text",
+           "truncate"]

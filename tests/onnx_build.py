@@ -1,0 +1,268 @@
+"""Test helper: an rfdocs Network (with params) written as an ONNX model with onnx.helper, so that
+tests can go spec -> ONNX -> import and compare, and run the model in onnxruntime.
+
+Written from the ONNX operator documentation, sharing no code with rfdocs.importers.onnx. Layer
+names become node names and output tensor names (the input tensor is ``input``). Params a layer
+lacks are drawn at random (seeded) and returned, so the caller knows every number.
+
+Mapping (the inverse of the importer where one exists): conv -> Conv (``same`` -> auto_pad
+SAME_UPPER, ``same_lower`` -> SAME_LOWER, ``valid`` -> VALID when ``auto_pad``, else explicit
+pads), deconv -> ConvTranspose, pools -> MaxPool / AveragePool (count_include_pad written out),
+identity -> Identity (the importer passes it through: no layer), affine -> Mul and/or Add (two
+layers when it has both a scale and a shift), add of 3+ -> Sum, upsample -> Resize (nearest:
+asymmetric + floor; linear: ``linear_mode``), flatten -> Flatten, dense -> Gemm (transB 1).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+from rfdocs.compute import analyze
+from rfdocs.compute.receptive import resolve_pads
+from rfdocs.compute.spec import INPUT_NAME, Layer, Network
+
+Params = dict[str, dict[str, np.ndarray]]
+
+
+def full_params(net: Network, seed: int = 0) -> Params:
+    """Every learned number the ONNX model needs: ``net.params``, the rest drawn at random."""
+    rng = np.random.default_rng(seed)
+    channels = {node.name: node.shape[2] for node in analyze(net)}
+    out: Params = {}
+    for layer in net.layers:
+        have = {k: np.asarray(v, dtype=np.float32) for k, v in net.params.get(layer.name, {}).items()}
+        cin = channels[layer.inputs[0]]
+        kh, kw = layer.kernel
+
+        def draw(key: str, shape: tuple[int, ...], scale: float = 1.0, low: float | None = None,
+                 have: dict[str, np.ndarray] = have) -> None:
+            if key not in have:
+                values = (rng.uniform(low, low + scale, shape) if low is not None
+                          else rng.normal(0, scale, shape))
+                have[key] = values.astype(np.float32)
+
+        if layer.op == "conv":
+            assert layer.filters is not None
+            draw("weight", (kh, kw, cin // layer.groups, layer.filters), (2 / (kh * kw * cin)) ** 0.5)
+            draw("bias", (layer.filters,), 0.1)
+        elif layer.op == "deconv":
+            assert layer.filters is not None
+            draw("weight", (kh, kw, cin, layer.filters), (2 / (kh * kw * cin)) ** 0.5)
+            draw("bias", (layer.filters,), 0.1)
+        elif layer.op == "dense":
+            assert layer.filters is not None
+            draw("weight", (cin, layer.filters), (1 / cin) ** 0.5)
+            draw("bias", (layer.filters,), 0.1)
+        elif layer.op == "batchnorm":
+            draw("mean", (cin,), 0.5)
+            draw("var", (cin,), 1.5, low=0.5)
+            draw("scale", (cin,), 1.0, low=0.5)
+            draw("bias", (cin,), 0.2)
+        elif layer.op == "prelu":
+            draw("slope", (cin,), 0.5, low=0.0)
+        if have:
+            out[layer.name] = have
+    return out
+
+
+def network_to_onnx(net: Network, params: Params | None = None, *, opset: int = 20,
+                    auto_pad: bool = True, linear_mode: str = "half_pixel",
+                    dynamic: bool = False) -> onnx.ModelProto:
+    """``net`` as an ONNX model (float32, input ``input`` of shape (1, C, H, W), or (N, C, H, W)
+    with symbolic N, H, W when ``dynamic``); ``params`` as ``full_params`` gives them."""
+    params = full_params(net) if params is None else params
+    sizes = {node.name: node.shape for node in analyze(net)}
+    nodes: list[onnx.NodeProto] = []
+    inits: list[onnx.TensorProto] = []
+
+    def const(name: str, array: Any, dtype: Any = np.float32) -> str:
+        inits.append(numpy_helper.from_array(np.asarray(array, dtype=dtype), name))
+        return name
+
+    for layer in net.layers:
+        nodes += _layer_nodes(layer, params.get(layer.name, {}), sizes, const, auto_pad,
+                              linear_mode, _is_flat(net, layer.inputs[0]))
+    h, w, c = net.input
+    dims: list[Any] = ["N", c, "H", "W"] if dynamic else [1, c, h, w]
+    out = net.layers[-1].name
+    oh, ow, oc = sizes[out]
+    flat = _is_flat(net, out)
+    out_dims: list[Any] = (["N", oc] if flat else ["N", oc, "OH", "OW"]) if dynamic else (
+        [1, oc] if flat else [1, oc, oh, ow])
+    graph = helper.make_graph(
+        nodes, "rfdocs_test",
+        [helper.make_tensor_value_info(INPUT_NAME, TensorProto.FLOAT, dims)],
+        [helper.make_tensor_value_info(out, TensorProto.FLOAT, out_dims)],
+        initializer=inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)],
+                              producer_name="rfdocs-tests")
+    model.ir_version = min(model.ir_version, 10)  # what the installed onnxruntime reads
+    return model
+
+
+def _is_flat(net: Network, name: str) -> bool:
+    """Whether the ONNX tensor of layer ``name`` is (N, K): after flatten or dense, through
+    pointwise layers."""
+    by_name = {layer.name: layer for layer in net.layers}
+    while name in by_name:
+        layer = by_name[name]
+        if layer.op in ("flatten", "dense"):
+            return True
+        if layer.op in ("conv", "deconv", "maxpool", "avgpool", "pad", "upsample",
+                        "globalavgpool", "globalmaxpool"):
+            return False
+        name = layer.inputs[0]
+    return False
+
+
+def _pads_attr(layer: Layer, size: tuple[int, int], auto_pad: bool) -> dict[str, Any]:
+    """auto_pad where onnxruntime runs it (it refuses dilated SAME convolutions and computes
+    negative SAME pads where the window is shorter than the stride), else explicit pads."""
+    spans = [layer.dilation[a] * (layer.kernel[a] - 1) + 1 for a in range(2)]
+    runs = layer.dilation == (1, 1) and all(
+        (-(-size[a] // layer.stride[a]) - 1) * layer.stride[a] + spans[a] >= size[a]
+        for a in range(2))
+    if isinstance(layer.padding, str) and auto_pad and layer.op != "deconv" and (
+            runs or layer.padding == "valid"):
+        return {"auto_pad": {"same": "SAME_UPPER", "same_lower": "SAME_LOWER",
+                             "valid": "VALID"}[layer.padding]}
+    t, b, left, r = resolve_pads(layer, size)
+    return {"pads": [t, left, b, r]}
+
+
+def _layer_nodes(layer: Layer, p: dict[str, np.ndarray], sizes: dict[str, tuple[int, int, int]],
+                 const: Any, auto_pad: bool, linear_mode: str,
+                 flat: bool) -> list[onnx.NodeProto]:
+    name, op, ins = layer.name, layer.op, list(layer.inputs)
+    size = sizes[ins[0]][:2]
+    make = helper.make_node
+    if op in ("conv", "deconv"):
+        weight = p["weight"].transpose(3, 2, 0, 1) if op == "conv" else p["weight"].transpose(2, 3, 0, 1)
+        args = [ins[0], const(f"{name}.weight", weight), const(f"{name}.bias", p["bias"])]
+        attrs: dict[str, Any] = {"kernel_shape": list(layer.kernel), "strides": list(layer.stride),
+                                 "dilations": list(layer.dilation),
+                                 **_pads_attr(layer, size, auto_pad)}
+        if op == "conv":
+            attrs["group"] = layer.groups
+            return [make("Conv", args, [name], name=name, **attrs)]
+        attrs["output_padding"] = list(layer.output_padding)
+        return [make("ConvTranspose", args, [name], name=name, **attrs)]
+    if op in ("maxpool", "avgpool"):
+        attrs = {"kernel_shape": list(layer.kernel), "strides": list(layer.stride),
+                 "ceil_mode": int(layer.ceil_mode), **_pads_attr(layer, size, auto_pad)}
+        if layer.dilation != (1, 1) or op == "maxpool":
+            attrs["dilations"] = list(layer.dilation)
+        if op == "avgpool":
+            attrs["count_include_pad"] = int(layer.count_include_pad)
+            return [make("AveragePool", ins, [name], name=name, **attrs)]
+        return [make("MaxPool", ins, [name], name=name, **attrs)]
+    simple = {"relu": "Relu", "sigmoid": "Sigmoid", "tanh": "Tanh", "hardswish": "HardSwish",
+              "identity": "Identity", "globalavgpool": "GlobalAveragePool",
+              "globalmaxpool": "GlobalMaxPool", "concat": "Concat", "sub": "Sub", "div": "Div"}
+    if op in simple:
+        attrs = {"axis": 1} if op == "concat" else {}
+        return [make(simple[op], ins, [name], name=name, **attrs)]
+    if op in ("add", "mul"):
+        if len(ins) == 2:
+            return [make(op.capitalize(), ins, [name], name=name)]
+        if op == "add":
+            return [make("Sum", ins, [name], name=name)]
+        out, chain = ins[0], []
+        for i, other in enumerate(ins[1:]):
+            target = name if i == len(ins) - 2 else f"{name}_part{i}"
+            chain.append(make("Mul", [out, other], [target], name=target))
+            out = target
+        return chain
+    if op == "leakyrelu":
+        return [make("LeakyRelu", ins, [name], name=name, alpha=layer.alpha)]
+    if op == "hardsigmoid":
+        return [make("HardSigmoid", ins, [name], name=name, alpha=layer.alpha, beta=layer.beta)]
+    if op == "prelu":
+        slope = p.get("slope", np.full(1, layer.alpha, np.float32))
+        slope = slope.reshape(-1) if flat else slope.reshape(-1, 1, 1)
+        return [make("PRelu", [ins[0], const(f"{name}.slope", slope)], [name], name=name)]
+    if op == "clip":
+        args = [ins[0], const(f"{name}.min", layer.min) if layer.min is not None else "",
+                const(f"{name}.max", layer.max) if layer.max is not None else ""]
+        while args[-1] == "":
+            args.pop()
+        return [make("Clip", args, [name], name=name)]
+    if op == "gelu":
+        return [make("Gelu", ins, [name], name=name, approximate=layer.approximate)]
+    if op == "softmax":
+        return [make("Softmax", ins, [name], name=name, axis=1)]
+    if op == "batchnorm":
+        args = [ins[0]] + [const(f"{name}.{k}", p[k]) for k in ("scale", "bias", "mean", "var")]
+        return [make("BatchNormalization", args, [name], name=name, epsilon=layer.epsilon)]
+    if op == "affine":
+        shape = (1, -1) if flat else (-1, 1, 1)
+        scale = p.get("scale", np.array([layer.scale], np.float32))
+        shift = p.get("shift", np.array([layer.shift], np.float32))
+        out = []
+        source = ins[0]
+        has_shift = "shift" in p or layer.shift != 0
+        if "scale" in p or layer.scale != 1 or not has_shift:
+            target = f"{name}_scale" if has_shift else name
+            out.append(make("Mul", [source, const(f"{name}.scale", scale.reshape(shape))],
+                            [target], name=target))
+            source = target
+        if has_shift:
+            out.append(make("Add", [source, const(f"{name}.shift", shift.reshape(shape))],
+                            [name], name=name))
+        return out
+    if op == "pad":
+        t, b, left, r = layer.padding  # type: ignore[misc]
+        args = [ins[0], const(f"{name}.pads", [0, 0, t, left, 0, 0, b, r], np.int64),
+                const(f"{name}.value", layer.value)]
+        return [make("Pad", args, [name], name=name, mode="constant")]
+    if op == "upsample":
+        scales = const(f"{name}.scales", [1, 1, *layer.factor])
+        if layer.mode == "nearest":
+            attrs = {"mode": "nearest", "coordinate_transformation_mode": "asymmetric",
+                     "nearest_mode": "floor"}
+        else:
+            attrs = {"mode": "linear", "coordinate_transformation_mode": linear_mode}
+        return [make("Resize", [ins[0], "", scales], [name], name=name, **attrs)]
+    if op == "flatten":
+        return [make("Flatten", ins, [name], name=name, axis=1)]
+    if op == "dense":
+        args = [ins[0], const(f"{name}.weight", p["weight"].T), const(f"{name}.bias", p["bias"])]
+        return [make("Gemm", args, [name], name=name, transB=1)]
+    raise ValueError(f"no ONNX form for op {op!r}")
+
+
+def without_identities(net: Network) -> Network:
+    """``net`` with its identity layers dropped (their users read the identity's input), as the
+    importer gives an ONNX Identity back."""
+    source: dict[str, str] = {}
+    layers = []
+    for layer in net.layers:
+        inputs = tuple(source.get(i, i) for i in layer.inputs)
+        if layer.op == "identity":
+            source[layer.name] = inputs[0]
+            continue
+        layers.append(replace(layer, inputs=inputs))
+    return replace(net, layers=tuple(layers))
+
+
+def save(model: onnx.ModelProto, path: Any) -> None:
+    """Write ``model`` (checked by onnx's checker first)."""
+    onnx.checker.check_model(model)
+    onnx.save(model, str(path))
+
+
+def with_resolved_pads(net: Network) -> Network:
+    """``net`` with every window layer's ``same``/``valid`` padding written as numbers (for
+    comparing networks that differ only in how their padding is given)."""
+    sizes = {node.name: node.shape for node in analyze(net)}
+    layers = []
+    for layer in net.layers:
+        if isinstance(layer.padding, str) and layer.op in ("conv", "deconv", "maxpool", "avgpool"):
+            layer = replace(layer, padding=resolve_pads(layer, sizes[layer.inputs[0]][:2]))
+        layers.append(layer)
+    return replace(net, layers=tuple(layers))
