@@ -172,3 +172,13 @@ def test_forward_cost_counts_before_computing() -> None:
         forward(net, x, max_bytes=peak // 4)
     small = parse_spec("input 6x6x2\nconv 3x3 x4\nrelu")
     assert forward_cost(small)[0] >= 4 * 4 * 4 * 9 * 2
+
+
+def test_resnet18_forward_is_within_three_times_onnxruntime() -> None:
+    """The issue's speed goal, measured side by side on one thread each (medians)."""
+    pytest.importorskip("threadpoolctl", reason="threadpoolctl is not installed: numpy's BLAS "
+                        "thread count cannot be set to match onnxruntime's single thread")
+    from tests.forward_models import compare_speed
+
+    result = compare_speed(repeats=5)
+    assert result["ratio"] < 3, result

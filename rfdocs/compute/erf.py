@@ -21,6 +21,7 @@ from rfdocs.compute.conv import (
     max_pool2d_backward,
 )
 from rfdocs.compute.forward import (
+    WEIGHTED_OPS,
     WeightsArg,
     _numbers,
     _target_layers,
@@ -453,7 +454,8 @@ def erf_random(
     caps every layer's filter count (see ``cap_channels``) to keep big networks cheap."""
     if channels is not None:
         net = cap_channels(net, channels)
-    weights = init_weights(net, seed=seed, kind="random")
+    trained = all(layer.name in net.params for layer in net.layers if layer.op in WEIGHTED_OPS)
+    weights = None if trained else init_weights(net, seed=seed, kind="random")
     image = np.random.default_rng([seed, 1]).standard_normal(net.input)
     grad = input_gradient(net, image, weights, layer, unit, max_bytes=max_bytes)
     return np.asarray(grad.sum(axis=-1), np.float64)
