@@ -412,3 +412,26 @@ def test_colour_bar_labels(scale: str, expected: list[str]) -> None:
                     if (t.get_gid() or "").startswith("colour-bar-tick-")),
                    key=lambda t: t.get_position()[1])
     assert [t.get_text() for t in ticks] == expected
+
+
+def test_trained_mode_uses_the_networks_own_weights() -> None:
+    """With params, 'both' shows uniform beside trained: the mean |gradient| of the network
+    with its own numbers over random inputs (the compute layer's erf_random, uncapped)."""
+    net = parse_spec("input 24x24x1\nc1: conv 3x3 pad 1 x3\nr1: relu\nc2: conv 3x3 pad 1 x2\n")
+    rng = np.random.default_rng(5)
+    params = {"c1": {"weight": rng.standard_normal((3, 3, 1, 3))},
+              "c2": {"weight": rng.standard_normal((3, 3, 3, 2))}}
+    trained = replace(net, params=params)
+    rendered = KIND.render(trained, {"samples": 3}, LIGHT)
+    from rfdocs.figures import erf as module
+
+    maps = module.compute_erf(trained, KIND.resolve({"samples": 3})).maps
+    assert list(maps) == ["uniform", "trained"]
+    expected = sum(np.abs(erf_random(trained, "c2", None, seed=i)) for i in range(3)) / 3
+    np.testing.assert_allclose(maps["trained"], expected)
+    untrained = sum(np.abs(erf_random(net, "c2", None, seed=i, channels=8)) for i in range(3)) / 3
+    assert not np.allclose(maps["trained"], untrained)
+    assert "Trained weights (×3)" in [t.get_text() for t in rendered.figure.findobj(Text)]
+    assert "the network's trained weights, mean over 3 random inputs" in rendered.alt
+    random = module.compute_erf(trained, KIND.resolve({"samples": 3, "mode": "random"})).maps
+    np.testing.assert_allclose(random["random"], untrained)

@@ -367,3 +367,109 @@ def test_pixels_stay_crisp_unless_shrunk() -> None:
     assert [im.get_interpolation() for im in images] == ["nearest", "nearest"]
     many = KIND.render(None, {"size": "256", "kernels": "random", "count": "36"}, LIGHT)
     assert many.figure.findobj(AxesImage)[-1].get_interpolation() == "antialiased"
+
+
+# --------------------------------------------------------------------------- with a network
+
+NAMED_NET = ("input 20x20x1\nconv1: conv 3x3 pad 1 x3 weights sobel-x,laplacian,[[1,2],[3,4]]\n"
+             "relu1: relu\npool1: maxpool 2x2\nconv2: conv 3x3 x4\nrelu2: relu\n"
+             "gap: globalavgpool\nflat: flatten\nfc: dense x10\n")
+
+
+def test_network_with_named_kernels_equals_a_direct_convolution(small_grey: np.ndarray) -> None:
+    from rfdocs.compute import parse_spec
+
+    net = parse_spec(NAMED_NET)
+    rendered = KIND.render(net, {"layer": "conv1", "size": "20"}, LIGHT)
+    assert rendered.numbers["labels"] == ["sobel-x", "laplacian", "[[1,2],[3,4]]"]
+    x = small_grey[:, :, 0]
+    embedded = np.zeros((3, 3))  # a smaller kernel sits centred, rounding up and left
+    embedded[0:2, 0:2] = [[1, 2], [3, 4]]
+    fm = _network_maps(net, small_grey, {"layer": "conv1"})
+    for n, k in enumerate((named_kernel("sobel-x"), named_kernel("laplacian"), embedded)):
+        np.testing.assert_allclose(fm.maps[n], correlate_loop(x, k, (1, 1, 1, 1)), atol=1e-9)
+    assert "run through the network (1 layer, named kernels) up to layer conv1 (conv)" in \
+        rendered.alt
+
+
+def _network_maps(net: Any, image: np.ndarray, given: dict[str, Any]) -> Any:
+    from rfdocs.figures.featuremaps import network_maps
+
+    return network_maps(net, image, KIND.resolve(given))
+
+
+@pytest.mark.parametrize("layer", ["relu1", "pool1", "conv2", "relu2"])
+def test_layer_picks_that_layers_activation(small_grey: np.ndarray, layer: str) -> None:
+    from rfdocs.compute import parse_spec
+    from rfdocs.compute.forward import forward
+
+    net = parse_spec(NAMED_NET)
+    fm = _network_maps(net, small_grey, {"layer": layer, "seed": "3"})
+    from rfdocs.compute.forward import layer_weights
+
+    acts = forward(net, small_grey, layer_weights(net, seed=3))
+    np.testing.assert_allclose(fm.maps, np.moveaxis(acts[layer], 2, 0), rtol=1e-12, atol=1e-12)
+
+
+def test_default_layer_is_the_last_before_the_head() -> None:
+    from rfdocs.compute import parse_spec
+
+    rendered = KIND.render(parse_spec(NAMED_NET), {}, LIGHT)  # the image fits the 20x20 input
+    assert rendered.numbers["map_shape"] == [8, 8] and rendered.numbers["count"] == 4
+    assert "up to layer relu2 (relu)" in rendered.alt
+    assert rendered.numbers["input_shape"] == [20, 20, 1]
+    first = KIND.render(parse_spec(NAMED_NET), {"maps": "2", "size": "40"}, LIGHT)
+    assert first.numbers["count"] == 2 and first.numbers["input_shape"][:2] == [40, 34]
+
+
+def test_preprocessing_is_applied_in_order() -> None:
+    from rfdocs.compute import parse_spec
+    from rfdocs.figures.featuremaps import network_image
+
+    net = parse_spec("input 16x16x3\nc: conv 1x1 x3 weights identity(1)\n")
+    options = KIND.resolve({"input_range": "0,255", "channel_order": "bgr",
+                            "mean": "100, 110, 120", "std": "50,60,70", "scale": "shared"})
+    image = network_image(net, options)
+    from rfdocs.figures.featuremaps import network_maps
+
+    fm = network_maps(net, image, options)
+    prepared = (image[:, :, ::-1] * 255 - [100, 110, 120]) / [50, 60, 70]
+    for n in range(3):  # a named kernel on three channels sees their mean
+        np.testing.assert_allclose(fm.maps[n], prepared.mean(axis=2), atol=1e-9)
+    alt = KIND.render(net, {"mean": "0.5", "std": "0.25"}, LIGHT).alt
+    assert "(mean 0.5; std 0.25) run through the network" in alt
+
+
+def test_network_options_that_cannot_be() -> None:
+    from rfdocs.compute import parse_spec
+
+    net = parse_spec(NAMED_NET)
+    for given, option, words in [
+        ({"layer": "nope"}, "layer", "no layer 'nope'; its layers are conv1, relu1"),
+        ({"colour": "yes"}, "colour", "one input channel"),
+        ({"mean": "1, 2"}, "mean", "gives 2 numbers for a 1-channel input"),
+        ({"std": "0"}, "std", "positive"),
+        ({"input_range": "1, 0"}, "input_range", "the first number must be the smaller"),
+    ]:
+        with pytest.raises(OptionError) as info:
+            KIND.render(net, given, LIGHT)
+        assert info.value.option == option, given
+        assert words in str(info.value), (given, str(info.value))
+
+
+def test_short_hands_build_a_network_with_named_kernels() -> None:
+    from rfdocs.figures.featuremaps import shorthand_network
+
+    built = shorthand_network((20, 20, 1), KIND.resolve(
+        {"kernels": "sobel-x, box", "layers": "2", "activation": "abs", "pool": "avg"}))
+    assert [(layer.name, layer.op) for layer in built.network.layers] == [
+        ("conv1", "conv"), ("abs1", "leakyrelu"), ("pool1", "avgpool"),
+        ("conv2", "conv"), ("abs2", "leakyrelu"), ("pool2", "avgpool")]
+    assert built.network.layer("conv1").weights == ("sobel-x", "box")
+    assert built.network.layer("conv2").groups == 2
+    random = shorthand_network((20, 20, 3), KIND.resolve({"kernels": "random", "count": "5"}))
+    assert random.network.layer("conv1").weights == ()  # the exact bank is in the params
+    assert random.network.params["conv1"]["weight"].shape == (3, 3, 3, 5)
+    maps = compute_maps(load_image("photo", size=20), KIND.resolve(
+        {"kernels": "sobel-x, box", "layers": "2", "activation": "abs", "layer": "abs1"}))
+    assert maps.maps.shape == (2, 18, 15) and maps.network is not None

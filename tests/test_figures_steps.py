@@ -393,3 +393,30 @@ def test_bad_options_name_themselves(given: Mapping[str, Any], option: str, word
         KIND.render(None, given, LIGHT)
     assert info.value.option == option
     assert words in str(info.value)
+
+
+def test_a_network_shows_its_first_convolution() -> None:
+    """The first conv's kernel, stride and padding replace the options: the same plan as the
+    options that say so; a learned filter's numbers are written out as they are."""
+    from dataclasses import replace
+
+    from rfdocs.compute import parse_spec
+    from rfdocs.figures.steps import plan_steps
+
+    net = parse_spec("input 16x16x1\nconv1: conv 3x3 /2 pad 1 x2 weights sobel-x,laplacian\n"
+                     "relu1: relu\nconv2: conv 9x9 pad 4 x2\n")
+    by_net = KIND.render(net, {"filter": "1", "seed": "4"}, LIGHT)
+    by_options = KIND.render(None, {"kernel": "laplacian", "stride": "2", "padding": "1",
+                                    "seed": "4"}, LIGHT)
+    for key in ("input", "kernel", "output", "stride", "padding", "steps"):
+        assert by_net.numbers[key] == by_options.numbers[key], key
+    assert "with the 3×3 kernel of conv1 (filter 1)" in by_net.alt
+    weight = np.arange(2 * 2 * 3 * 1, dtype=np.float32).reshape(2, 2, 3, 1) / 10
+    learned = replace(parse_spec("input 8x8x3\nc: conv 2x2 x1\n"),
+                      params={"c": {"weight": weight}})
+    plan = plan_steps(KIND.resolve({"channel": "2"}), learned)
+    np.testing.assert_allclose(plan.kernel, weight[:, :, 2, 0])
+    with pytest.raises(OptionError, match="too large to write out"):
+        KIND.render(net, {"layer": "conv2"}, LIGHT)
+    with pytest.raises(OptionError, match="has 2 filters: 0 to 1"):
+        KIND.render(net, {"filter": "2"}, LIGHT)

@@ -162,8 +162,9 @@ OPTIONS = (
     Option("view", choice("auto", "rgb", "mean", "channel"), "auto", "auto, rgb, mean or channel",
            "How a kernel over several input channels is drawn. rgb: as a colour image (three "
            "input channels); mean: the mean over its channels on a diverging scale; channel: "
-           "one input channel (:channel:) on a diverging scale; auto: rgb for three input "
-           "channels, else the one channel or the mean."),
+           "one input channel (:channel:) on a diverging scale; auto: rgb for a layer that "
+           "reads a colour image (the network's three-channel input), else the one channel or "
+           "the mean."),
     Option("channel", int_range(0, 1_000_000), 0, "an input channel index",
            "view channel: which input channel of every kernel is drawn."),
     Option("channel_order", choice("rgb", "bgr"), "rgb", "rgb or bgr",
@@ -208,9 +209,13 @@ class Kernels:
     limits: tuple[float, float]  # the colour limits of signed views (shared scale)
 
 
-def resolve_view(view: str, channels: int) -> str:
+def resolve_view(view: str, channels: int, reads_image: bool = True) -> str:
+    """The view ``auto`` stands for: rgb for kernels over the three channels of a colour
+    image (a layer reading the network's input), else the one channel or the mean."""
     if view == "auto":
-        return "rgb" if channels == 3 else ("channel" if channels == 1 else "mean")
+        if channels == 3 and reads_image:
+            return "rgb"
+        return "channel" if channels == 1 else "mean"
     if view == "rgb" and channels != 3:
         raise OptionError("view", f"rgb needs kernels over three input channels; these have "
                           f"{channels} (use mean or channel)")
@@ -238,7 +243,7 @@ def compute_kernels(net: Network, options: Mapping[str, Any]) -> Kernels:
     n = total if options["count"] == 0 else min(total, options["count"])
     w = w[:, :, :, :n]
     per = int(w.shape[2])
-    view = resolve_view(options["view"], per)
+    view = resolve_view(options["view"], per, layer.inputs[0] == INPUT_NAME)
     if view == "channel" and options["channel"] >= per:
         raise OptionError("channel", f"the kernels of {layer.name} have {per} input channel"
                           f"{'s' if per != 1 else ''}: 0 to {per - 1}")
