@@ -89,15 +89,20 @@ def network_to_onnx(net: Network, params: Params | None = None, *, opset: int = 
                               linear_mode, _is_flat(net, layer.inputs[0]))
     h, w, c = net.input
     dims: list[Any] = ["N", c, "H", "W"] if dynamic else [1, c, h, w]
-    out = net.layers[-1].name
-    oh, ow, oc = sizes[out]
-    flat = _is_flat(net, out)
-    out_dims: list[Any] = (["N", oc] if flat else ["N", oc, "OH", "OW"]) if dynamic else (
-        [1, oc] if flat else [1, oc, oh, ow])
+    used = {name for layer in net.layers for name in layer.inputs}
+    sinks = [net.layers[-1].name] + [layer.name for layer in net.layers[:-1]
+                                     if layer.name not in used]
+    outputs = []
+    for index, out in enumerate(sinks):  # every layer nothing reads, the last layer first
+        oh, ow, oc = sizes[out]
+        flat = _is_flat(net, out)
+        out_dims: list[Any] = ([f"N{index}", oc] if flat else [f"N{index}", oc, f"H{index}",
+                                                               f"W{index}"]) if dynamic else (
+            [1, oc] if flat else [1, oc, oh, ow])
+        outputs.append(helper.make_tensor_value_info(out, TensorProto.FLOAT, out_dims))
     graph = helper.make_graph(
         nodes, "rfdocs_test",
-        [helper.make_tensor_value_info(INPUT_NAME, TensorProto.FLOAT, dims)],
-        [helper.make_tensor_value_info(out, TensorProto.FLOAT, out_dims)],
+        [helper.make_tensor_value_info(INPUT_NAME, TensorProto.FLOAT, dims)], outputs,
         initializer=inits)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)],
                               producer_name="rfdocs-tests")
@@ -266,3 +271,33 @@ def with_resolved_pads(net: Network) -> Network:
             layer = replace(layer, padding=resolve_pads(layer, sizes[layer.inputs[0]][:2]))
         layers.append(layer)
     return replace(net, layers=tuple(layers))
+
+
+def chain_model(nodes: int = 200, seed: int = 0) -> onnx.ModelProto:
+    """A model of about ``nodes`` nodes shaped like a real PyTorch export (the import benchmark's
+    model): blocks of Conv 3x3, Relu and a residual Add named by module scopes
+    (``/layer0/layer0.1/conv/Conv``), ending in a global average pool; input 1x8x32x32."""
+    rng = np.random.default_rng(seed)
+    make = helper.make_node
+    graph_nodes: list[onnx.NodeProto] = []
+    inits: list[onnx.TensorProto] = []
+    current, index = INPUT_NAME, 0
+    while len(graph_nodes) < nodes - 1:
+        block = f"/layer{index // 4}/layer{index // 4}.{index % 4}"
+        inits += [numpy_helper.from_array((rng.normal(size=(8, 8, 3, 3)) * 0.1).astype(np.float32),
+                                          f"W{index}"),
+                  numpy_helper.from_array(rng.normal(size=8).astype(np.float32), f"B{index}")]
+        graph_nodes += [
+            make("Conv", [current, f"W{index}", f"B{index}"], [f"c{index}"], pads=[1, 1, 1, 1],
+                 name=f"{block}/conv/Conv"),
+            make("Relu", [f"c{index}"], [f"r{index}"], name=f"{block}/relu/Relu"),
+            make("Add", [f"r{index}", current], [f"a{index}"], name=f"{block}/Add")]
+        current, index = f"a{index}", index + 1
+    graph_nodes.append(make("GlobalAveragePool", [current], ["y"], name="/pool/GlobalAveragePool"))
+    graph = helper.make_graph(
+        graph_nodes, "chain", [helper.make_tensor_value_info(INPUT_NAME, TensorProto.FLOAT,
+                                                             [1, 8, 32, 32])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 8, 1, 1])], initializer=inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = min(model.ir_version, 10)
+    return model

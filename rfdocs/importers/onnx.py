@@ -44,9 +44,9 @@ Array = npt.NDArray[Any]
 LAYER_OPS = (
     "Conv", "ConvTranspose", "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool",
     "ReduceMean", "ReduceMax", "BatchNormalization", "Relu", "LeakyRelu", "PRelu", "Sigmoid",
-    "Tanh", "Clip", "HardSigmoid", "HardSwish", "Gelu", "Erf (in GELU)", "Softmax", "Add", "Sub",
-    "Mul", "Div", "Sum", "Concat", "Pad", "Resize", "Upsample", "Identity", "Dropout", "Flatten",
-    "Gemm", "MatMul", "Reshape", "Squeeze", "Unsqueeze", "Transpose (of the input or output)",
+    "Tanh", "Clip", "HardSigmoid", "HardSwish", "Gelu", "Softmax", "Add", "Sub", "Mul", "Div",
+    "Sum", "Concat", "Pad", "Resize", "Upsample", "Identity", "Dropout", "Flatten", "Gemm",
+    "MatMul", "Reshape", "Squeeze", "Unsqueeze",
 )
 #: Operators computed on constants only (the shape subgraphs of dynamic exports).
 FOLDED_OPS = (
@@ -151,7 +151,7 @@ def _read_limited(path: Path, limit: int) -> bytes:
             if size > limit:
                 raise ModelError(f"{quote(path.name)} is {size:,} bytes, more than the limit of "
                                  f"{limit:,} bytes for a model (max_bytes)")
-            data = handle.read(limit + 1)
+            data = handle.read(min(size, limit) + 1)  # read(n) allocates n bytes at once
     except OSError as err:
         raise ModelError(f"cannot read {quote(str(path))}: {err.strerror or err}") from None
     if len(data) > limit:
@@ -313,7 +313,17 @@ def _ints(values: Any) -> list[int]:
 
 
 def _float(value: Any) -> float:
-    return float(np.asarray(value).reshape(-1)[0])
+    """The first number of ``value``; a float32 as the shortest decimal that reads back as the
+    same float32 (ONNX's 0.2 is 0.2 in the spec, not 0.20000000298023224)."""
+    number = np.asarray(value).reshape(-1)[0]
+    if isinstance(number, np.float32):
+        return float(str(number))
+    return float(number)
+
+
+def _f32(value: Any) -> float:
+    """A float attribute (a float32 in the file) as its shortest decimal."""
+    return float(str(np.float32(value))) if math.isfinite(float(value)) else float(value)
 
 
 class _Importer:
@@ -619,7 +629,7 @@ class _Importer:
         ins = [self.values.get(n) if n in self.values else
                (self._initializer(n) if n in self.initializers else None)
                for n in node.input if n]
-        if not any(isinstance(v, Act) for v in ins):
+        if op in ("Shape", "Size") or not any(isinstance(v, Act) for v in ins):
             if op in _FOLDERS:
                 self._fold(node)
                 return
@@ -635,10 +645,8 @@ class _Importer:
     def unsupported(self, node: Any) -> ModelError:
         before = [self.values.get(n) for n in node.input if n]
         last = next((v.name for v in before if isinstance(v, Act) and v.name != INPUT_NAME), None)
-        stop = (f"to import the network before it, stop at its input: until={quote(last)} "
-                "(rfdocs --until, the :until: option)" if last else "")
-        return self.error(node, f"rfdocs does not support the operator {quote(node.op_type)}"
-                          f"{'; ' + stop if stop else ''}; supported: {', '.join(LAYER_OPS)}")
+        stop = f"; import the part before it with until={quote(last)}" if last else ""
+        return self.error(node, f"operator not supported{stop}; supported: {', '.join(LAYER_OPS)}")
 
     # ----------------------------------------------------------------- constants
 
@@ -844,7 +852,7 @@ class _Importer:
             if value.size != c:
                 raise self.error(node, f"its {key} has {value.size} values for {c} channels")
             arrays[key] = value
-        self.emit(node, "batchnorm", [x], {"epsilon": float(a.get("epsilon", 1e-5))}, arrays)
+        self.emit(node, "batchnorm", [x], {"epsilon": _f32(a.get("epsilon", 1e-5))}, arrays)
 
     def pointwise(self, node: Any) -> None:
         x = self.act(node)
@@ -854,16 +862,16 @@ class _Importer:
         params: dict[str, Array] = {}
         name = _POINTWISE[op]
         if op == "LeakyRelu":
-            fields["alpha"] = float(a.get("alpha", 0.01))
+            fields["alpha"] = _f32(a.get("alpha", 0.01))
         elif op == "HardSigmoid":
-            fields["alpha"] = float(a.get("alpha", 0.2))
-            fields["beta"] = float(a.get("beta", 0.5))
+            fields["alpha"] = _f32(a.get("alpha", 0.2))
+            fields["beta"] = _f32(a.get("beta", 0.5))
         elif op == "Gelu":
             fields["approximate"] = a.get("approximate", "none")
         elif op == "Clip":
             bounds: list[float | None] = [None, None]
             if self.opset < 11:
-                bounds = [a.get("min"), a.get("max")]
+                bounds = [None if a.get(k) is None else _f32(a[k]) for k in ("min", "max")]
             else:
                 for index in (1, 2):
                     if self.has(node, index):
@@ -950,7 +958,8 @@ class _Importer:
         params: dict[str, Array] = {}
         for key, values in (("scale", scale), ("shift", shift)):
             if values.size == 1:
-                number = float(values[0])
+                number = _float(values.astype(np.float32)) if const.dtype == np.float32 else \
+                    float(values[0])
                 if not math.isfinite(number) or abs(number) > MAX_FLOAT:
                     raise self.error(node, f"its constant gives the {key} {number}, not a finite "
                                      "number of magnitude at most 1e30")
@@ -1014,7 +1023,7 @@ class _Importer:
             raise self.error(node, f"mode {quote(mode)}: rfdocs reads constant padding only")
         if self.opset < 11:
             pads = [int(v) for v in a.get("pads", a.get("paddings", []))]
-            value = float(a.get("value", 0.0))
+            value = _f32(a.get("value", 0.0))
         else:
             pads = _ints(self.const(node, 1, "pads"))
             value = _float(self.const(node, 2, "constant value")) if self.has(node, 2) else 0.0
