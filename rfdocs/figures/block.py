@@ -19,8 +19,8 @@ the only ring is the neuron's.
 
 The default neuron is (H//4, 2W//3) of the chosen layer: off centre, so the field's position
 shows.  At most six blocks are drawn (fewer where long layer names would leave them too small),
-evenly picked from the layers the neuron depends on; relu/identity layers are left out unless
-named in ``layers``.
+evenly picked from the layers the neuron depends on; pointwise layers (relu, batchnorm, sigmoid,
+...: same shape and field as their input) are left out unless named in ``layers``.
 """
 
 from __future__ import annotations
@@ -119,8 +119,9 @@ OPTIONS = (
            "field's position is visible)."),
     Option("layers", name_list(64), None, "a list of layer names",
            "The layers to draw as blocks between the input and the neuron's layer (default: "
-           f"every layer it depends on except relu/identity; at most {MAX_BLOCKS} blocks are "
-           "drawn, evenly spaced, and the figure says which were skipped)."),
+           "every layer it depends on except pointwise ones (relu, batchnorm, ...); at most "
+           f"{MAX_BLOCKS} blocks are drawn, evenly spaced, and the figure says which were "
+           "skipped)."),
     *BUDGET_OPTIONS,
 )
 

@@ -5,7 +5,10 @@ A *footprint* is the set of units of an earlier layer K that one neuron of layer
 as ``((row first, row last), (col first, col last))`` in K's unit coordinates.  It is composed
 back through the graph one layer at a time (a window layer maps output units ``[a, b]`` to
 input units ``[a s - p, b s - p + d (k - 1)]``; a transposed convolution to
-``[ceil((a + p - d (k - 1)) / s), floor((b + p) / s)]``) and is *not* clipped: indices below 0
+``[ceil((a + p - d (k - 1)) / s), floor((b + p) / s)]``, an upsampling likewise as the
+transposed convolution ``receptive.upsample_kernel`` gives; a pad layer to ``[a - p, b - p]``;
+a global pool or flatten to its whole input; a merge reads an input of one unit along an axis
+where the merge has more at unit 0, broadcasting) and is *not* clipped: indices below 0
 or past the map's end lie in the padding around K.  Like ``LayerInfo.box`` (the Distill
 convention) the arithmetic runs on through padding, so a footprint is always as large as the
 field it stands for and the input footprint of a conv/pool chain equals ``LayerInfo.box``.
@@ -29,6 +32,8 @@ from matplotlib.text import Text
 from matplotlib.transforms import Affine2D, Transform
 
 from rfdocs.compute import Analysis, LayerInfo
+from rfdocs.compute.receptive import upsample_kernel
+from rfdocs.compute.spec import GLOBAL_OPS, POINTWISE_OPS, WINDOW_OPS
 from rfdocs.figures.options import OptionError
 from rfdocs.figures.style import Theme, new_figure
 
@@ -41,7 +46,7 @@ TITLE_PT = 9.0
 LINE_PT = 0.8  # outlines of blocks, maps and fields
 THIN_PT = 0.5  # grid lines and projection lines
 MIN_FEATURE_IN = 0.045  # anything smaller (inches) is drawn enlarged, and the figure says so
-PASSTHROUGH_OPS = ("relu", "identity")  # same shape and field as their input: not drawn
+PASSTHROUGH_OPS = POINTWISE_OPS  # same shape and field as their input: not drawn
 
 
 # --------------------------------------------------------------------------- colours
@@ -240,17 +245,30 @@ def ancestors(analysis: Analysis, name: str) -> list[LayerInfo]:
     return [node for node in analysis.nodes if node.name in needed]
 
 
-def _back(info: LayerInfo, axis: int, rng: Range) -> Range:
-    """Input units that output units ``rng`` of one layer read (padding included)."""
+def _back(info: LayerInfo, axis: int, rng: Range, source: LayerInfo) -> Range:
+    """Units of input ``source`` that output units ``rng`` of one layer read (padding
+    included)."""
     layer = info.layer
     assert layer is not None
     a, b = rng
-    if layer.op not in ("conv", "deconv", "maxpool", "avgpool"):
+    op = layer.op
+    if op in GLOBAL_OPS:  # one unit reading every unit of its input
+        return (0, source.shape[axis] - 1)
+    if op == "pad":
+        p = info.pads[2 * axis]
+        return (a - p, b - p)
+    if op == "upsample":  # the transposed convolution reading the same units
+        k, p = upsample_kernel(layer, axis)
+        f = layer.factor[axis]
+        return (-((-(a + p - (k - 1))) // f), (b + p) // f)
+    if op not in WINDOW_OPS:  # pointwise, dense, merges: the same units, or a broadcast one
+        if source.shape[axis] == 1 and info.shape[axis] > 1:
+            return (0, 0)
         return rng
     k, s, d = layer.kernel[axis], layer.stride[axis], layer.dilation[axis]
     p = info.pads[2 * axis]
     span = d * (k - 1)
-    if layer.op == "deconv":
+    if op == "deconv":
         return (-((-(a + p - span)) // s), (b + p) // s)
     return (a * s - p, b * s - p + span)
 
@@ -263,12 +281,13 @@ def footprints(analysis: Analysis, name: str, neuron: tuple[int, int]) -> dict[s
         if node.layer is None:
             continue
         rows, cols = out.get(node.name, EMPTY)
-        back = EMPTY
-        if rows[0] <= rows[1] and cols[0] <= cols[1]:
-            back = (_back(node, 0, rows), _back(node, 1, cols))
-        if back[0][0] > back[0][1] or back[1][0] > back[1][1]:
-            back = EMPTY  # a transposed convolution's gap: no units at all
         for src in node.layer.inputs:
+            source = analysis[src]
+            back = EMPTY
+            if rows[0] <= rows[1] and cols[0] <= cols[1]:
+                back = (_back(node, 0, rows, source), _back(node, 1, cols, source))
+            if back[0][0] > back[0][1] or back[1][0] > back[1][1]:
+                back = EMPTY  # a transposed convolution's gap: no units at all
             old = out.get(src, EMPTY)
             if old == EMPTY:
                 out[src] = back

@@ -70,7 +70,7 @@ OPTIONS = (
            "The neuron, as row,col of its layer (default: the centre, (H//2, W//2))."),
     Option("max_layers", int_range(2, 16), 8, "an integer from 2 to 16",
            "At most this many panels, input and neuron's layer included; layers between are "
-           "then picked evenly and the arrows say how many were skipped. relu/identity "
+           "then picked evenly and the arrows say how many were skipped. Pointwise "
            "layers (same footprint as their input) are never drawn."),
     *BUDGET_OPTIONS,
 )
