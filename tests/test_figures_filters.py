@@ -106,9 +106,10 @@ def test_bad_options_name_themselves(given: dict[str, str], option: str, words: 
     assert words in str(info.value)
 
 
-def test_needs_a_network_and_is_deterministic() -> None:
-    with pytest.raises(OptionError):
-        KIND.render(None, {}, LIGHT)
+def test_default_network_and_determinism() -> None:
+    default = KIND.render(None, {}, LIGHT)
+    assert default.numbers["labels"][:3] == ["sobel-x", "sobel-y", "laplacian"]
+    assert default.numbers["kernel_shape"] == [5, 5]
     a, b = KIND.render(NAMED, {}, DARK), KIND.render(NAMED, {}, DARK)
     for fmt in ("svg", "png"):
         assert figure_bytes(a.figure, fmt) == figure_bytes(b.figure, fmt)

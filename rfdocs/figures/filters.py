@@ -62,6 +62,17 @@ MARGIN = 0.08
 BAR_W, BAR_GAP, BAR_PAD = 0.12, 0.14, 3.5 / 72
 
 
+#: The network drawn when a directive names none: six named kernels on a greyscale image.
+DEFAULT_SPEC = ("input 32x32x1\nconv1: conv 5x5 x6 weights sobel-x, sobel-y, laplacian, "
+                "gaussian(5, 1.5), box(3), emboss\n")
+
+
+def default_network() -> Network:
+    from rfdocs.compute import parse_spec
+
+    return parse_spec(DEFAULT_SPEC)
+
+
 # --- the weights of a network -------------------------------------------------------------------
 
 
@@ -450,9 +461,7 @@ def draw(k: Kernels, options: Mapping[str, Any], theme: Theme) -> Rendered:
 
 def render(network: Network | None, options: Mapping[str, Any], theme: Theme) -> Rendered:
     """The filters figure: the kernels of one conv layer of ``network``, its cost checked first."""
-    if network is None:
-        raise OptionError("network", "the filters figure needs a network: a body, :model:, "
-                          ":spec:, :onnx: or :network:")
+    network = network if network is not None else default_network()
     require(options, estimate(network, options), "the kernel grid", ["count"])
     return draw(compute_kernels(network, options), options, theme)
 
@@ -460,8 +469,7 @@ def render(network: Network | None, options: Mapping[str, Any], theme: Theme) ->
 def estimate(network: Network | None, options: Mapping[str, Any]) -> Cost:
     """The weights of the layers up to the one shown (drawn, or read), the tiles, their mosaic,
     the texts and the canvas."""
-    if network is None:
-        return Cost()
+    network = network if network is not None else default_network()
     layer = pick_layer(network, options["layer"], CONV_OPS, "convolution")
     cut = ancestors(network, layer.name)
     try:
