@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -260,3 +261,155 @@ def test_numbers_near_the_stride_bound_print_and_draw(tmp_path: Path) -> None:
     for kind in ("block", "growth"):
         code = main(["render", kind, "--spec", str(spec), "-q", "-o", str(tmp_path / f"{kind}.svg")])
         assert code == 0 and (tmp_path / f"{kind}.svg").read_bytes().startswith(b"<?xml")
+
+
+# --------------------------------------------------------------------------- ONNX models
+
+
+def _onnx_model(tmp_path: Path, spec: str = "input 14x12x3\nstem: conv 3 /2 pad 1 x4\nact: relu\n"
+                "side: conv 1 x4 from stem\nsum: add act side\npool: globalavgpool\nf: flatten\n"
+                "fc: dense x5\n", dynamic: bool = False) -> tuple[Path, Any]:
+    pytest.importorskip("onnx", reason="the onnx package is not installed (rfdocs[onnx])")
+    from rfdocs.compute import parse_spec
+    from tests.onnx_build import network_to_onnx, save
+
+    net = parse_spec(spec)
+    path = tmp_path / "model.onnx"
+    save(network_to_onnx(net, dynamic=dynamic), path)
+    return path, net
+
+
+def test_rf_reads_an_onnx_model(tmp_path: Path) -> None:
+    path, net = _onnx_model(tmp_path)
+    done = run("rf", str(path), "--json")
+    assert done.returncode == 0, done.stderr
+    layers = json.loads(done.stdout)["layers"]
+    assert layers == analyze(net).to_json()["layers"]
+    assert layers[-1]["name"] == "fc"  # the graph's output last
+    table = run("rf", str(path))
+    assert table.returncode == 0 and "sum" in table.stdout and "globalavgpool" in table.stdout
+    done = run("rf", str(path), "--until", "sum", "--json")
+    assert [row["name"] for row in json.loads(done.stdout)["layers"]] == [
+        "stem", "act", "side", "sum"]
+
+
+def test_rf_of_a_model_with_an_open_input_size(tmp_path: Path) -> None:
+    path, net = _onnx_model(tmp_path, "input 14x12x3\nc: conv 3 /2 pad same x4\nr: relu\n",
+                            dynamic=True)
+    one_line_failure(run("rf", str(path)), "not fixed", "--input-shape 224x224")
+    done = run("rf", str(path), "--input-shape", "28x24", "--json")
+    assert json.loads(done.stdout)["layers"][-1]["shape"] == [14, 12, 4]
+    one_line_failure(run("rf", str(path), "--input-shape", "28"), "HxW")
+
+
+def test_rf_of_a_model_with_an_unsupported_operator(tmp_path: Path) -> None:
+    pytest.importorskip("onnx")
+    import numpy as np
+    import onnx
+    from onnx import helper, numpy_helper
+
+    nodes = [helper.make_node("Conv", ["x", "W"], ["c"], name="/body/conv/Conv"),
+             helper.make_node("LpNormalization", ["c"], ["y"], name="/body/norm/LpNormalization")]
+    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", 1, [1, 1, 8, 8])],
+                              [helper.make_tensor_value_info("y", 1, None)],
+                              initializer=[numpy_helper.from_array(np.ones((2, 1, 3, 3),
+                                                                           np.float32), "W")])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    path = tmp_path / "m.onnx"
+    onnx.save(model, str(path))
+    one_line_failure(run("rf", str(path)), "'/body/norm/LpNormalization'", "LpNormalization",
+                     "until='body.conv'", "supported: Conv")
+    done = run("rf", str(path), "--until", "body.conv", "--json")
+    assert done.returncode == 0 and json.loads(done.stdout)["layers"][-1]["name"] == "body.conv"
+
+
+@pytest.mark.parametrize("compact", [False, True])
+def test_import_writes_a_spec_with_the_same_analysis(tmp_path: Path, compact: bool) -> None:
+    path, net = _onnx_model(tmp_path)
+    out = tmp_path / ("spec.txt" if compact else "spec.yaml")
+    done = run("import", str(path), "-o", str(out), *(["--compact"] if compact else []))
+    assert done.returncode == 0, done.stderr
+    assert "7 layers" in done.stdout
+    text = out.read_text()
+    from rfdocs.compute import parse_spec
+
+    assert parse_spec(text) == net
+    if not compact:
+        assert text.splitlines()[1:3] == ["input: [14, 12, 3]", "layers:"]
+        assert "  - {name: stem, op: conv, kernel: [3, 3]" in text
+    again = run("rf", str(out), "--json")
+    assert again.stdout == run("rf", str(path), "--json").stdout
+
+
+def test_activations_of_an_onnx_model_equal_onnxruntime(tmp_path: Path) -> None:
+    import numpy as np
+
+    ort = pytest.importorskip("onnxruntime", reason="onnxruntime is not installed")
+    path, net = _onnx_model(tmp_path)
+    x = np.random.default_rng(0).normal(size=(14, 12, 3)).astype(np.float32)
+    np.save(tmp_path / "x.npy", x)
+    out = tmp_path / "out.npy"
+    done = run("activations", str(path), "--input", str(tmp_path / "x.npy"), "-o", str(out))
+    assert done.returncode == 0, done.stderr
+    got = np.load(out, allow_pickle=False)
+    assert got.dtype == np.float32 and got.shape == (1, 1, 5)
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    want = session.run(None, {"input": x.transpose(2, 0, 1)[None]})[0].reshape(1, 1, 5)
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4 * np.abs(want).max())
+    done = run("activations", str(path), "--input", str(tmp_path / "x.npy"), "--layer", "sum",
+               "-o", str(out))
+    assert done.returncode == 0, done.stderr
+    assert np.load(out).shape == (7, 6, 4)
+
+
+def test_activations_of_a_spec_and_a_zoo_model(tmp_path: Path) -> None:
+    import numpy as np
+
+    from rfdocs.compute import parse_spec
+    from rfdocs.compute.forward import forward
+
+    spec = tmp_path / "net.txt"
+    spec.write_text("input 9x9x1\nedges: conv 3 x2 weights sobel-x,sobel-y pad 1\nr: relu\n")
+    x = np.arange(81, dtype=np.float32).reshape(9, 9, 1) ** 1.5
+    np.save(tmp_path / "x.npy", x)
+    out = tmp_path / "out.npy"
+    done = run("activations", str(spec), "--input", str(tmp_path / "x.npy"), "-o", str(out),
+               "--layer", "edges")
+    assert done.returncode == 0, done.stderr
+    want = forward(parse_spec(spec.read_text()), x)["edges"]
+    np.testing.assert_allclose(np.load(out), want, rtol=1e-5)
+    np.save(tmp_path / "rgb.npy", np.random.default_rng(0).random((40, 40, 3), np.float32))
+    done = run("activations", "alexnet", "--input", str(tmp_path / "rgb.npy"), "--layer", "conv1",
+               "-o", str(out))
+    assert done.returncode == 0, done.stderr
+    assert np.load(out).shape == (9, 9, 64)
+
+
+@pytest.mark.parametrize(("make", "words"), [
+    (lambda np, p: np.save(p, np.array([{"a": 1}], dtype=object), allow_pickle=True), ("not a .npy",)),
+    (lambda np, p: np.save(p, np.zeros((2, 3, 4, 5), np.float32)), ("H x W x C",)),
+    (lambda np, p: np.save(p, np.full((4, 4, 1), np.nan, np.float32)), ("NaN",)),
+    (lambda np, p: p.write_bytes(b"not numpy"), ("not a .npy",)),
+    (lambda np, p: None, ("cannot read",)),
+])
+def test_activations_with_a_bad_array_is_one_line(tmp_path: Path, make: Any,
+                                                  words: tuple[str, ...]) -> None:
+    import numpy as np
+
+    array = tmp_path / "x.npy"
+    make(np, array)
+    spec = tmp_path / "net.txt"
+    spec.write_text("input 4x4x1\nconv 3 x1\n")
+    one_line_failure(run("activations", str(spec), "--input", str(array), "-o",
+                         str(tmp_path / "o.npy")), *words)
+    assert not (tmp_path / "o.npy").exists()
+
+
+def test_activations_with_the_wrong_channels_is_one_line(tmp_path: Path) -> None:
+    import numpy as np
+
+    np.save(tmp_path / "x.npy", np.zeros((8, 8, 2), np.float32))
+    spec = tmp_path / "net.txt"
+    spec.write_text("input 4x4x3\nconv 3 x1\n")
+    one_line_failure(run("activations", str(spec), "--input", str(tmp_path / "x.npy"), "-o",
+                         str(tmp_path / "o.npy")), "3 input channels")
