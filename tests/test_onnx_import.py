@@ -491,7 +491,7 @@ def test_names_are_readable_and_unique() -> None:
     assert clean_name("", "Conv") is None
     nodes = [helper.make_node("Relu", ["a"], ["b"], name=n) for n in
              ("/act/Relu", "/act/Relu", "", "/0/Relu", "input", "weird name!")]
-    assert layer_names(nodes) == ["act", "act_2", "relu_2", "relu_0", "input_2", "weird_name_"]
+    assert layer_names(nodes) == ["act", "act.relu", "relu_2", "relu_0", "input_2", "weird_name_"]
 
 
 # --------------------------------------------------------------------------- hostile files
@@ -680,3 +680,19 @@ def _timed(fn: Any) -> float:
     start = time.perf_counter()
     fn()
     return time.perf_counter() - start
+
+
+def test_a_tf2onnx_style_nhwc_model(tmp_path: Path) -> None:
+    nodes = [N("Transpose", ["x"], ["t"], perm=[0, 3, 1, 2], name="model/conv2d/Conv2D__6"),
+             N("Conv", ["t", "W", "B"], ["c"], auto_pad="SAME_UPPER",
+               name="StatefulPartitionedCall/model/conv2d/Conv2D"),
+             N("Relu", ["c"], ["r"], name="StatefulPartitionedCall/model/conv2d/Relu"),
+             N("Transpose", ["r"], ["y"], perm=[0, 2, 3, 1], name="model/conv2d/Relu__8")]
+    model = build(nodes, {"W": w(4, 3, 3, 3), "B": w(4)}, 13, shape=(1, 9, 8, 3))
+    net = load_onnx(write(model, tmp_path))
+    assert net.input == (9, 8, 3)
+    assert [(layer.name, layer.op) for layer in net.layers] == [("model.conv2d", "conv"),
+                                                                ("model.conv2d.relu", "relu")]
+    x = RNG.normal(size=(9, 8, 3)).astype(np.float32)
+    want = session(model).run(None, {"x": x[None]})[0][0]  # NHWC in, NHWC out
+    close(forward(net, x)["model.conv2d.relu"], want)

@@ -164,15 +164,21 @@ def _read_limited(path: Path, limit: int) -> bytes:
 
 
 def clean_name(node_name: str, op_type: str) -> str | None:
-    """A readable layer name from an exporter's node name: PyTorch's scope path
+    """The first of ``name_candidates``, or None for an empty name."""
+    candidates = name_candidates(node_name, op_type)
+    return candidates[0] if candidates else None
+
+
+def name_candidates(node_name: str, op_type: str) -> list[str]:
+    """Readable layer names, best first from an exporter's node name: PyTorch's scope path
     ``/layer1/layer1.0/conv1/Conv`` -> ``layer1.0.conv1``, ``/layer1/layer1.0/Add`` ->
     ``layer1.0.add``, ``/Flatten`` -> ``flatten``; tf2onnx's
-    ``StatefulPartitionedCall/sequential/conv2d/Conv2D`` -> ``sequential.conv2d``. None for an
-    empty name."""
+    ``StatefulPartitionedCall/sequential/conv2d/Conv2D`` -> ``sequential.conv2d``; then the
+    scope with the operator (``sequential.conv2d.relu``) for a module's second operator."""
     parts = [p for p in re.split(r"[/:]", node_name)
              if p and p not in _TF_SCOPES and not p.startswith("__inference")]
     if not parts:
-        return None
+        return []
     match = _NUMBERED.fullmatch(parts[-1])
     assert match is not None
     base, number = match.group(1).lower(), match.group(2)
@@ -187,10 +193,12 @@ def clean_name(node_name: str, op_type: str) -> str | None:
         else:
             joined = part
     if not joined:
-        return marker
-    if marker is None or (op_type in _MODULE_OPS and number is None):
-        return joined
-    return f"{joined}.{marker}"
+        return [marker] if marker else []
+    if marker is None:
+        return [joined]
+    if op_type in _MODULE_OPS and number is None:
+        return [joined, f"{joined}.{marker}"]
+    return [f"{joined}.{marker}"]
 
 
 def _op_of(op_type: str) -> str:
@@ -211,8 +219,9 @@ def layer_names(nodes: Sequence[Any]) -> list[str]:
     used = {INPUT_NAME}
     names = []
     for index, node in enumerate(nodes):
-        name = clean_name(node.name, node.op_type) or f"{node.op_type.lower()}_{index}"
-        name = _valid_name(name, node.op_type)
+        candidates = [_valid_name(c, node.op_type) for c in name_candidates(node.name, node.op_type)]
+        candidates = candidates or [_valid_name(f"{node.op_type.lower()}_{index}", node.op_type)]
+        name = next((c for c in candidates if c not in used), candidates[0])
         unique, k = name, 2
         while unique in used:
             unique, k = f"{name}_{k}", k + 1
