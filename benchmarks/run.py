@@ -22,7 +22,7 @@ from typing import Any
 from benchmarks.timing import START, Samples, log, median, parallel_ceiling
 
 REPO = Path(__file__).resolve().parent.parent
-SECTIONS = ("render", "compute", "diamonds", "conv", "site", "docs")
+SECTIONS = ("render", "compute", "diamonds", "conv", "models", "site", "docs")
 KINDS = ("block", "growth", "featuremaps", "steps", "erf")
 
 
@@ -256,6 +256,55 @@ class Bench:
                              text, goal, at_most(value, 2.0) if goal else None,
                              {"one_thread": single, "float32": ratio(r, n, other, "float32"),
                               "float32_one_thread": ratio(one, n, other, "float32")}))
+
+    # ----------------------------------------------------------------------- real models
+
+    def models(self) -> None:
+        """Issue 13: ONNX import of a 200-node model; the forward pass of ResNet-18 at 224x224
+        against onnxruntime on one thread (the goal compares rfdocs on one BLAS thread, run in
+        a process of its own, as the conv section does; the default-thread ratio is shown)."""
+        from benchmarks.micro import SINGLE_THREAD_ENV
+        from benchmarks.models import forward_timings, import_timings
+
+        imp = import_timings(self.s.repeat)
+        chain, resnet = imp["chain"], imp["resnet18"]
+        value = chain["samples"].median
+        self.add(
+            Row("models", f"ONNX import: {chain['nodes']}-node model (conv, relu, add blocks)",
+                value, "s", f"{ms(value)} ({chain['layers']} layers)", "≤ 100 ms",
+                at_most(value, 0.1)),
+            Row("models", f"ONNX import: ResNet-18 ({resnet['nodes']} nodes, "
+                f"{resnet['bytes'] / 2**20:.0f} MiB of weights)", resnet["samples"].median, "s",
+                ms(resnet["samples"].median)))
+        out = self.work / "models-forward-1-thread.json"
+        cmd = [sys.executable, "-m", "benchmarks.models", "forward", str(out), "--repeat",
+               str(self.s.repeat), "--rfdocs-path", str(self.work / "snapshot")]
+        done = subprocess.run(cmd, cwd=REPO, env={**os.environ, **SINGLE_THREAD_ENV},
+                              capture_output=True, text=True)
+        one = json.loads(out.read_text()) if done.returncode == 0 else None
+        if one is None:
+            self.notes.append("models: the one-thread forward run failed: "
+                              + done.stderr.strip()[-300:])
+        default = forward_timings(self.s.repeat)
+        self.details["models"] = {
+            "import": {k: {**v, "samples": v["samples"].to_json()} for k, v in imp.items()},
+            "forward_default_threads": {**default, "samples": {
+                k: v.to_json() for k, v in default["samples"].items()}},
+            "forward_one_thread": one}
+        ours, ort = (default["samples"][k].median for k in ("rfdocs", "onnxruntime_1_thread"))
+        also = (f"default BLAS threads {default['ratio']:.2f}× ({ms(ours)} vs {ms(ort)}); "
+                f"max rel. diff {default['max_relative_difference']:.0e}")
+        if one is not None:
+            o = one["samples"]
+            self.add(Row("models", "forward ResNet-18 224×224×3 float32: rfdocs (1 thread) / "
+                         "onnxruntime (1 thread)", one["ratio"], "x",
+                         f"{one['ratio']:.2f}× ({ms(o['rfdocs']['median_s'])} vs "
+                         f"{ms(o['onnxruntime_1_thread']['median_s'])}; {also})", "≤ 3×",
+                         at_most(one["ratio"], 3.0)))
+        else:
+            self.add(Row("models", "forward ResNet-18 224×224×3 float32: rfdocs / onnxruntime "
+                         "(1 thread)", default["ratio"], "x", f"{default['ratio']:.2f}× ({also})",
+                         "≤ 3×", at_most(default["ratio"], 3.0)))
 
     # ----------------------------------------------------------------------- sites
 
@@ -493,6 +542,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     bench.section("compute", bench.compute)
     bench.section("diamonds", bench.diamonds)
     bench.section("conv", bench.conv)
+    bench.section("models", bench.models)
     bench.section("site", bench.site)
     bench.section("docs", bench.docs)
     total = time.perf_counter() - START
