@@ -279,7 +279,7 @@ def test_the_largest_values_are_read_from_the_options() -> None:
     steps, flags = ladders("steps")
     assert {ladder.name: ladder.top for ladder in steps}["kernel"] == "box(7)"
     assert flags["transposed"] == ["yes", "no"]
-    assert ladders("erf")[1]["mode"] == ["uniform", "random", "both"]
+    assert ladders("erf")[1]["mode"] == ["uniform", "random", "trained", "both"]
 
 
 # --------------------------------------------------------------------------- through Sphinx
