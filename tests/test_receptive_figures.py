@@ -6,6 +6,7 @@ force (tests.bruteforce: impulses run through each op, no receptive.py code)."""
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -110,16 +111,20 @@ def test_growth_figure_footprints(layer: str) -> None:
     figure_bytes(rendered.figure, "svg")
 
 
-def _check_footprints(net: object, target: str, neuron: tuple[int, int]) -> None:
+def _check_footprints(net: object, target: str, neuron: tuple[int, int],
+                      cache: dict[str, object] | None = None) -> None:
     """Every earlier node's footprint holds the units the neuron depends on (impulses started
     at that node), and lies inside the analysis' field where that node is the input."""
     analysis = analyze(net)  # type: ignore[arg-type]
     shapes = {n.name: n.shape for n in analysis}
     feet = footprints(analysis, target, neuron)
+    cache = {} if cache is None else cache
     for name, box in feet.items():
         if name == target:
             continue
-        deps = dependencies(net, source=name, shapes=shapes)  # type: ignore[arg-type]
+        if name not in cache:
+            cache[name] = dependencies(net, source=name, shapes=shapes)  # type: ignore[arg-type]
+        deps: dict[str, Any] = cache[name]  # type: ignore[assignment]
         got = dependency_box(deps[target], *neuron, shapes[name][1])
         clipped = clip_box(box, shapes[name])
         if got is None:
@@ -135,11 +140,12 @@ def _check_footprints(net: object, target: str, neuron: tuple[int, int]) -> None
 
 
 def test_footprints_of_every_layer_hold_the_dependencies() -> None:
+    cache: dict[str, object] = {}
     for target in ("c2", "m", "u", "o"):
         node = ANALYSIS[target]
         for neuron in ((0, 0), (node.shape[0] - 1, node.shape[1] - 1),
                        (node.shape[0] // 2, node.shape[1] // 3)):
-            _check_footprints(NET, target, neuron)
+            _check_footprints(NET, target, neuron, cache)
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
@@ -148,8 +154,9 @@ def test_random_footprints_hold_the_dependencies(spec: dict) -> None:  # type: i
     net = network_from_data(spec)
     node = analyze(net).output
     h, w = node.shape[:2]
+    cache: dict[str, object] = {}
     for neuron in ((0, 0), (h - 1, w - 1), (h // 2, w // 2)):
-        _check_footprints(net, node.name, neuron)
+        _check_footprints(net, node.name, neuron, cache)
 
 
 def test_explorer_maps_from_an_inner_layer_hold_the_dependencies() -> None:
