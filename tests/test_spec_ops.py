@@ -142,3 +142,25 @@ def test_every_op_field_is_documented_in_the_manual() -> None:
     for fields in OP_FIELDS.values():
         for name in fields:
             assert f"`{name}`" in manual, name
+
+
+@pytest.mark.parametrize(("text", "words"), [
+    ("input 3x3x1\nmaxpool 1x1 /1 pad 0,0,0,1\n", "output column 3 lies wholly in the padding"),
+    ("input 4x4x1\nmaxpool 2x2 /1 pad 2\n", "output row 0 lies wholly in the padding"),
+    ("input 1x5x1\nmaxpool 2x1 /1 dil 2x1 pad 1,1,0,0\n",
+     "output row 0 lies wholly in the padding"),
+])
+def test_a_max_pool_window_wholly_in_the_padding_is_refused(text: str, words: str) -> None:
+    """Such a window has no value to take the maximum of; the engine refuses it too."""
+    from rfdocs.compute.receptive import analyze
+
+    net = parse_spec(text)
+    with pytest.raises(SpecError) as info:
+        analyze(net)
+    assert words in str(info.value) and info.value.field == "padding"
+
+
+def test_a_max_pool_whose_windows_all_touch_the_input_is_accepted() -> None:
+    from rfdocs.compute.receptive import analyze
+
+    assert analyze(parse_spec("input 4x4x1\nmaxpool 3x3 /2 pad 1 ceil\n")).output.shape == (3, 3, 1)

@@ -421,6 +421,18 @@ def _shape(layer: Layer, ins: list[tuple[int, int, int]]) -> tuple[tuple[int, in
                 f"{(h, w)[axis]}-pixel {'height' if axis == 0 else 'width'} of its input "
                 f"with padding {pads[2 * axis]}+{pads[2 * axis + 1]}",
                 layer=layer.name, field="kernel", line=layer.line)
+    if layer.op == "maxpool":
+        from rfdocs.compute.conv import empty_window
+
+        for axis, n in enumerate((h, w)):
+            k, s, d = layer.kernel[axis], layer.stride[axis], layer.dilation[axis]
+            o = empty_window(n, k, s, d, pads[2 * axis], out[axis])
+            if o is not None:
+                raise SpecError(
+                    f"the window of output {('row', 'column')[axis]} {o} lies wholly in the "
+                    "padding: it has no input value to take the maximum of (ONNX Runtime gives "
+                    "the lowest float there, PyTorch refuses such padding); use less padding",
+                    layer=layer.name, field="padding", line=layer.line)
     if layer.op in ("conv", "deconv"):
         assert layer.filters is not None
         if c % layer.groups:
