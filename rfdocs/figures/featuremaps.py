@@ -154,12 +154,17 @@ def _cmap_name(value: Any) -> str:
     return text
 
 
-def _size(value: Any) -> int:
-    """0 (automatic) or 8 to 1024."""
-    number = int_range(0, 1024)(value)
-    if 0 < number < 8:
-        raise ValueError(value)
-    return int(number)
+def _size(value: Any) -> int | str:
+    """'auto' or 8 to 1024."""
+    if isinstance(value, str) and value.strip().lower() == "auto":
+        return "auto"
+    return int(int_range(8, 1024)(value))
+
+
+def size_of(options: Mapping[str, Any]) -> int | None:
+    """The ``size`` option as a number of pixels; None for 'auto'."""
+    size = options.get("size", "auto")
+    return None if size == "auto" else int(size)
 
 
 def _value_range(value: Any) -> tuple[float, float]:
@@ -193,9 +198,9 @@ OPTIONS = (
            "The input image; the Sphinx layer resolves paths relative to the document."),
     Option("colour", flag, False, "a flag (yes/no)",
            "Convolve the colour image (3 channels) instead of its greyscale luma."),
-    Option("size", _size, 0, "0 (automatic) or an integer from 8 to 1024",
+    Option("size", _size, "auto", "auto or an integer from 8 to 1024",
            "Resize the image (area averaging) so that its longer side has this many pixels. "
-           f"0, the default: {DEFAULT_SIZE} pixels; with a network, the network's input size "
+           f"auto, the default: {DEFAULT_SIZE} pixels; with a network, the network's input size "
            "(the image resized to cover it and centre-cropped). A size given with a network "
            "runs the network on the image at that size."),
     Option("kernels", _kernel_list, DEFAULT_KERNELS,
@@ -237,9 +242,9 @@ OPTIONS = (
            "short-hand options build are named conv1, relu1 (abs1), pool1, conv2, ..."),
     Option("maps", int_range(0, MAX_MAPS), 0, f"an integer from 0 (all) to {MAX_MAPS}",
            f"Show the first this many maps of the layer (0: all of them, at most {MAX_MAPS})."),
-    Option("input_range", _value_range, (0.0, 1.0), "two numbers like 0,1 or 0,255",
+    Option("input_range", _value_range, None, "two numbers like 0,1 or 0,255",
            "The model's preprocessing, first step: pixel values (0 to 1 as read) are mapped "
-           "linearly onto this range."),
+           "linearly onto this range (default: left at 0 to 1)."),
     Option("channel_order", choice("rgb", "bgr"), "rgb", "rgb or bgr",
            "The model's preprocessing, second step: the order of a colour image's channels "
            "(bgr for Caffe and OpenCV models)."),
@@ -438,7 +443,7 @@ def preprocess(image: FloatArray, options: Mapping[str, Any]) -> FloatArray:
     """The model's preprocessing of an image in [0, 1]: onto ``input_range``, channels in
     ``channel_order``, minus ``mean``, divided by ``std`` (each step skipped at its default)."""
     x = image
-    lo, hi = options.get("input_range", (0.0, 1.0))
+    lo, hi = options.get("input_range") or (0.0, 1.0)
     if (lo, hi) != (0.0, 1.0):
         x = lo + x * (hi - lo)
     if options.get("channel_order", "rgb") == "bgr" and x.shape[2] == 3:
@@ -611,7 +616,7 @@ def render(network: Network | None, options: Mapping[str, Any], theme: Theme) ->
         require(options, estimate(options, network), "the feature maps",
                 ["size", "maps", "layer"] if network is not None
                 else ["size", "count", "kernels", "layers"])
-        image = (_load(options["image"], options["size"] or DEFAULT_SIZE, not options["colour"],
+        image = (_load(options["image"], size_of(options) or DEFAULT_SIZE, not options["colour"],
                        options["max_memory"]) if network is None
                  else network_image(network, options))
     except ImageError as exc:
@@ -638,10 +643,11 @@ def _network_channels(net: Network, options: Mapping[str, Any]) -> int:
     return channels
 
 
-def network_size(net: Network, shape: Sequence[int], size: int) -> tuple[int, int, int, int]:
+def network_size(net: Network, shape: Sequence[int], size: int | None
+                 ) -> tuple[int, int, int, int]:
     """(resized height, width, crop height, width) of an image of ``shape`` for ``net``: its
-    longer side ``size`` (no crop), or, for size 0, covering the network's input and cropped
-    to it."""
+    longer side ``size`` (no crop), or, for None (auto), covering the network's input and
+    cropped to it."""
     h0, w0 = int(shape[0]), int(shape[1])
     if size:
         h, w = resized_size(h0, w0, size)
@@ -658,7 +664,7 @@ def network_image(net: Network, options: Mapping[str, Any]) -> FloatArray:
     full = _load(options["image"], None, channels == 1, options["max_memory"])
     if full.shape[2] == 1 and channels == 3:
         full = np.repeat(full, 3, axis=2)
-    h, w, ch, cw = network_size(net, full.shape, options["size"])
+    h, w, ch, cw = network_size(net, full.shape, size_of(options))
     resized = resize_area(full, h, w)
     top, left = (h - ch) // 2, (w - cw) // 2
     return np.ascontiguousarray(resized[top:top + ch, left:left + cw])
@@ -695,10 +701,10 @@ def estimate(options: Mapping[str, Any], network: Network | None = None) -> Cost
         cost = cost.then(grey_cost(h0, w0, c0)).freeing(F8 * h0 * w0 * c0)
         channels = 1
     if network is None:
-        h, w = resized_size(h0, w0, options["size"] or DEFAULT_SIZE)
+        h, w = resized_size(h0, w0, size_of(options) or DEFAULT_SIZE)
         ch, cw = h, w
     else:
-        h, w, ch, cw = network_size(network, (h0, w0), options["size"])
+        h, w, ch, cw = network_size(network, (h0, w0), size_of(options))
         if channels == 1 and network.input[2] == 3:
             cost = cost.then(alloc(3 * F8 * h0 * w0, 3 * h0 * w0))
             channels = 3
@@ -779,7 +785,7 @@ def shorthand_network_shape(shape: tuple[int, int, int], n: int, kernel: tuple[i
 def _preprocess_cost(shape: tuple[int, int, int], options: Mapping[str, Any]) -> Cost:
     """``preprocess``: one new array per step that is not at its default."""
     size = shape[0] * shape[1] * shape[2]
-    steps = (int(tuple(options["input_range"]) != (0.0, 1.0))
+    steps = (int(tuple(options["input_range"] or (0.0, 1.0)) != (0.0, 1.0))
              + int(options["channel_order"] == "bgr" and shape[2] == 3)
              + int(options["mean"] is not None) + int(options["std"] is not None))
     return Cost(2 * size * steps, F8 * size * min(steps, 2) + F8 * size, F8 * size if steps else 0)
@@ -1228,7 +1234,7 @@ def _network_alt(fm: FeatureMaps, options: Mapping[str, Any], vmin: float, vmax:
 
 def _preprocessing_words(options: Mapping[str, Any]) -> str:
     parts = []
-    lo, hi = options["input_range"]
+    lo, hi = options["input_range"] or (0.0, 1.0)
     if (lo, hi) != (0.0, 1.0):
         parts.append(f"values scaled to {fmt_num(lo)} to {fmt_num(hi)}")
     if options["channel_order"] == "bgr":
