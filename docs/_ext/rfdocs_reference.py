@@ -318,6 +318,36 @@ class CommandDirective(ReferenceDirective):
         return [block]
 
 
+class SupportedDirective(ReferenceDirective):
+    """What the importers read, listed from their own constants: ``onnx`` (operators that become
+    layers), ``folded`` (operators computed on constants), ``torch-modules``,
+    ``torch-functions``."""
+
+    required_arguments = 1
+    option_spec: dict[str, Any] = {}
+
+    def run(self) -> list[nodes.Node]:
+        what = self.arguments[0]
+        if what in ("onnx", "folded"):
+            from rfdocs.importers import onnx as onnx_importer
+
+            names = onnx_importer.LAYER_OPS if what == "onnx" else onnx_importer.FOLDED_OPS
+            para = nodes.paragraph()
+            for i, name in enumerate(sorted(names)):
+                if i:
+                    para += nodes.Text(", ")
+                para += literal(name)
+            return [para]
+        if what in ("torch-modules", "torch-functions"):
+            from rfdocs.importers import torch as torch_importer
+
+            text = (torch_importer.SUPPORTED_MODULES if what == "torch-modules"
+                    else torch_importer.SUPPORTED_FUNCTIONS)
+            return [nodes.paragraph(text, text)]
+        return self.problem(f"unknown list {what!r}; use onnx, folded, torch-modules or "
+                            "torch-functions")
+
+
 def setup(app: Sphinx) -> dict[str, Any]:
     app.add_directive("rfdocs-options", OptionsDirective)
     app.add_directive("rfdocs-config", ConfigDirective)
@@ -325,4 +355,5 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.add_directive("rfdocs-zoo", ZooDirective)
     app.add_directive("rfdocs-cli", CliDirective)
     app.add_directive("rfdocs-command", CommandDirective)
+    app.add_directive("rfdocs-supported", SupportedDirective)
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}
