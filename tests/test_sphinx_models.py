@@ -120,6 +120,45 @@ def test_editing_the_model_redraws_its_figures(tmp_path: Path) -> None:
     assert before["numbers"]["min"] != after["numbers"]["min"]  # type: ignore[index]
 
 
+
+def test_external_weights_next_to_the_model_are_read_and_keyed(tmp_path: Path) -> None:
+    """A model whose weights live in an external file beside it (in a folder below the source
+    root): the file is found relative to the model, and editing only it redraws the figure."""
+    page = "# Model\n\n```{rf-filters}\n:onnx: models/big/tiny.onnx\n:scale: shared\n```\n"
+    src = write_project(tmp_path / "src", {"index.md": page}, "")
+    folder = src / "models" / "big"
+    folder.mkdir(parents=True)
+    net = parse_spec(SPEC)
+    onnx.save_model(network_to_onnx(net, full_params(net, seed=1)), str(folder / "tiny.onnx"),
+                    save_as_external_data=True, all_tensors_to_one_file=True,
+                    location="tiny.data", size_threshold=0)
+    model_bytes = (folder / "tiny.onnx").read_bytes()
+    first = build(src, "html")
+    assert first.warnings == ""
+    # New weights written into the external file in place; the model file stays as it was.
+    params = full_params(net, seed=2)
+    stored = onnx.load(str(folder / "tiny.onnx"), load_external_data=False)
+    data = bytearray((folder / "tiny.data").read_bytes())
+    for tensor in stored.graph.initializer:
+        info = {e.key: e.value for e in tensor.external_data}
+        layer, kind = tensor.name.split(".")
+        value = params[layer][kind]
+        if kind == "weight":  # channels-last (kh, kw, ci, co) -> ONNX's (co, ci, kh, kw)
+            value = value.transpose(3, 2, 0, 1)
+        raw = np.ascontiguousarray(value, dtype=np.float32).tobytes()
+        offset = int(info["offset"])
+        assert len(raw) == int(info["length"])
+        data[offset:offset + len(raw)] = raw
+    (folder / "tiny.data").write_bytes(bytes(data))
+    assert (folder / "tiny.onnx").read_bytes() == model_bytes
+    weights = params["conv1"]["weight"]
+    second = build(src, "html")
+    assert second.warnings == ""
+    after = metas(second)["filters"]
+    assert after["numbers"]["min"] == pytest.approx(float(weights.min()))  # type: ignore[index]
+    assert after["numbers"]["max"] == pytest.approx(float(weights.max()))  # type: ignore[index]
+
+
 HOSTILE = """\
 # Hostile
 

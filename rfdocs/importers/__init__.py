@@ -39,6 +39,7 @@ def load_network(
     max_bytes: int | None = None,
     until: str | None = None,
     input_shape: Sequence[int] | None = None,
+    external_files: list[Path] | None = None,
 ) -> Network:
     """A network from a spec file (YAML, JSON or compact), a zoo model name or an ONNX file.
 
@@ -46,13 +47,14 @@ def load_network(
     does not depend on are dropped. ``input_shape``: (H, W) or (H, W, C) for the input, needed
     for ONNX models whose height and width are not fixed. ``base_dir`` (ONNX): the folder external
     weight files must lie in (default: the model's folder); ``max_bytes``: the size limit of the
-    model file and its external data (default DEFAULT_MAX_MODEL_BYTES).
+    model file and its external data (default DEFAULT_MAX_MODEL_BYTES); ``external_files`` (ONNX):
+    a list the external weight files read are appended to.
     """
     if is_onnx_source(source):
         from rfdocs.importers.onnx import load_onnx
 
         return load_onnx(source, base_dir=base_dir, max_bytes=max_bytes, until=until,
-                         input_shape=input_shape)
+                         input_shape=input_shape, external_files=external_files)
     net = load_spec(source)
     if input_shape is not None:
         net = net.with_input(_full_shape(input_shape, net.input[2]))

@@ -14,7 +14,7 @@ import math
 import os
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -118,6 +118,7 @@ def load_onnx(
     max_bytes: int | None = None,
     until: str | None = None,
     input_shape: Sequence[int] | None = None,
+    external_files: list[Path] | None = None,
 ) -> Network:
     """The network of an ONNX model file, with its learned weights in ``params``.
 
@@ -125,7 +126,8 @@ def load_onnx(
     ``max_bytes``: the most bytes read, model and external data together; ``until``: the last
     layer to import, by its rfdocs name or an ONNX node or output name (to stop before an
     unsupported operator); ``input_shape``: (H, W) or (H, W, C) of the input (needed when the
-    model leaves them open, overrides them otherwise)."""
+    model leaves them open, overrides them otherwise); ``external_files``: a list the external
+    weight files read are appended to (resolved paths), for callers that key on them."""
     onnx_mod = _onnx()
     path = Path(path)
     limit = DEFAULT_MAX_MODEL_BYTES if max_bytes is None else int(max_bytes)
@@ -138,9 +140,12 @@ def load_onnx(
                          f"or another format): {type(err).__name__}: {err}") from None
     if not model.HasField("graph") or not model.graph.node:
         raise ModelError(f"{quote(path.name)} is not an ONNX model: it has no graph of nodes")
-    folder = Path(base_dir) if base_dir is not None else path.parent
+    folder = ExternalData(path.parent, Path(base_dir) if base_dir is not None else path.parent)
     importer = _Importer(model, folder, limit - len(data))
-    return importer.run(until, input_shape)
+    net = importer.run(until, input_shape)
+    if external_files is not None:
+        external_files.extend(folder.read)
+    return net
 
 
 def _read_limited(path: Path, limit: int) -> bytes:
@@ -233,7 +238,17 @@ def layer_names(nodes: Sequence[Any]) -> list[str]:
 # --------------------------------------------------------------------------- tensors
 
 
-def tensor_array(tensor: Any, folder: Path, budget: list[int], label: str) -> Array:
+@dataclass
+class ExternalData:
+    """Where a model's external weight files are: named relative to the model's own folder
+    (``model_dir``), allowed only inside ``root``; ``read``: the files read so far."""
+
+    model_dir: Path
+    root: Path
+    read: list[Path] = field(default_factory=list)
+
+
+def tensor_array(tensor: Any, folder: ExternalData, budget: list[int], label: str) -> Array:
     """A TensorProto as a numpy array: byte counts checked against the dimensions before
     allocating (so a tensor never takes more memory than the file's bytes for it); external data
     read only from inside ``folder``; ``budget[0]``: bytes of external data still allowed
@@ -275,16 +290,18 @@ def tensor_array(tensor: Any, folder: Path, budget: list[int], label: str) -> Ar
     return np.array(array.reshape(dims), dtype=dtype.newbyteorder("="))
 
 
-def _external_bytes(tensor: Any, folder: Path, nbytes: int, label: str) -> bytes:
+def _external_bytes(tensor: Any, folder: ExternalData, nbytes: int, label: str) -> bytes:
     info = {entry.key: entry.value for entry in tensor.external_data}
     location = info.get("location", "")
     if not location:
         raise ModelError(f"tensor {quote(label)} has external data without a location")
-    root = os.path.realpath(folder)
-    target = os.path.realpath(os.path.join(root, location))
+    root = os.path.realpath(folder.root)
+    target = os.path.realpath(os.path.join(folder.model_dir, location))
     if os.path.isabs(location) or os.path.commonpath([root, target]) != root:
         raise ModelError(f"tensor {quote(label)} keeps its data in {quote(location)}, outside "
-                         f"the folder {quote(str(folder))}; external data must lie inside it")
+                         f"the folder {quote(str(folder.root))}; external data must lie inside it")
+    if Path(target) not in folder.read:
+        folder.read.append(Path(target))
     try:
         offset = int(info.get("offset", "0"))
         length = int(info.get("length", str(nbytes)))
@@ -338,7 +355,7 @@ def _f32(value: Any) -> float:
 class _Importer:
     """One pass over a model's nodes in topological order."""
 
-    def __init__(self, model: Any, folder: Path, budget: int) -> None:
+    def __init__(self, model: Any, folder: ExternalData, budget: int) -> None:
         self.onnx = _onnx()
         self.model = model
         self.graph = model.graph

@@ -177,12 +177,11 @@ def request_network(request: FigureRequest) -> Network | None:
     (with its params) after checking that the file is the one the page was read with."""
     if request.model is None:
         return None if request.network is None else network_from_data(request.network)
-    from rfdocs.sphinxext.cache import file_digest
-    from rfdocs.sphinxext.sources import ModelRef, import_model
+    from rfdocs.sphinxext.sources import ModelRef, import_model, model_digest
 
-    ref = ModelRef(**request.model)
+    ref = ModelRef(**{**request.model, "external": tuple(request.model.get("external", ()))})
     try:
-        digest = file_digest(Path(ref.path))
+        digest = model_digest(ref.path, ref.external)
     except OSError as err:
         raise FigureProblem(f"cannot read the model {ref.path}: {err.strerror or err}",
                             "model") from None

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import errno
 import stat
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -86,14 +87,31 @@ class ModelRef:
     again (plain, picklable data; the digest keys the figure)."""
 
     path: str
-    sha256: str
+    sha256: str  # of the model file and its external weight files (model_digest)
     until: str | None
     base_dir: str
     max_bytes: int
+    external: tuple[str, ...] = ()  # the external weight files the model read
 
     def as_dict(self) -> dict[str, Any]:
         return {"path": self.path, "sha256": self.sha256, "until": self.until,
-                "base_dir": self.base_dir, "max_bytes": self.max_bytes}
+                "base_dir": self.base_dir, "max_bytes": self.max_bytes,
+                "external": list(self.external)}
+
+
+def model_digest(path: str | Path, external: Sequence[str | Path]) -> str:
+    """sha256 over a model file's digest and those of its external weight files, in order."""
+    import hashlib
+
+    from rfdocs.sphinxext.cache import file_digest
+
+    digest = file_digest(Path(path))
+    if not external:
+        return digest
+    combined = hashlib.sha256(digest.encode())
+    for extra in external:
+        combined.update(f"\n{Path(extra).name}:{file_digest(Path(extra))}".encode())
+    return combined.hexdigest()
 
 
 @dataclass(frozen=True)
@@ -121,28 +139,34 @@ def load_model(env: BuildEnvironment, text: str, option: str, until: str | None,
         raise SourceError(f":{option}: {quote(text.strip())} is {size:,} bytes, more than "
                           f"rfdocs_max_model_bytes ({max_bytes:,}); raise it in conf.py to read "
                           "this model", "limit")
-    ref = ModelRef(str(path), file_digest(path), until, str(Path(env.srcdir).resolve()),
-                   max_bytes)
+    srcdir = str(Path(env.srcdir).resolve())
     read = env.temp_data.setdefault(READ_KEY, {})  # one import per page and model
     assert isinstance(read, dict)
-    key = (ref.path, ref.sha256, until)
+    key = (str(path), file_digest(path), until)
     if key not in read:
+        external: list[Path] = []
         try:
-            read[key] = import_model(ref)
+            net = import_model(ModelRef(str(path), "", until, srcdir, max_bytes), external)
         except SpecError as err:
             raise SourceError(f":{option}: cannot use the model {shown}: {err}",
                               "model") from None
-    net = read[key]
-    assert isinstance(net, Network)
+        for extra in external:
+            env.note_dependency(str(extra))
+        ref = ModelRef(str(path), model_digest(path, external), until, srcdir, max_bytes,
+                       tuple(str(extra) for extra in external))
+        read[key] = (net, ref)
+    net, ref = read[key]
+    assert isinstance(net, Network) and isinstance(ref, ModelRef)
     return net, ref
 
 
-def import_model(ref: ModelRef) -> Network:
-    """The network of a model file, with its params (``rfdocs.importers.load_network``)."""
+def import_model(ref: ModelRef, external: list[Path] | None = None) -> Network:
+    """The network of a model file, with its params (``rfdocs.importers.load_network``);
+    ``external`` gets the external weight files it read."""
     from rfdocs.importers import load_network
 
     return load_network(ref.path, base_dir=ref.base_dir, max_bytes=ref.max_bytes,
-                        until=ref.until)
+                        until=ref.until, external_files=external)
 
 
 def page_models(env: BuildEnvironment) -> dict[str, ModelRef]:
@@ -207,8 +231,7 @@ def resolve_network(env: BuildEnvironment, body: str, options: dict[str, str],
         if until is not None:
             net = _cut(net, until)
             if model is not None:
-                model = ModelRef(model.path, model.sha256, _joined_until(model.until, until),
-                                 model.base_dir, model.max_bytes)
+                model = replace(model, until=_joined_until(model.until, until))
     except SpecError as err:
         where = {"body": "in the directive body",
                  "spec": f"in {shorten(options.get('spec', '').strip())}"}.get(source, "")
