@@ -469,9 +469,7 @@ def test_forward_equals_torch(key: str) -> None:
 
 
 @pytest.mark.parametrize("key", [
-    *sorted(set(NETS) - {"classifier"}),
-    pytest.param("classifier", marks=pytest.mark.xfail(
-        strict=True, reason="the ONNX importer refuses BatchNormalization on (N, K) features")),
+    *sorted(NETS),
 ])
 def test_onnx_route_gives_the_same_analysis(key: str, tmp_path: Any) -> None:
     pytest.importorskip("onnx", reason="onnx is not installed")

@@ -865,7 +865,7 @@ class _Importer:
     # ----------------------------------------------------------------- pointwise
 
     def batchnorm(self, node: Any) -> None:
-        x = self.image(node)
+        x = self.act(node)  # (N, C, H, W) images, or (N, K) features: a 1x1xK tensor
         a = self.attrs(node)
         if int(a.get("training_mode", 0)) or not int(a.get("spatial", 1)):
             raise self.error(node, "rfdocs reads inference batch normalisation only "
@@ -878,7 +878,8 @@ class _Importer:
             if value.size != c:
                 raise self.error(node, f"its {key} has {value.size} values for {c} channels")
             arrays[key] = value
-        self.emit(node, "batchnorm", [x], {"epsilon": _f32(a.get("epsilon", 1e-5))}, arrays)
+        self.emit(node, "batchnorm", [x], {"epsilon": _f32(a.get("epsilon", 1e-5))}, arrays,
+                  flat=x.flat)
 
     def pointwise(self, node: Any) -> None:
         x = self.act(node)
