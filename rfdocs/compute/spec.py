@@ -171,14 +171,16 @@ Params = Mapping[str, Mapping[str, Any]]
 
 @dataclass(frozen=True)
 class Network:
-    """An input shape (H, W, C) and layers in topological order; the last layer is the output.
+    """An input shape ``(*spatial, C)`` and layers in topological order; the last layer is the
+    output. 1-D networks take ``(T, C)``, 2-D ``(H, W, C)``, 3-D ``(D, H, W, C)``; every
+    per-axis field of their layers has one entry per spatial axis.
 
     ``params``: learned numbers by layer name and parameter name, numpy arrays (from an importer:
     ``weight``, ``bias`` of conv, deconv and dense layers; ``mean``, ``var``, ``scale``,
     ``bias`` of batchnorm; per-channel ``slope`` of prelu and ``scale``, ``shift`` of affine).
     They are not part of the spec: comparing and hashing networks ignores them."""
 
-    input: tuple[int, int, int]
+    input: tuple[int, ...]  # (*spatial, channels): (T, C), (H, W, C) or (D, H, W, C)
     layers: tuple[Layer, ...]
     params: Params = field(default_factory=dict, compare=False, repr=False)
 
@@ -191,8 +193,18 @@ class Network:
                 return layer
         raise KeyError(name)
 
+    @property
+    def ndim(self) -> int:
+        """Spatial dimensions: 1 (sequences), 2 (images) or 3 (volumes)."""
+        return len(self.input) - 1
+
     def with_input(self, shape: Sequence[int]) -> Network:
-        return replace(self, input=_input_shape(list(shape), None))
+        new = _input_shape(list(shape), None)
+        if len(new) != len(self.input):
+            raise SpecError(f"the network is {self.ndim}-D; give {len(self.input)} numbers "
+                            f"(the sizes of its axes and the channels), got {quote(list(shape))}",
+                            field="input")
+        return replace(self, input=new)
 
 
 # --------------------------------------------------------------------------- field parsing
@@ -216,30 +228,52 @@ def _int(value: Any, layer: str | None, name: str, line: int | None, minimum: in
     return value
 
 
-def _pair(value: Any, layer: str, name: str, line: int | None, minimum: int) -> Pair:
+#: How a list of one entry per spatial axis is written, by the network's dimension.
+_AXES_TEXT = {1: "[t]", 2: "[h, w]", 3: "[d, h, w]"}
+_PADS_TEXT = {
+    1: 'an integer, [p], [before, after], "same", "same_lower", "valid" or "causal"',
+    2: 'an integer, [ph, pw], [top, bottom, left, right], "same", "same_lower" or "valid"',
+    3: 'an integer, [pd, ph, pw], [front, back, top, bottom, left, right], "same", '
+       '"same_lower" or "valid"',
+}
+
+
+def _pair(value: Any, layer: str, name: str, line: int | None, minimum: int,
+          ndim: int = 2) -> tuple[int, ...]:
+    """One integer per spatial axis: an integer (every axis) or a list of ``ndim``."""
     if isinstance(value, list | tuple):
-        if len(value) != 2:
-            raise SpecError(f"must be an integer or a list [h, w], got {quote(value)}",
-                            layer=layer, field=name, line=line)
-        return (_int(value[0], layer, name, line, minimum), _int(value[1], layer, name, line, minimum))
+        if len(value) != ndim:
+            extra = ""
+            if len(value) in (1, 2, 3) and len(value) != ndim:
+                extra = f" (a {len(value)}-D {name} on a {ndim}-D network)"
+            raise SpecError(f"must be an integer or a list {_AXES_TEXT[ndim]}, got "
+                            f"{quote(value)}{extra}", layer=layer, field=name, line=line)
+        return tuple(_int(v, layer, name, line, minimum) for v in value)
     v = _int(value, layer, name, line, minimum)
-    return (v, v)
+    return (v,) * ndim
 
 
-def _padding(value: Any, layer: str, line: int | None) -> Pads | str:
-    allowed = ('an integer, [ph, pw], [top, bottom, left, right], "same", "same_lower" or "valid"')
+def _padding(value: Any, layer: str, line: int | None, ndim: int = 2) -> tuple[int, ...] | str:
+    """(before, after) per spatial axis, or a rule: an integer, a list of ``ndim`` (before and
+    after alike) or ``2 ndim`` (before, after for each axis), same, same_lower, valid, causal."""
+    allowed = _PADS_TEXT[ndim]
     if isinstance(value, str):
         if value in ("same", "same_lower", "valid"):
+            return value
+        if value == "causal":
+            if ndim != 1:
+                raise SpecError(f"causal padding is for 1-D networks (sequences), not "
+                                f"{ndim}-D ones; must be {allowed}", layer=layer,
+                                field="padding", line=line)
             return value
         raise SpecError(f"must be {allowed}, got {quote(value)}", layer=layer, field="padding",
                         line=line)
     if isinstance(value, list | tuple):
-        if len(value) == 2:
-            ph, pw = (_int(v, layer, "padding", line, 0) for v in value)
-            return (ph, ph, pw, pw)
-        if len(value) == 4:
-            t, b, lft, r = (_int(v, layer, "padding", line, 0) for v in value)
-            return (t, b, lft, r)
+        if len(value) == ndim:
+            per_axis = [_int(v, layer, "padding", line, 0) for v in value]
+            return tuple(p for v in per_axis for p in (v, v))
+        if len(value) == 2 * ndim:
+            return tuple(_int(v, layer, "padding", line, 0) for v in value)
         raise SpecError(f"must be {allowed}, got {quote(value)}", layer=layer, field="padding",
                         line=line)
     try:
@@ -247,8 +281,7 @@ def _padding(value: Any, layer: str, line: int | None) -> Pads | str:
     except SpecError:
         raise SpecError(f"must be {allowed}, got {quote(value)}",
                         layer=layer, field="padding", line=line) from None
-    return (p, p, p, p)
-
+    return (p,) * (2 * ndim)
 
 def _bool(value: Any, layer: str, name: str, line: int | None) -> bool:
     if not isinstance(value, bool):
@@ -304,20 +337,19 @@ def _kernel_names(value: Any, filters: int, kernel: Pair, layer: str,
     return tuple(s.strip() for s in specs)
 
 
-def _input_shape(value: Any, line: int | None) -> tuple[int, int, int]:
-    if not isinstance(value, list | tuple) or len(value) not in (2, 3):
-        raise SpecError(f"must be [height, width, channels], got {quote(value)}",
+def _input_shape(value: Any, line: int | None) -> tuple[int, ...]:
+    if not isinstance(value, list | tuple) or len(value) not in (2, 3, 4):
+        raise SpecError("must be [length, channels] (1-D), [height, width, channels] (2-D) or "
+                        f"[depth, height, width, channels] (3-D), got {quote(value)}",
                         field="input", line=line)
-    dims = [_int(v, None, "input", line, 1) for v in value]
-    if len(dims) == 2:
-        dims.append(1)
-    return (dims[0], dims[1], dims[2])
+    return tuple(_int(v, None, "input", line, 1) for v in value)
 
 
 def layer_from_mapping(
-    raw: Mapping[str, Any], index: int, previous: str, line: int | None = None
+    raw: Mapping[str, Any], index: int, previous: str, line: int | None = None, ndim: int = 2
 ) -> Layer:
-    """Validate one long-form layer mapping; ``previous`` is the default input."""
+    """Validate one long-form layer mapping of an ``ndim``-D network; ``previous`` is the
+    default input."""
     if not isinstance(raw, Mapping):
         raise SpecError(f"each layer must be a mapping of fields, got {quote(raw)}", line=line)
     op = raw.get("op")
@@ -363,20 +395,26 @@ def layer_from_mapping(
         raise SpecError(f"a {op} layer takes exactly one input, got {quote(list(inputs))}",
                         layer=name, field="inputs", line=line)
 
-    kw: dict[str, Any] = {}
+    ones, zeros = (1,) * ndim, (0,) * ndim
+    kw: dict[str, Any] = {"kernel": ones, "stride": ones, "dilation": ones,
+                          "output_padding": zeros, "factor": ones, "padding": zeros * 2}
     if op in WINDOW_OPS:
         if "kernel" not in raw:
             raise SpecError(f"is required for {op} layers", layer=name, field="kernel", line=line)
-        kw["kernel"] = _pair(raw["kernel"], name, "kernel", line, 1)
-        kw["stride"] = _pair(raw.get("stride", 1), name, "stride", line, 1)
-        kw["padding"] = _padding(raw.get("padding", 0), name, line)
-        kw["dilation"] = _pair(raw.get("dilation", 1), name, "dilation", line, 1)
+        kw["kernel"] = _pair(raw["kernel"], name, "kernel", line, 1, ndim)
+        kw["stride"] = _pair(raw.get("stride", 1), name, "stride", line, 1, ndim)
+        kw["padding"] = _padding(raw.get("padding", 0), name, line, ndim)
+        kw["dilation"] = _pair(raw.get("dilation", 1), name, "dilation", line, 1, ndim)
     if op in ("conv", "deconv"):
         if "filters" not in raw:
             raise SpecError(f"is required for {op} layers (the number of output channels)",
                             layer=name, field="filters", line=line)
         kw["filters"] = _int(raw["filters"], name, "filters", line, 1)
         if "weights" in raw:
+            if ndim != 2:
+                raise SpecError(f"named kernels are 2-D; a {ndim}-D network's kernels come from "
+                                "its model or are seeded random", layer=name, field="weights",
+                                line=line)
             kw["weights"] = _kernel_names(raw["weights"], kw["filters"], kw["kernel"], name, line)
     if op == "conv":
         kw["groups"] = _int(raw.get("groups", 1), name, "groups", line, 1)
@@ -384,13 +422,14 @@ def layer_from_mapping(
             raise SpecError(f"filters ({kw['filters']}) must be divisible by groups "
                             f"({kw['groups']})", layer=name, field="groups", line=line)
     if op == "deconv":
-        kw["output_padding"] = _pair(raw.get("output_padding", 0), name, "output_padding", line, 0)
+        kw["output_padding"] = _pair(raw.get("output_padding", 0), name, "output_padding", line,
+                                     0, ndim)
         if isinstance(kw["padding"], str) and kw["padding"] == "valid":
-            kw["padding"] = (0, 0, 0, 0)
-        if kw["padding"] == "same_lower":
-            raise SpecError("must be a number, a list or \"same\" for deconv layers, got "
-                            "'same_lower'", layer=name, field="padding", line=line)
-        for axis in range(2):
+            kw["padding"] = zeros * 2
+        if kw["padding"] in ("same_lower", "causal"):
+            raise SpecError(f"must be a number, a list or \"same\" for deconv layers, got "
+                            f"{quote(kw['padding'])}", layer=name, field="padding", line=line)
+        for axis in range(ndim):
             if kw["output_padding"][axis] >= max(kw["stride"][axis], kw["dilation"][axis]):
                 raise SpecError("must be smaller than the stride or the dilation, got "
                                 f"{list(kw['output_padding'])}", layer=name,
@@ -404,7 +443,7 @@ def layer_from_mapping(
         if "padding" not in raw:
             raise SpecError("is required for pad layers: an integer, [ph, pw] or "
                             "[top, bottom, left, right]", layer=name, field="padding", line=line)
-        pads = _padding(raw["padding"], name, line)
+        pads = _padding(raw["padding"], name, line, ndim)
         if isinstance(pads, str):
             raise SpecError(f"must be numbers for pad layers, got {quote(pads)}",
                             layer=name, field="padding", line=line)
@@ -414,7 +453,7 @@ def layer_from_mapping(
         if "factor" not in raw:
             raise SpecError("is required for upsample layers: an integer or [fh, fw]",
                             layer=name, field="factor", line=line)
-        kw["factor"] = _pair(raw["factor"], name, "factor", line, 1)
+        kw["factor"] = _pair(raw["factor"], name, "factor", line, 1, ndim)
         kw["mode"] = _choice(raw.get("mode", "nearest"), UPSAMPLE_MODES, name, "mode", line)
     if op == "dense":
         if "units" not in raw:
@@ -468,7 +507,7 @@ def network_from_data(data: Any, lines: Sequence[int | None] | None = None,
     previous = INPUT_NAME
     for i, raw in enumerate(raw_layers):
         line = lines[i] if lines is not None and i < len(lines) else None
-        layer = layer_from_mapping(raw, i, previous, line)
+        layer = layer_from_mapping(raw, i, previous, line, len(shape) - 1)
         layers.append(layer)
         previous = layer.name
     return validate_graph(Network(shape, tuple(layers)))
@@ -477,7 +516,9 @@ def network_from_data(data: Any, lines: Sequence[int | None] | None = None,
 def validate_graph(net: Network) -> Network:
     """Check names are unique, every input names an earlier layer (so the order is topological)
     and the strides on every path multiply to at most MAX_STRIDE_PRODUCT (down and up apart)."""
-    products: dict[str, tuple[int, int, int, int]] = {INPUT_NAME: (1, 1, 1, 1)}  # down h, w; up h, w
+    # per node: the largest product of down-sampling strides on a path to it, and of up-sampling
+    # ones, over every axis (only the largest matters)
+    products: dict[str, tuple[int, int]] = {INPUT_NAME: (1, 1)}
     for layer in net.layers:
         if layer.name in products:
             what = "the network input" if layer.name == INPUT_NAME else "an earlier layer"
@@ -487,19 +528,19 @@ def validate_graph(net: Network) -> Network:
             if src not in products:
                 raise SpecError(f"{quote(src)} is not 'input' or the name of an earlier layer",
                                 layer=layer.name, field="inputs", line=layer.line)
-        down_h, down_w, up_h, up_w = (max(products[src][i] for src in layer.inputs)
-                                      for i in range(4))
+        down = max(products[src][0] for src in layer.inputs)
+        up = max(products[src][1] for src in layer.inputs)
         if layer.op == "deconv":
-            up_h, up_w = up_h * layer.stride[0], up_w * layer.stride[1]
+            up *= max(layer.stride)
         elif layer.op in WINDOW_OPS:
-            down_h, down_w = down_h * layer.stride[0], down_w * layer.stride[1]
-        for product, what in ((max(down_h, down_w), "strides of the convolutions and pools"),
-                              (max(up_h, up_w), "strides of the transposed convolutions")):
+            down *= max(layer.stride)
+        for product, what in ((down, "strides of the convolutions and pools"),
+                              (up, "strides of the transposed convolutions")):
             if product > MAX_STRIDE_PRODUCT:
                 raise SpecError(f"the {what} on a path from the input to here multiply to more "
                                 f"than {_STRIDE_PRODUCT_TEXT}; rfdocs refuses such networks",
                                 layer=layer.name, field="stride", line=layer.line)
-        products[layer.name] = (down_h, down_w, up_h, up_w)
+        products[layer.name] = (down, up)
     return net
 
 
@@ -729,8 +770,10 @@ COMPACT_HELP = (
 # Numbers are ASCII digits only: str.isdigit() and \d also take '²' or '٣', which int() refuses
 # or reads, and YAML and JSON never take.
 _DIGITS = re.compile(r"[0-9]+")
-_SIZE = re.compile(r"^([0-9]+)(?:x([0-9]+))?$")
-_SHAPE = re.compile(r"^([0-9]+)x([0-9]+)(?:x([0-9]+))?$")
+_SIZE = re.compile(r"^([0-9]+)(?:x([0-9]+))?(?:x([0-9]+))?$")
+_SHAPE = re.compile(r"^([0-9]+)x([0-9]+)(?:x([0-9]+))?(?:x([0-9]+))?$")
+#: Padding written as numbers: one, one per axis, or before and after per axis (1 to 3 axes).
+_PAD_NUMBERS = re.compile(r"[0-9]+(,[0-9]+){0,5}")
 
 
 def _digits_hint(token: str) -> str:
@@ -749,13 +792,14 @@ def _count(digits: str, layer: str | None, name: str, line: int) -> int:
     return int(digits)
 
 
-def _size_token(token: str, layer: str, name: str, line: int) -> list[int]:
+def _size_token(token: str, layer: str, name: str, line: int) -> int | list[int]:
+    """N (every axis) or AxB, AxBxC (one per axis; checked against the network's dimension)."""
     m = _SIZE.match(token)
     if not m:
-        raise SpecError(f"expected N or HxW, got {quote(token)}{_digits_hint(token)}",
+        raise SpecError(f"expected N, HxW or DxHxW, got {quote(token)}{_digits_hint(token)}",
                         layer=layer, field=name, line=line)
-    a, b = m.groups()
-    return [_count(a, layer, name, line), _count(b if b is not None else a, layer, name, line)]
+    parts = [_count(g, layer, name, line) for g in m.groups() if g is not None]
+    return parts[0] if len(parts) == 1 else parts
 
 
 _FLOAT_KEYS = {"alpha": "alpha", "beta": "beta", "min": "min", "max": "max", "eps": "epsilon",
@@ -816,9 +860,9 @@ def _compact_layer(tokens: list[str], index: int, line: int) -> dict[str, Any]:
             raw["kernel"] = _size_token(low, label, "kernel", line)
         elif low in ("pad", "padding"):
             val = value_after("padding")
-            if val in ("same", "same_lower", "valid"):
+            if val in ("same", "same_lower", "valid", "causal"):
                 raw["padding"] = val
-            elif re.fullmatch(r"[0-9]+(,[0-9]+){0,3}", val) and val.count(",") in (0, 1, 3):
+            elif _PAD_NUMBERS.fullmatch(val):
                 parts = [_count(v, label, "padding", line) for v in val.split(",")]
                 raw["padding"] = parts[0] if len(parts) == 1 else parts
             else:
@@ -837,6 +881,8 @@ def _compact_layer(tokens: list[str], index: int, line: int) -> dict[str, Any]:
                                                 "output_padding", line)
         elif low == "ceil":
             raw["ceil_mode"] = True
+        elif low == "causal" and op in WINDOW_OPS:
+            raw["padding"] = "causal"
         elif op not in MERGE_OPS and low == "exclude_pad":
             raw["count_include_pad"] = False
         elif op not in MERGE_OPS and low in ("weights", "kernels"):
@@ -861,8 +907,7 @@ def _compact_layer(tokens: list[str], index: int, line: int) -> dict[str, Any]:
             raw["factor"] = _size_token(value_after("factor"), label, "factor", line)
         elif op == "upsample" and _SIZE.match(low) and "factor" not in raw:
             raw["factor"] = _size_token(low, label, "factor", line)
-        elif op == "pad" and "padding" not in raw and re.fullmatch(r"[0-9]+(,[0-9]+){0,3}", low) \
-                and low.count(",") in (0, 1, 3):
+        elif op == "pad" and "padding" not in raw and _PAD_NUMBERS.fullmatch(low):
             parts = [_count(v, label, "padding", line) for v in low.split(",")]
             raw["padding"] = parts[0] if len(parts) == 1 else parts
         elif low == "from":
@@ -885,8 +930,8 @@ def _compact_layer(tokens: list[str], index: int, line: int) -> dict[str, Any]:
 
 
 def parse_compact(text: str, *, max_layers: int = MAX_LAYERS) -> Network:
-    """Parse the compact form: an optional 'input HxWxC' line, then one layer a line."""
-    shape: tuple[int, int, int] | None = None
+    """Parse the compact form: an 'input' line (TxC, HxWxC or DxHxWxC), then one layer a line."""
+    shape: tuple[int, ...] | None = None
     input_line: int | None = None
     raws: list[dict[str, Any]] = []
     lines: list[int | None] = []
@@ -910,7 +955,8 @@ def parse_compact(text: str, *, max_layers: int = MAX_LAYERS) -> Network:
             m = _SHAPE.match(tokens[1].lower()) if len(tokens) == 2 else None
             if not m:
                 hint = _digits_hint(" ".join(tokens[1:]))
-                raise SpecError(f"expected 'input HxWxC' such as 'input 50x50x3'{hint}",
+                raise SpecError(f"expected 'input HxWxC' such as 'input 50x50x3' (or 'input TxC' "
+                                f"for sequences, 'input DxHxWxC' for volumes){hint}",
                                 field="input", line=lineno)
             shape = _input_shape([_count(g, None, "input", lineno) for g in m.groups()
                                   if g is not None], lineno)
@@ -985,35 +1031,41 @@ def read_spec_text(path: Path) -> str:
                         "save the spec as UTF-8", line=data.count(b"\n", 0, err.start) + 1) from None
 
 
-def _size_text(pair: Pair) -> str:
-    return str(pair[0]) if pair[0] == pair[1] else f"{pair[0]}x{pair[1]}"
+def _size_text(sizes: Sequence[int]) -> str:
+    """One number where every axis agrees, else one per axis: 2, 1x2, 1x2x2."""
+    return str(sizes[0]) if len(set(sizes)) == 1 else "x".join(map(str, sizes))
+
+
+def _pads_text(pad: Sequence[int]) -> str:
+    """Padding numbers: one for all, one per axis (before = after), or before, after per axis."""
+    if len(set(pad)) == 1:
+        return str(pad[0])
+    befores, afters = pad[0::2], pad[1::2]
+    if befores == afters and len(befores) > 1:
+        return ",".join(map(str, befores))
+    return ",".join(map(str, pad))
 
 
 def format_compact(net: Network) -> str:
     """The compact form of a network (``parse_compact`` of it gives the same network back)."""
-    lines = [f"input {net.input[0]}x{net.input[1]}x{net.input[2]}"]
+    lines = ["input " + "x".join(map(str, net.input))]
     previous = INPUT_NAME
     for layer in net.layers:
         parts = [f"{layer.name}:", layer.op]
         if layer.op in WINDOW_OPS:
-            parts += [f"{layer.kernel[0]}x{layer.kernel[1]}", f"/{_size_text(layer.stride)}"]
-            if layer.padding != (0, 0, 0, 0):
-                pad = layer.padding
-                if isinstance(pad, str):
-                    parts += ["pad", pad]
-                elif pad[0] == pad[1] == pad[2] == pad[3]:
-                    parts += ["pad", str(pad[0])]
-                elif pad[0] == pad[1] and pad[2] == pad[3]:
-                    parts += ["pad", f"{pad[0]},{pad[2]}"]
-                else:
-                    parts += ["pad", ",".join(map(str, pad))]
-            if layer.dilation != (1, 1):
+            parts += ["x".join(map(str, layer.kernel)), f"/{_size_text(layer.stride)}"]
+            pad = layer.padding
+            if isinstance(pad, str):
+                parts += ["causal"] if pad == "causal" else ["pad", pad]
+            elif any(pad):
+                parts += ["pad", _pads_text(pad)]
+            if any(d != 1 for d in layer.dilation):
                 parts += ["dil", _size_text(layer.dilation)]
         if layer.filters is not None:
             parts.append(f"x{layer.filters}")  # a dense layer's units
         if layer.groups != 1:
             parts += ["groups", str(layer.groups)]
-        if layer.output_padding != (0, 0):
+        if any(layer.output_padding):
             parts += ["outpad", _size_text(layer.output_padding)]
         if layer.ceil_mode:
             parts.append("ceil")
@@ -1026,7 +1078,7 @@ def format_compact(net: Network) -> str:
             if layer.value:
                 parts += ["value", repr(layer.value)]
         if layer.op == "upsample":
-            parts += [f"{layer.factor[0]}x{layer.factor[1]}", "mode", layer.mode]
+            parts += ["x".join(map(str, layer.factor)), "mode", layer.mode]
         if layer.weights:
             parts += ["weights", ",".join(layer.weights)]
         for name in ("alpha", "beta", "min", "max", "epsilon", "scale", "shift"):
