@@ -1,10 +1,11 @@
 """Effective receptive fields (Luo et al. 2016): the gradient of one output unit with respect to
-the input image, ``ERF[p] = sum_c' d(sum_c y[u, c]) / d x[p, c']``."""
+the input image, ``ERF[p] = sum_c' d(sum_c y[u, c]) / d x[p, c']``, in 1, 2 or 3 spatial
+dimensions (the map has the input's spatial shape: (T,), (H, W) or (D, H, W))."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
 from typing import TypedDict
 
@@ -14,11 +15,12 @@ import numpy.typing as npt
 from rfdocs.compute import ops
 from rfdocs.compute.conv import (
     DEFAULT_MAX_BYTES,
+    LAYOUTS,
     Array,
-    avg_pool2d_backward,
-    conv2d,
-    conv_transpose2d,
-    max_pool2d_backward,
+    avg_pool_backward,
+    conv,
+    conv_transpose,
+    max_pool_backward,
 )
 from rfdocs.compute.forward import (
     WEIGHTED_OPS,
@@ -47,9 +49,9 @@ FloatMap = npt.NDArray[np.float64]
 class _Window(TypedDict):
     """The geometry keywords shared by the window ops."""
 
-    stride: tuple[int, int]
-    pads: tuple[int, int, int, int]
-    dilation: tuple[int, int]
+    stride: tuple[int, ...]
+    pads: tuple[int, ...]
+    dilation: tuple[int, ...]
     max_bytes: int
 
 
@@ -69,24 +71,34 @@ def _target(net: Network, layer: str | None) -> tuple[str, tuple[Layer, ...]]:
                      f"{', '.join(repr(lay.name) for lay in net.layers)}")
 
 
-def _unit(shape: tuple[int, ...], unit: tuple[int, int] | None, name: str) -> tuple[int, int]:
-    """The requested unit (y, x), by default the central one ``(H // 2, W // 2)``."""
-    h, w = shape[0], shape[1]
+def _unit(spatial: Sequence[int], unit: Sequence[int] | None, name: str) -> tuple[int, ...]:
+    """The requested unit (one index per spatial axis: (y, x) in 2-D), by default the central
+    one ``(H // 2, W // 2)``."""
     if unit is None:
-        return (h // 2, w // 2)
-    y, x = (int(v) for v in unit)
-    if not (0 <= y < h and 0 <= x < w):
-        raise ValueError(f"unit {(y, x)} is outside the {h}x{w} output of {name!r}")
-    return (y, x)
+        return tuple(n // 2 for n in spatial)
+    if isinstance(unit, int | np.integer):
+        unit = (int(unit),)
+    where = tuple(int(v) for v in unit)
+    if len(where) != len(spatial) or not all(0 <= u < n for u, n in zip(where, spatial,
+                                                                        strict=True)):
+        raise ValueError(f"unit {where} is outside the {'x'.join(map(str, spatial))} output "
+                         f"of {name!r}")
+    return where
 
 
-def _rest(layer: Layer, pads: tuple[int, int, int, int], n_in: tuple[int, int],
-          n_out: tuple[int, int]) -> tuple[int, int]:
-    """Input rows and columns past the last window of a conv: the output_padding of its
+def _rest(layer: Layer, pads: Sequence[int], n_in: Sequence[int],
+          n_out: Sequence[int]) -> tuple[int, ...]:
+    """Input units past the last window of a conv along each axis: the output_padding of its
     adjoint, ``n + p0 + p1 - d (k-1) - 1 - (n' - 1) s``."""
-    rest = [n_in[a] + pads[2 * a] + pads[2 * a + 1] - layer.dilation[a] * (layer.kernel[a] - 1)
-            - 1 - (n_out[a] - 1) * layer.stride[a] for a in range(2)]
-    return (rest[0], rest[1])
+    return tuple(n_in[a] + pads[2 * a] + pads[2 * a + 1]
+                 - layer.dilation[a] * (layer.kernel[a] - 1) - 1
+                 - (n_out[a] - 1) * layer.stride[a] for a in range(len(n_in)))
+
+
+def _crop(g: Array, pads: Sequence[int], spatial: Sequence[int]) -> Array:
+    """``g`` (N, *padded, C) without its ``before`` pads and whatever lies past ``spatial``."""
+    index = tuple(slice(pads[2 * a], pads[2 * a] + n) for a, n in enumerate(spatial))
+    return g[(slice(None), *index)]
 
 
 def _accumulate(grads: dict[str, Array], name: str, g: Array) -> None:
@@ -97,12 +109,13 @@ def _accumulate(grads: dict[str, Array], name: str, g: Array) -> None:
 
 
 def _spread(g: Array, shape: tuple[int, ...], channels_out: int) -> Array:
-    """A merge's single-channel gradient map handed to an input of ``shape`` (H, W, C): summed
-    over the positions a 1x1 input spreads over, and times the output's channel count for a
-    one-channel input that spreads over them all."""
-    if shape[:2] == (1, 1) and g.shape[1:3] != (1, 1):
-        g = g.sum(axis=(1, 2), keepdims=True)
-    if shape[2] == 1 and channels_out > 1:
+    """A merge's single-channel gradient map handed to an input of ``shape`` (*spatial, C):
+    summed over the positions an input of spatial size 1 spreads over, and times the output's
+    channel count for a one-channel input that spreads over them all."""
+    ones = (1,) * (len(shape) - 1)
+    if shape[:-1] == ones and g.shape[1:-1] != ones:
+        g = g.sum(axis=tuple(range(1, g.ndim - 1)), keepdims=True)
+    if shape[-1] == 1 and channels_out > 1:
         g = g * channels_out
     return g
 
@@ -112,26 +125,25 @@ def _uniform_backward(layer: Layer, g: Array, info: LayerInfo, srcs: list[LayerI
     """Backward of one layer of the linearised uniform network on a single-channel map that
     every channel shares: one map per input."""
     src = srcs[0]
-    h, w, cin = src.shape
+    spatial, cin = src.shape[:-1], src.shape[-1]
     op = layer.op
     if op in POINTWISE_OPS:
         return [g]
     if op == "concat":
         return [g] * len(srcs)
     if op in MERGE_OPS:  # add, mul as a sum; sub, div: the second input with the minus sign
-        maps = [_spread(g, s.shape, info.shape[2]) for s in srcs]
+        maps = [_spread(g, s.shape, info.shape[-1]) for s in srcs]
         if op in ("sub", "div"):
             maps[1] = -maps[1]
         return maps
     if op == "pad":
-        t, _, lft, _ = info.pads
-        return [g[:, t:t + h, lft:lft + w]]
+        return [_crop(g, info.pads, spatial)]
     if op == "upsample":
         return [ops.upsample_backward(g, layer.factor, layer.mode)]
     if op in ("globalavgpool", "globalmaxpool"):
-        return [np.broadcast_to(g / (h * w), (g.shape[0], h, w, 1)).copy()]
+        return [np.broadcast_to(g / math.prod(spatial), (g.shape[0], *spatial, 1)).copy()]
     if op == "flatten":  # each input value is one output channel, all with gradient g
-        return [np.broadcast_to(g, (g.shape[0], h, w, 1)).copy()]
+        return [np.broadcast_to(g, (g.shape[0], *spatial, 1)).copy()]
     if op == "dense":
         assert layer.filters is not None
         return [g * (layer.filters / cin)]
@@ -143,25 +155,26 @@ def _uniform_backward(layer: Layer, g: Array, info: LayerInfo, srcs: list[LayerI
         assert layer.filters is not None
         # each input channel feeds filters / groups outputs, each through weight 1 / fan_in
         factor = layer.filters / layer.groups / fan_in(layer, cin)
-        rest = _rest(layer, pads, (h, w), (info.shape[0], info.shape[1]))
-        return [conv_transpose2d(g, ones, output_padding=rest, **window) * factor]
+        rest = _rest(layer, pads, spatial, info.shape[:-1])
+        return [conv_transpose(g, ones, output_padding=rest, **window) * factor]
     if op == "deconv":
         assert layer.filters is not None
         factor = layer.filters / fan_in(layer, cin)
-        return [conv2d(g, ones, **window)[:, :h, :w] * factor]
+        return [_crop(conv(g, ones, **window), (0,) * 2 * len(spatial), spatial) * factor]
     include = op == "avgpool" and layer.count_include_pad
-    return [avg_pool2d_backward(g, (h, w), layer.kernel, ceil_mode=layer.ceil_mode,
-                                count_include_pad=include, **window)]
+    return [avg_pool_backward(g, spatial, layer.kernel, ceil_mode=layer.ceil_mode,
+                              count_include_pad=include, **window)]
 
 
 def erf_uniform(
     net: Network,
     layer: str | None = None,
-    unit: tuple[int, int] | None = None,
+    unit: Sequence[int] | None = None,
     *,
     max_bytes: int = DEFAULT_MAX_BYTES,
 ) -> FloatMap:
-    """Exact ERF of the linearised network with uniform weights, as an (H, W) map.
+    """Exact ERF of the linearised network with uniform weights, as a map of the input's
+    spatial shape ((H, W) in 2-D, (T,) in 1-D, (D, H, W) in 3-D).
 
     Every conv, deconv and dense weight is ``1 / fan_in`` (``init_weights(kind="uniform")``),
     every pointwise op (ReLU, sigmoid, batchnorm, softmax, ...) is the identity, average pools
@@ -178,9 +191,9 @@ def erf_uniform(
     """
     target, layers = _target(net, layer)
     analysis = {node.name: node for node in analyze(net)}
-    y, x = _unit(analysis[target].shape, unit, target)
-    seed = np.zeros((1, *analysis[target].shape[:2], 1))
-    seed[0, y, x, 0] = 1.0
+    where = _unit(analysis[target].shape[:-1], unit, target)
+    seed = np.zeros((1, *analysis[target].shape[:-1], 1))
+    seed[(0, *where, 0)] = 1.0
     grads: dict[str, Array] = {target: seed}
     for lay in reversed(layers):
         g = grads.pop(lay.name, None)
@@ -191,11 +204,11 @@ def erf_uniform(
                               _uniform_backward(lay, g, analysis[lay.name], srcs, max_bytes),
                               strict=True):
             _accumulate(grads, name, g_in)
-    h, w, c = net.input
+    spatial, c = net.input[:-1], net.input[-1]
     g_map = grads.get(INPUT_NAME)
     if g_map is None:
-        return np.zeros((h, w))
-    return np.asarray(np.broadcast_to(g_map[0, :, :, 0] * c, (h, w)), np.float64)
+        return np.zeros(spatial)
+    return np.asarray(np.broadcast_to(g_map[0, ..., 0] * c, spatial), np.float64)
 
 
 # --------------------------------------------------------------------------- real backward
@@ -206,7 +219,7 @@ def _pointwise_backward(layer: Layer, g: Array, x: Array, y: Array,
     """The gradient through a pointwise op at input ``x`` (output ``y``); at the kinks the
     slopes PyTorch's autograd uses."""
     op = layer.op
-    c = x.shape[3]
+    c = x.shape[-1]
     dtype = g.dtype
     if op == "identity":
         return g
@@ -278,7 +291,7 @@ def _backward(layer: Layer, g: Array, acts: dict[str, Array],
     if op == "concat":
         start = 0
         for name in layer.inputs:
-            stop = start + acts[name].shape[3]
+            stop = start + acts[name].shape[-1]
             yield name, g[..., start:stop]
             start = stop
         return
@@ -289,17 +302,17 @@ def _backward(layer: Layer, g: Array, acts: dict[str, Array],
     if op in POINTWISE_OPS:
         yield layer.inputs[0], _pointwise_backward(layer, g, x, acts[layer.name], own)
         return
-    n, h, w, c = x.shape
+    n, spatial, c = x.shape[0], x.shape[1:-1], x.shape[-1]
+    positions = math.prod(spatial)
     if op == "pad":
-        t, _, lft, _ = resolve_pads(layer, (h, w))
-        yield layer.inputs[0], g[:, t:t + h, lft:lft + w]
+        yield layer.inputs[0], _crop(g, resolve_pads(layer, spatial), spatial)
     elif op == "upsample":
         yield layer.inputs[0], ops.upsample_backward(g, layer.factor, layer.mode)
     elif op == "globalavgpool":
-        yield layer.inputs[0], np.broadcast_to(g / (h * w), x.shape)
+        yield layer.inputs[0], np.broadcast_to(g / positions, x.shape)
     elif op == "globalmaxpool":  # to the first maximum in row-major order
-        first = x.reshape(n, h * w, c).argmax(axis=1)
-        out = np.zeros((n, h * w, c), g.dtype)
+        first = x.reshape(n, positions, c).argmax(axis=1)
+        out = np.zeros((n, positions, c), g.dtype)
         np.put_along_axis(out, first[:, None, :], g.reshape(n, 1, c), axis=1)
         yield layer.inputs[0], out.reshape(x.shape)
     elif op == "flatten":
@@ -314,22 +327,23 @@ def _backward(layer: Layer, g: Array, acts: dict[str, Array],
 def _window_backward(layer: Layer, g: Array, x: Array, weight: Array | None,
                      max_bytes: int) -> Array:
     op = layer.op
-    h, w = x.shape[1], x.shape[2]
-    pads = resolve_pads(layer, (h, w))
+    spatial = x.shape[1:-1]
+    pads = resolve_pads(layer, spatial)
     window = _Window(stride=layer.stride, pads=pads, dilation=layer.dilation,
                      max_bytes=max_bytes)
     if op == "conv":
         assert weight is not None
-        rest = _rest(layer, pads, (h, w), (g.shape[1], g.shape[2]))
-        return conv_transpose2d(g, weight.transpose(0, 1, 3, 2), output_padding=rest,
-                                groups=layer.groups, **window)
+        rest = _rest(layer, pads, spatial, g.shape[1:-1])
+        return conv_transpose(g, np.swapaxes(weight, -1, -2), output_padding=rest,
+                              groups=layer.groups, **window)
     if op == "deconv":
         assert weight is not None
-        return conv2d(g, weight.transpose(0, 1, 3, 2), **window)[:, :h, :w]
+        return _crop(conv(g, np.swapaxes(weight, -1, -2), **window),
+                     (0,) * 2 * len(spatial), spatial)
     if op == "maxpool":
-        return max_pool2d_backward(x, g, layer.kernel, ceil_mode=layer.ceil_mode, **window)
-    return avg_pool2d_backward(g, (h, w), layer.kernel, ceil_mode=layer.ceil_mode,
-                               count_include_pad=layer.count_include_pad, **window)
+        return max_pool_backward(x, g, layer.kernel, ceil_mode=layer.ceil_mode, **window)
+    return avg_pool_backward(g, spatial, layer.kernel, ceil_mode=layer.ceil_mode,
+                             count_include_pad=layer.count_include_pad, **window)
 
 
 def input_gradient(
@@ -337,30 +351,33 @@ def input_gradient(
     x: npt.ArrayLike,
     weights: WeightsArg | None = None,
     layer: str | None = None,
-    unit: tuple[int, int] | None = None,
+    unit: Sequence[int] | None = None,
     *,
     max_bytes: int = DEFAULT_MAX_BYTES,
     dtype: npt.DTypeLike | None = None,
 ) -> Array:
     """``d(sum_c y[unit, c]) / dx`` by a real forward and backward pass (every op as it is:
-    ReLU, max pooling, sigmoid, softmax, products), for an (H, W, C) or batched (N, H, W, C)
-    input; same shape as ``x``.  The numbers are those ``forward`` uses (``net.params`` first,
-    then ``weights``, named kernels, ``init_weights``)."""
+    ReLU, max pooling, sigmoid, softmax, products), for an input shaped as the network's
+    (``(*spatial, C)``), with or without a batch axis first; same shape as ``x``.  The numbers
+    are those ``forward`` uses (``net.params`` first, then ``weights``, named kernels,
+    ``init_weights``)."""
     arr = np.asarray(x)
-    squeeze = arr.ndim == 3
+    rank = len(net.input)
+    squeeze = arr.ndim == rank
     xb = arr[None] if squeeze else arr
-    if xb.ndim != 4 or xb.shape[3] != net.input[2]:
-        raise ValueError(f"input_gradient expects an (H, W, {net.input[2]}) or "
-                         f"(N, H, W, {net.input[2]}) input, got {arr.shape}")
+    if xb.ndim != rank + 1 or xb.shape[-1] != net.input[-1]:
+        c = net.input[-1]
+        raise ValueError(f"input_gradient expects an {LAYOUTS[rank - 1].replace('C)', f'{c})')} "
+                         f"input, got {arr.shape}")
     kind = compute_dtype(net, xb) if dtype is None else np.dtype(dtype)
     xb = xb.astype(kind, copy=False)
     target, _ = _target(net, layer)
     layers = _target_layers(net, target)
     numbers = _numbers(net, weights, kind)
     acts = run_layers(layers, xb, numbers, max_bytes=max_bytes)
-    y, u = _unit(acts[target].shape[1:], unit, target)
+    where = _unit(acts[target].shape[1:-1], unit, target)
     seed = np.zeros_like(acts[target])
-    seed[:, y, u, :] = 1.0
+    seed[(slice(None), *where, slice(None))] = 1.0
     grads: dict[str, Array] = {target: seed}
     for lay in reversed(layers):
         g = grads.pop(lay.name, None)
@@ -380,7 +397,7 @@ def _cap_params(layer: Layer, own: Mapping[str, Array], cin: int,
     for key, value in own.items():
         v = np.asarray(value)
         if layer.op in ("conv", "deconv") and key == "weight":
-            v = v[:, :, :cin if layer.op == "deconv" else cin // layer.groups, :cout]
+            v = v[..., :cin if layer.op == "deconv" else cin // layer.groups, :cout]
         elif layer.op == "dense" and key == "weight":
             v = v[:cin]
         elif layer.op != "dense" and v.ndim == 1 and v.size > 1:
@@ -397,7 +414,7 @@ def cap_channels(net: Network, channels: int) -> Network:
     if channels < 1:
         raise ValueError(f"channels must be at least 1, got {channels}")
     shapes = {node.name: node.shape for node in analyze(net)}
-    width = {INPUT_NAME: net.input[2]}
+    width = {INPUT_NAME: net.input[-1]}
     layers = []
     params: dict[str, dict[str, Array]] = {}
     for layer in net.layers:
@@ -407,7 +424,7 @@ def cap_channels(net: Network, channels: int) -> Network:
             filters = min(layer.filters, channels)
             groups = math.gcd(layer.groups, filters, cin)
             if layer.name in net.params and groups != layer.groups and not (
-                    layer.groups == layer.filters == shapes[layer.inputs[0]][2]):
+                    layer.groups == layer.filters == shapes[layer.inputs[0]][-1]):
                 raise ValueError(f"capping at {channels} channels changes the groups of the "
                                  f"trained layer {layer.name!r} ({layer.groups} to {groups}); "
                                  "try a larger cap")
@@ -423,8 +440,7 @@ def cap_channels(net: Network, channels: int) -> Network:
                                  f"{[width[name] for name in layer.inputs]}; try a larger cap")
             width[layer.name] = max(widths)
         elif layer.op == "flatten":
-            h, w, _ = shapes[layer.inputs[0]]
-            width[layer.name] = cin * h * w
+            width[layer.name] = cin * math.prod(shapes[layer.inputs[0]][:-1])
         elif layer.op == "dense":
             assert layer.filters is not None
             width[layer.name] = layer.filters
@@ -440,7 +456,7 @@ def cap_channels(net: Network, channels: int) -> Network:
 def erf_random(
     net: Network,
     layer: str | None = None,
-    unit: tuple[int, int] | None = None,
+    unit: Sequence[int] | None = None,
     *,
     seed: int = 0,
     channels: int | None = None,
@@ -448,10 +464,11 @@ def erf_random(
 ) -> FloatMap:
     """ERF with the network's own numbers where it has them (``net.params``: the ERF of the
     trained network) and random ones elsewhere (He-normal, from ``init_weights(seed=seed)``),
-    as an (H, W) map: an N(0, 1) input image from ``default_rng([seed, 1])``, every op as it is
-    (real ReLU and max pooling), and the gradient of ``unit`` of ``layer`` (the central unit of
-    the output by default) by a real backward pass, summed over input channels.  ``channels``
-    caps every layer's filter count (see ``cap_channels``) to keep big networks cheap."""
+    as a map of the input's spatial shape ((H, W) in 2-D): an N(0, 1) input image from
+    ``default_rng([seed, 1])``, every op as it is (real ReLU and max pooling), and the
+    gradient of ``unit`` of ``layer`` (the central unit of the output by default) by a real
+    backward pass, summed over input channels.  ``channels`` caps every layer's filter count
+    (see ``cap_channels``) to keep big networks cheap."""
     if channels is not None:
         net = cap_channels(net, channels)
     trained = all(layer.name in net.params for layer in net.layers if layer.op in WEIGHTED_OPS)

@@ -18,6 +18,7 @@ prelu's slope is its ``alpha`` field, affine's scale and shift its fields.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any, Literal
 
@@ -28,11 +29,12 @@ from rfdocs.compute import ops
 from rfdocs.compute.conv import (
     DEFAULT_MAX_BYTES,
     IM2COL_MAX_BYTES,
+    LAYOUTS,
     Array,
-    avg_pool2d,
-    conv2d,
-    conv_transpose2d,
-    max_pool2d,
+    avg_pool,
+    conv,
+    conv_transpose,
+    max_pool,
 )
 from rfdocs.compute.receptive import analyze, resolve_pads
 from rfdocs.compute.spec import INPUT_NAME, MERGE_OPS, Layer, Network
@@ -47,32 +49,32 @@ WeightsArg = Mapping[str, "Array | LayerParams"]
 
 
 def weight_shape(layer: Layer, in_channels: int) -> tuple[int, ...]:
-    """(kh, kw, Cin // groups, Cout) for conv, (kh, kw, Cin, Cout) for deconv and
-    (Cin, units) for dense layers."""
+    """(*kernel, Cin // groups, Cout) for conv ((kh, kw, Cin // groups, Cout) in 2-D),
+    (*kernel, Cin, Cout) for deconv and (Cin, units) for dense layers."""
     if layer.filters is None or layer.op not in WEIGHTED_OPS:
         raise ValueError(f"layer {layer.name!r} ({layer.op}) has no weights")
     if layer.op == "dense":
         return (in_channels, layer.filters)
-    kh, kw = layer.kernel
     if layer.op == "deconv":
-        return (kh, kw, in_channels, layer.filters)
-    return (kh, kw, in_channels // layer.groups, layer.filters)
+        return (*layer.kernel, in_channels, layer.filters)
+    return (*layer.kernel, in_channels // layer.groups, layer.filters)
 
 
 def fan_in(layer: Layer, in_channels: int) -> float:
-    """Inputs summed into one output unit: ``kh kw Cin / groups`` for a convolution,
-    ``kh kw Cin / (sh sw)`` on average for a transposed one, ``Cin`` for a dense layer."""
+    """Inputs summed into one output unit: ``kh kw Cin / groups`` for a convolution (the
+    product of the kernel's sizes in any dimension), ``kh kw Cin / (sh sw)`` on average for a
+    transposed one, ``Cin`` for a dense layer."""
     shape = weight_shape(layer, in_channels)
     if layer.op == "dense":
         return float(shape[0])
-    kh, kw, ci, _ = shape
+    taps = math.prod(shape[:-1])
     if layer.op == "deconv":
-        return kh * kw * ci / (layer.stride[0] * layer.stride[1])
-    return float(kh * kw * ci)
+        return taps / math.prod(layer.stride)
+    return float(taps)
 
 
 def _channels(net: Network) -> dict[str, int]:
-    return {node.name: node.shape[2] for node in analyze(net)}
+    return {node.name: node.shape[-1] for node in analyze(net)}
 
 
 def _init_one(layer: Layer, cin: int, kind: WeightKind, rng: np.random.Generator,
@@ -121,6 +123,9 @@ def named_weight(layer: Layer, in_channels: int, dtype: npt.DTypeLike = np.float
 
     if layer.op not in ("conv", "deconv") or not layer.weights:
         raise ValueError(f"layer {layer.name!r} has no named kernels")
+    if len(layer.kernel) != 2:
+        raise ValueError(f"layer {layer.name!r}: named kernels are 2-D, the layer's kernel is "
+                         f"{len(layer.kernel)}-D")
     shape = weight_shape(layer, in_channels)
     kh, kw, ci, cout = shape
     specs = layer.weights if len(layer.weights) == cout else layer.weights * cout
@@ -221,15 +226,18 @@ def _merge(layer: Layer, inputs: list[Array]) -> Array:
     op = layer.op
     shapes = [a.shape for a in inputs]
     if op == "concat":
-        if any(a.shape[:3] != inputs[0].shape[:3] for a in inputs[1:]):
-            raise ValueError(f"layer {layer.name!r}: concat needs inputs of one height and "
-                             f"width, got {[s[1:3] for s in shapes]}")
-        return np.concatenate(inputs, axis=3)
-    out = [max(s[i] for s in shapes) for i in range(4)]
+        if any(a.shape[:-1] != inputs[0].shape[:-1] for a in inputs[1:]):
+            raise ValueError(f"layer {layer.name!r}: concat needs inputs of one spatial size, "
+                             f"got {[s[1:-1] for s in shapes]}")
+        return np.concatenate(inputs, axis=-1)
+    rank = inputs[0].ndim
+    out = [max(s[i] for s in shapes) for i in range(rank)]
+    ones = (1,) * (rank - 2)
     for s in shapes:
-        if s[0] != out[0] or s[1:3] not in (tuple(out[1:3]), (1, 1)) or s[3] not in (1, out[3]):
+        if (len(s) != rank or s[0] != out[0] or s[1:-1] not in (tuple(out[1:-1]), ones)
+                or s[-1] not in (1, out[-1])):
             raise ValueError(f"layer {layer.name!r}: {op} needs inputs of one shape (or of "
-                             "height and width 1, or one channel, which spread), got "
+                             "spatial size 1, or one channel, which spread), got "
                              f"{[s[1:] for s in shapes]}")
     if op == "sub":
         return np.subtract(inputs[0], inputs[1])
@@ -244,7 +252,7 @@ def _merge(layer: Layer, inputs: list[Array]) -> Array:
 
 def _pointwise(layer: Layer, x: Array, params: LayerParams) -> Array:
     op = layer.op
-    c = x.shape[3]
+    c = x.shape[-1]
     if op == "relu":
         return np.maximum(x, 0)
     if op == "leakyrelu":
@@ -285,12 +293,15 @@ def apply_layer(
     *,
     max_bytes: int = DEFAULT_MAX_BYTES,
 ) -> Array:
-    """One layer on its input activations, each (N, H, W, C); ``params`` are the layer's own
-    numbers (``weight`` and ``bias`` of conv, deconv, dense; batchnorm's statistics; prelu's
-    ``slope``; affine's ``scale`` and ``shift``)."""
+    """One layer on its input activations, each (N, *spatial, C) (1 to 3 spatial axes, as the
+    layer's per-axis fields); ``params`` are the layer's own numbers (``weight`` and ``bias`` of
+    conv, deconv, dense; batchnorm's statistics; prelu's ``slope``; affine's ``scale`` and
+    ``shift``)."""
     own: LayerParams = params if params is not None else {}
     x = inputs[0]
     op = layer.op
+    spatial = x.shape[1:-1]
+    nd = len(spatial)
     if op == "identity":
         return x
     if op in MERGE_OPS:
@@ -300,38 +311,42 @@ def apply_layer(
             raise ValueError(f"no weights for layer {layer.name!r}")
         w, b = own["weight"], own.get("bias")
         if op == "dense":
-            if x.shape[1:3] != (1, 1):
-                raise ValueError(f"layer {layer.name!r}: dense needs a 1x1 input, got "
-                                 f"{x.shape[1]}x{x.shape[2]}")
+            if any(n != 1 for n in spatial):
+                raise ValueError(f"layer {layer.name!r}: dense needs an input of spatial size "
+                                 f"1, got {'x'.join(map(str, spatial))}")
             out = x.reshape(x.shape[0], -1) @ w
             if b is not None:
                 out += b
-            return out.reshape(x.shape[0], 1, 1, -1)
-        pads = resolve_pads(layer, (x.shape[1], x.shape[2]))
+            return out.reshape(x.shape[0], *(1,) * len(spatial), -1)
+        pads = resolve_pads(layer, spatial)
         if op == "conv":
-            return conv2d(x, w, b, stride=layer.stride, pads=pads, dilation=layer.dilation,
-                          groups=layer.groups, max_bytes=max_bytes)
-        return conv_transpose2d(x, w, b, stride=layer.stride, pads=pads,
-                                dilation=layer.dilation, output_padding=layer.output_padding,
-                                max_bytes=max_bytes)
+            return conv(x, w, b, stride=layer.stride, pads=pads, dilation=layer.dilation,
+                        groups=layer.groups, max_bytes=max_bytes, what=f"conv{nd}d")
+        return conv_transpose(x, w, b, stride=layer.stride, pads=pads,
+                              dilation=layer.dilation, output_padding=layer.output_padding,
+                              max_bytes=max_bytes, what=f"conv_transpose{nd}d")
     if op in ("maxpool", "avgpool"):
-        pads = resolve_pads(layer, (x.shape[1], x.shape[2]))
+        pads = resolve_pads(layer, spatial)
         if op == "maxpool":
-            return max_pool2d(x, layer.kernel, stride=layer.stride, pads=pads,
-                              dilation=layer.dilation, ceil_mode=layer.ceil_mode,
-                              max_bytes=max_bytes)
-        return avg_pool2d(x, layer.kernel, stride=layer.stride, pads=pads,
-                          dilation=layer.dilation, ceil_mode=layer.ceil_mode,
-                          count_include_pad=layer.count_include_pad, max_bytes=max_bytes)
+            return max_pool(x, layer.kernel, stride=layer.stride, pads=pads,
+                            dilation=layer.dilation, ceil_mode=layer.ceil_mode,
+                            max_bytes=max_bytes, what=f"max_pool{nd}d")
+        return avg_pool(x, layer.kernel, stride=layer.stride, pads=pads,
+                        dilation=layer.dilation, ceil_mode=layer.ceil_mode,
+                        count_include_pad=layer.count_include_pad, max_bytes=max_bytes,
+                        what=f"avg_pool{nd}d")
+    axes = tuple(range(1, x.ndim - 1))
     if op == "pad":
-        t, b_, lft, r = resolve_pads(layer, (x.shape[1], x.shape[2]))
-        return np.pad(x, ((0, 0), (t, b_), (lft, r), (0, 0)), constant_values=layer.value)
+        pads = resolve_pads(layer, spatial)
+        widths = [(0, 0), *((pads[2 * a], pads[2 * a + 1]) for a in range(len(spatial))),
+                  (0, 0)]
+        return np.pad(x, widths, constant_values=layer.value)
     if op == "upsample":
         return ops.upsample(x, layer.factor, layer.mode)
     if op == "globalavgpool":
-        return np.asarray(x.mean(axis=(1, 2), keepdims=True, dtype=np.float64), x.dtype)
+        return np.asarray(x.mean(axis=axes, keepdims=True, dtype=np.float64), x.dtype)
     if op == "globalmaxpool":
-        return np.asarray(x.max(axis=(1, 2), keepdims=True))
+        return np.asarray(x.max(axis=axes, keepdims=True))
     if op == "flatten":
         return ops.flatten(x)
     return _pointwise(layer, x, own)
@@ -367,20 +382,23 @@ def forward(
     until: str | None = None,
     dtype: npt.DTypeLike | None = None,
 ) -> dict[str, Array]:
-    """Every node's activation (``"input"`` for the input) for an (H, W, C) or (N, H, W, C)
-    input, up to the layer ``until`` (the layers it depends on; None: all).  Numbers: see the
-    module docstring.  ``dtype``: the arithmetic (None: ``compute_dtype``: float32 for a
-    float32 input or float32 params).  ``max_bytes`` bounds each op and all activations
-    together."""
+    """Every node's activation (``"input"`` for the input) for an input shaped as the network's
+    (``(*spatial, C)``: (T, C), (H, W, C) or (D, H, W, C)), with or without a batch axis first,
+    up to the layer ``until`` (the layers it depends on; None: all).  Numbers: see the module
+    docstring.  ``dtype``: the arithmetic (None: ``compute_dtype``: float32 for a float32 input
+    or float32 params).  ``max_bytes`` bounds each op and all activations together."""
     arr = np.asarray(x)
-    if arr.ndim not in (3, 4):
-        raise ValueError(f"forward expects an (H, W, C) or (N, H, W, C) input, got {arr.shape}")
-    squeeze = arr.ndim == 3
+    rank = len(net.input)
+    if arr.ndim not in (rank, rank + 1):
+        raise ValueError(f"forward expects an {LAYOUTS[rank - 1]} input for this "
+                         f"{rank - 1}-D network, got {arr.shape}")
+    squeeze = arr.ndim == rank
     xb = arr[None] if squeeze else arr
     kind = compute_dtype(net, xb) if dtype is None else np.dtype(dtype)
     xb = xb.astype(kind, copy=False)
-    if xb.shape[3] != net.input[2]:
-        raise ValueError(f"the network takes {net.input[2]} input channels, got {xb.shape[3]}")
+    if xb.shape[-1] != net.input[-1]:
+        raise ValueError(f"the network takes {net.input[-1]} input channels, got "
+                         f"{xb.shape[-1]}")
     numbers = _numbers(net, weights, kind)
     acts = run_layers(_target_layers(net, until), xb, numbers, max_bytes=max_bytes)
     return {name: a[0] for name, a in acts.items()} if squeeze else acts
@@ -423,8 +441,7 @@ def forward_cost(net: Network, batch: int = 1, *, until: str | None = None,
     layers = _target_layers(net, until)
 
     def size(name: str) -> int:
-        h, w, c = nodes[name].shape
-        return batch * h * w * c
+        return batch * math.prod(nodes[name].shape)
 
     kept = size(INPUT_NAME)
     params = 0
@@ -433,37 +450,40 @@ def forward_cost(net: Network, batch: int = 1, *, until: str | None = None,
     for layer in layers:
         node = nodes[layer.name]
         src = nodes[layer.inputs[0]]
-        h, w, c = src.shape
+        spatial, c = src.shape[:-1], src.shape[-1]
+        positions = batch * math.prod(spatial)  # input positions (times the batch)
+        out_positions = batch * math.prod(node.shape[:-1])
         out = size(layer.name)
         op = layer.op
+        pads = node.pads
+        padded = batch * math.prod(n + pads[2 * a] + pads[2 * a + 1]
+                                   for a, n in enumerate(spatial))
         if op in WEIGHTED_OPS:
             shape = weight_shape(layer, c)
             count = int(np.prod(shape)) + shape[-1]
             params += count
+            taps = math.prod(shape[:-2])
             if op == "dense":
                 work += batch * (count - shape[-1])
             elif op == "conv":
-                kh, kw, ci, _ = shape
-                work += out * kh * kw * ci
-                pads = node.pads
-                padded = batch * (h + pads[0] + pads[1]) * (w + pads[2] + pads[3]) * c
-                columns = batch * node.shape[0] * node.shape[1] * kh * kw * c
+                work += out * taps * shape[-2]
+                columns = out_positions * taps * c
                 if columns * item > IM2COL_MAX_BYTES:
-                    columns = batch * node.shape[0] * node.shape[1] * c
-                transient = max(transient, padded + columns + out)
+                    columns = out_positions * c
+                transient = max(transient, padded * c + columns + out)
             else:
-                kh, kw, ci, co = shape
-                work += batch * h * w * kh * kw * ci * co
-                full = batch * (node.shape[0] + sum(node.pads)) * (node.shape[1] + sum(node.pads))
-                transient = max(transient, full * co + 2 * batch * h * w * (ci + co))
+                ci, co = shape[-2:]
+                work += positions * taps * ci * co
+                full = batch * math.prod(n + sum(pads) for n in node.shape[:-1])
+                transient = max(transient, full * co + 2 * positions * (ci + co))
         elif op in ("maxpool", "avgpool"):
-            work += out * layer.kernel[0] * layer.kernel[1]
-            pads = node.pads
-            transient = max(transient, batch * (h + pads[0] + pads[1] + layer.stride[0])
-                            * (w + pads[2] + pads[3] + layer.stride[1]) * c + out)
+            work += out * math.prod(layer.kernel)
+            transient = max(transient, batch * math.prod(
+                n + pads[2 * a] + pads[2 * a + 1] + layer.stride[a]
+                for a, n in enumerate(spatial)) * c + out)
         elif op in ("globalavgpool", "globalmaxpool", "flatten", "pad", "upsample", "concat"):
-            work += max(out, batch * h * w * c)
-            transient = max(transient, 2 * batch * (h + 3) * (w + 3) * c)
+            work += max(out, positions * c)
+            transient = max(transient, 2 * batch * math.prod(n + 3 for n in spatial) * c)
         else:
             per = _POINTWISE_WORK.get(op, 1)
             work += per * out * max(1, len(layer.inputs) - 1)

@@ -1,7 +1,9 @@
 """The element-wise and resampling operators of the network language, forward and backward,
-on (N, H, W, C) arrays (numpy only, vectorised; no Python loop over pixels).
+on channels-last (N, *spatial, C) arrays, 1 to 3 spatial axes (numpy only, vectorised; no
+Python loop over positions).
 
-Semantics are those of ONNX (and PyTorch) on the NCHW tensor the spec's H, W, C stand for:
+Semantics are those of ONNX (and PyTorch) on the channel-first tensor (NCHW in 2-D) the spec's
+shape stands for:
 see ``docs`` of each function.  The backward functions give the gradient with respect to the
 input from the gradient ``g`` of the output (for an ERF: ``d(sum of a unit) / d input``), with
 PyTorch's choices at the kinks (ReLU and leaky ReLU slopes at 0 are those of ``x < 0``' side
@@ -133,7 +135,7 @@ def gelu_grad(x: Array, approximate: str) -> Array:
 def channel_values(value: Any, fallback: float, channels: int, dtype: Any,
                    what: str) -> Array:
     """A per-channel parameter (C,) or (1,) (a scalar field when ``value`` is None), shaped
-    to broadcast over (N, H, W, C)."""
+    to broadcast over (N, *spatial, C)."""
     if value is None:
         return np.asarray(fallback, dtype)
     arr = np.asarray(value, dtype).reshape(-1)
@@ -249,24 +251,31 @@ def upsample_axis_backward(g: Array, axis: int, f: int, mode: str) -> Array:
     return out
 
 
-def upsample(x: Array, factor: tuple[int, int], mode: str) -> Array:
-    """(N, H, W, C) upsampled by integer factors (ONNX Resize, ``nearest`` floor of o / f or
-    half-pixel ``linear``)."""
-    return upsample_axis(upsample_axis(x, 1, factor[0], mode), 2, factor[1], mode)
+def upsample(x: Array, factor: Sequence[int], mode: str) -> Array:
+    """(N, *spatial, C) upsampled by an integer factor per spatial axis (ONNX Resize,
+    ``nearest`` floor of o / f or half-pixel ``linear``)."""
+    for axis, f in enumerate(factor, start=1):
+        x = upsample_axis(x, axis, f, mode)
+    return x
 
 
-def upsample_backward(g: Array, factor: tuple[int, int], mode: str) -> Array:
-    return upsample_axis_backward(upsample_axis_backward(g, 2, factor[1], mode), 1,
-                                  factor[0], mode)
+def upsample_backward(g: Array, factor: Sequence[int], mode: str) -> Array:
+    for axis in range(len(factor), 0, -1):
+        g = upsample_axis_backward(g, axis, factor[axis - 1], mode)
+    return g
 
 
 def flatten(x: Array) -> Array:
-    """(N, H, W, C) -> (N, 1, 1, C H W) with channel index ``c H W + h W + w`` (the flatten of
-    the NCHW tensor, so imported Gemm weights apply unchanged)."""
-    n = x.shape[0]
-    return np.ascontiguousarray(x.transpose(0, 3, 1, 2)).reshape(n, 1, 1, -1)
+    """(N, *spatial, C) -> (N, 1, .., 1, C * prod(spatial)) with channel index ``c H W + h W + w``
+    in 2-D (the flatten of the channel-first tensor, so imported Gemm weights apply
+    unchanged; ``c T + t`` in 1-D, ``c D H W + d H W + h W + w`` in 3-D)."""
+    n, ndim = x.shape[0], x.ndim - 2
+    order = (0, x.ndim - 1, *range(1, x.ndim - 1))
+    return np.ascontiguousarray(x.transpose(order)).reshape(n, *(1,) * ndim, -1)
 
 
 def flatten_backward(g: Array, shape: Sequence[int]) -> Array:
-    n, h, w, c = shape
-    return np.ascontiguousarray(g.reshape(n, c, h, w).transpose(0, 2, 3, 1))
+    """The gradient of ``flatten`` handed back to its (N, *spatial, C) input of ``shape``."""
+    n, spatial, c = shape[0], tuple(shape[1:-1]), shape[-1]
+    order = (0, *range(2, len(shape)), 1)
+    return np.ascontiguousarray(g.reshape(n, c, *spatial).transpose(order))
