@@ -34,7 +34,7 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from functools import cached_property
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, overload
 
 from rfdocs.compute.spec import (
     GLOBAL_OPS,
@@ -246,42 +246,62 @@ class AxisRF:
 
 @dataclass(frozen=True)
 class LayerInfo:
-    """Everything computed for one node: its output shape, padding and receptive field."""
+    """Everything computed for one node: its output shape (spatial sizes, then channels), its
+    padding (before and after, per spatial axis) and its receptive field (one ``AxisRF`` per
+    spatial axis: 1 for sequences, 2 for images, 3 for volumes)."""
 
     name: str
     op: str
-    shape: tuple[int, int, int]
-    pads: tuple[int, int, int, int]
-    axes: tuple[AxisRF, AxisRF]
+    shape: tuple[int, ...]
+    pads: tuple[int, ...]
+    axes: tuple[AxisRF, ...]
     layer: Layer | None = None
 
     @property
-    def rf(self) -> tuple[Number, Number]:
-        return (self.axes[0].rf, self.axes[1].rf)
+    def ndim(self) -> int:
+        """Spatial axes: 1 (T), 2 (H, W) or 3 (D, H, W)."""
+        return len(self.axes)
 
     @property
-    def jump(self) -> tuple[Number, Number]:
-        return (self.axes[0].jump, self.axes[1].jump)
+    def spatial(self) -> tuple[int, ...]:
+        """The output's spatial sizes (the shape without its channels)."""
+        return self.shape[:-1]
 
     @property
-    def start(self) -> tuple[Number, Number]:
-        return (self.axes[0].start, self.axes[1].start)
+    def channels(self) -> int:
+        return self.shape[-1]
 
     @property
-    def padding(self) -> tuple[Number, Number]:
-        return (self.axes[0].padding, self.axes[1].padding)
+    def rf(self) -> tuple[Number, ...]:
+        return tuple(a.rf for a in self.axes)
 
     @property
-    def center(self) -> tuple[Number, Number]:
-        return (self.axes[0].center, self.axes[1].center)
+    def jump(self) -> tuple[Number, ...]:
+        return tuple(a.jump for a in self.axes)
+
+    @property
+    def start(self) -> tuple[Number, ...]:
+        return tuple(a.start for a in self.axes)
+
+    @property
+    def padding(self) -> tuple[Number, ...]:
+        return tuple(a.padding for a in self.axes)
+
+    @property
+    def center(self) -> tuple[Number, ...]:
+        return tuple(a.center for a in self.axes)
 
     @property
     def aligned(self) -> bool:
-        return self.axes[0].aligned and self.axes[1].aligned
+        return all(a.aligned for a in self.axes)
 
-    def box(self, y: int, x: int) -> tuple[tuple[Number, Number], tuple[Number, Number]]:
-        """((row first, row last), (col first, col last)) of the input seen by unit (y, x)."""
-        return self.axes[0].box(y), self.axes[1].box(x)
+    def box(self, *units: int) -> tuple[tuple[Number, Number], ...]:
+        """(first, last) input coordinate per axis seen by the unit at ``units`` (one index per
+        spatial axis: ``box(y, x)`` in 2-D gives ((row first, row last), (col first, col last)))."""
+        if len(units) != len(self.axes):
+            raise ValueError(f"a unit of a {len(self.axes)}-D layer has {len(self.axes)} "
+                             f"coordinates, got {len(units)}")
+        return tuple(a.box(u) for a, u in zip(self.axes, units, strict=True))
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -337,23 +357,48 @@ class Analysis:
 
 # --------------------------------------------------------------------------- shapes
 
+#: Names of the spatial axes in messages, by number of spatial axes.
+AXIS_NAMES = {1: ("length",), 2: ("height", "width"), 3: ("depth", "height", "width")}
+#: What one index along each axis is called in messages.
+UNIT_NAMES = {1: ("position",), 2: ("row", "column"), 3: ("slice", "row", "column")}
 
-def resolve_pads(layer: Layer, size: tuple[int, int]) -> tuple[int, int, int, int]:
-    """(top, bottom, left, right) padding of a window layer on an input of ``size`` (H, W)."""
+
+def _dims(values: Sequence[int]) -> str:
+    return "x".join(map(str, values))
+
+
+@overload
+def resolve_pads(layer: Layer, size: tuple[int, int]) -> tuple[int, int, int, int]: ...
+@overload
+def resolve_pads(layer: Layer, size: Sequence[int]) -> tuple[int, ...]: ...
+def resolve_pads(layer: Layer, size: Sequence[int]) -> tuple[int, ...]:
+    """Padding (before, after) per spatial axis, flattened -- (top, bottom, left, right) in
+    2-D -- of a layer on an input of spatial ``size`` (one entry per axis).  "same": TensorFlow's
+    (output = ceil(input / stride), the extra pixel after; a transposed conv's output = input *
+    stride); "same_lower" (ONNX SAME_LOWER): the extra pixel before; "causal": all of a conv or
+    pool's d (k - 1) before and none after (a transposed conv crops nothing before, so unit o
+    reads no input after o / s)."""
+    ndim = len(size)
     if not isinstance(layer.padding, str):
-        return layer.padding
+        return tuple(layer.padding)
     if layer.padding == "valid" or layer.op not in WINDOW_OPS:
-        return (0, 0, 0, 0)
+        return (0,) * (2 * ndim)
     pads: list[int] = []
-    for axis in range(2):
+    for axis in range(ndim):
         k, s, d = layer.kernel[axis], layer.stride[axis], layer.dilation[axis]
         span = d * (k - 1) + 1
         if layer.op == "deconv":  # output = input * stride
             total = span + layer.output_padding[axis] - s
             if total < 0:
-                raise SpecError(f"'same' needs a dilated kernel ({span}) of at least the stride "
-                                f"({s}) minus output_padding", layer=layer.name,
+                raise SpecError(f"{layer.padding!r} needs a dilated kernel ({span}) of at least "
+                                f"the stride ({s}) minus output_padding", layer=layer.name,
                                 field="padding", line=layer.line)
+            if layer.padding == "causal":
+                pads += [0, total]
+                continue
+        elif layer.padding == "causal":
+            pads += [span - 1, 0]
+            continue
         else:  # TensorFlow: output = ceil(input / stride), the extra pixel at bottom/right
             out = -(-size[axis] // s)
             total = max((out - 1) * s + span - size[axis], 0)
@@ -361,7 +406,7 @@ def resolve_pads(layer: Layer, size: tuple[int, int]) -> tuple[int, int, int, in
             pads += [total - total // 2, total // 2]
         else:
             pads += [total // 2, total - total // 2]
-    return (pads[0], pads[1], pads[2], pads[3])
+    return tuple(pads)
 
 
 def window_size(layer: Layer, n: int, axis: int, before: int, after: int) -> int:
@@ -381,55 +426,69 @@ def window_size(layer: Layer, n: int, axis: int, before: int, after: int) -> int
     return extent // s + 1
 
 
-def _shape(layer: Layer, ins: list[tuple[int, int, int]]) -> tuple[tuple[int, int, int],
-                                                                   tuple[int, int, int, int]]:
-    h, w, c = ins[0]
+@overload
+def _shape(layer: Layer, ins: Sequence[tuple[int, int, int]]
+           ) -> tuple[tuple[int, int, int], tuple[int, int, int, int]]: ...
+@overload
+def _shape(layer: Layer, ins: Sequence[tuple[int, ...]]
+           ) -> tuple[tuple[int, ...], tuple[int, ...]]: ...
+def _shape(layer: Layer, ins: Sequence[tuple[int, ...]]) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """(output shape, pads) of a layer reading inputs of shapes ``ins`` (spatial sizes, then
+    channels; any number of spatial axes)."""
+    first = ins[0]
+    size, c = first[:-1], first[-1]
+    ndim = len(size)
+    zero = (0,) * (2 * ndim)
     if layer.op in POINTWISE_OPS:
-        return (h, w, c), (0, 0, 0, 0)
+        return first, zero
     if layer.op in MERGE_OPS and layer.op != "concat":
-        return broadcast_shape(layer, ins), (0, 0, 0, 0)
+        return broadcast_shape(layer, ins), zero
     if layer.op in GLOBAL_OPS:
-        return (1, 1, h * w * c if layer.op == "flatten" else c), (0, 0, 0, 0)
+        return (*(1,) * ndim, math.prod(first) if layer.op == "flatten" else c), zero
     if layer.op == "dense":
-        if (h, w) != (1, 1):
-            raise SpecError(f"a dense layer needs a 1x1 input (put flatten or a global pool "
-                            f"before it), but {layer.inputs[0]!r} is {h}x{w}x{c}",
+        if any(n != 1 for n in size):
+            raise SpecError(f"a dense layer needs a {_dims((1,) * ndim)} input (put flatten or a "
+                            f"global pool before it), but {layer.inputs[0]!r} is {_dims(first)}",
                             layer=layer.name, field="inputs", line=layer.line)
         assert layer.filters is not None
-        return (1, 1, layer.filters), (0, 0, 0, 0)
+        return (*(1,) * ndim, layer.filters), zero
     if layer.op == "pad":
-        t, b, lft, r = resolve_pads(layer, (h, w))
-        return (h + t + b, w + lft + r, c), (t, b, lft, r)
+        pads = resolve_pads(layer, size)
+        return (*(n + pads[2 * a] + pads[2 * a + 1] for a, n in enumerate(size)), c), pads
     if layer.op == "upsample":
-        return (h * layer.factor[0], w * layer.factor[1], c), upsample_pads(layer)
+        return (*(n * layer.factor[a] for a, n in enumerate(size)), c), upsample_pads(layer, ndim)
     if layer.op == "concat":
         for other, src in zip(ins[1:], layer.inputs[1:], strict=True):
-            if other[:2] != ins[0][:2]:
-                raise SpecError(f"concat needs inputs of one height and width, but "
-                                f"{layer.inputs[0]!r} is {h}x{w} and {src!r} is "
-                                f"{other[0]}x{other[1]}", layer=layer.name,
+            if other[:-1] != size:
+                names = AXIS_NAMES.get(ndim, ("size",))
+                what = " and ".join((", ".join(names[:-1]), names[-1])) if ndim > 1 else names[0]
+                raise SpecError(f"concat needs inputs of one {what}, but "
+                                f"{layer.inputs[0]!r} is {_dims(size)} and {src!r} is "
+                                f"{_dims(other[:-1])}", layer=layer.name,
                                 field="inputs", line=layer.line)
-        return (h, w, sum(s[2] for s in ins)), (0, 0, 0, 0)
-    pads = resolve_pads(layer, (h, w))
+        return (*size, sum(s[-1] for s in ins)), zero
+    pads = resolve_pads(layer, size)
     out = [window_size(layer, n, axis, pads[2 * axis], pads[2 * axis + 1])
-           for axis, n in enumerate((h, w))]
+           for axis, n in enumerate(size)]
+    names = AXIS_NAMES.get(ndim, tuple(f"axis {a}" for a in range(ndim)))
     for axis, n in enumerate(out):
         if n < 1:
             span = layer.dilation[axis] * (layer.kernel[axis] - 1) + 1
             raise SpecError(
                 f"impossible shape: a {span}-pixel (dilated) window does not fit the "
-                f"{(h, w)[axis]}-pixel {'height' if axis == 0 else 'width'} of its input "
+                f"{size[axis]}-pixel {names[axis]} of its input "
                 f"with padding {pads[2 * axis]}+{pads[2 * axis + 1]}",
                 layer=layer.name, field="kernel", line=layer.line)
     if layer.op == "maxpool":
         from rfdocs.compute.conv import empty_window
 
-        for axis, n in enumerate((h, w)):
+        units = UNIT_NAMES.get(ndim, tuple(f"index on axis {a}" for a in range(ndim)))
+        for axis, n in enumerate(size):
             k, s, d = layer.kernel[axis], layer.stride[axis], layer.dilation[axis]
             o = empty_window(n, k, s, d, pads[2 * axis], out[axis])
             if o is not None:
                 raise SpecError(
-                    f"the window of output {('row', 'column')[axis]} {o} lies wholly in the "
+                    f"the window of output {units[axis]} {o} lies wholly in the "
                     "padding: it has no input value to take the maximum of (ONNX Runtime gives "
                     "the lowest float there, PyTorch refuses such padding); use less padding",
                     layer=layer.name, field="padding", line=layer.line)
@@ -442,31 +501,36 @@ def _shape(layer: Layer, ins: list[tuple[int, int, int]]) -> tuple[tuple[int, in
         channels = layer.filters
     else:
         channels = c
-    return (out[0], out[1], channels), pads
+    return (*out, channels), pads
 
 
-def broadcast_shape(layer: Layer, ins: list[tuple[int, int, int]]) -> tuple[int, int, int]:
-    """The shape of an elementwise merge (add, sub, mul, div): its inputs share height, width and
-    channels, except that an input of height and width 1 spreads over every position and one of
-    one channel over every channel (ONNX and numpy broadcasting, over H, W and C)."""
-    out = [max(s[i] for s in ins) for i in range(3)]
+def broadcast_shape(layer: Layer, ins: Sequence[tuple[int, ...]]) -> tuple[int, ...]:
+    """The shape of an elementwise merge (add, sub, mul, div): its inputs share their spatial
+    sizes and channels, except that an input of one unit along every spatial axis spreads over
+    every position and one of one channel over every channel (ONNX and numpy broadcasting)."""
+    out = tuple(max(s[i] for s in ins) for i in range(len(ins[0])))
+    ones = (1,) * (len(out) - 1)
     for other, src in zip(ins, layer.inputs, strict=True):
-        spatial_ok = other[:2] == tuple(out[:2]) or other[:2] == (1, 1)
-        if not spatial_ok or other[2] not in (1, out[2]):
-            first = ins[0]
-            raise SpecError(f"{layer.op} needs inputs of one shape (or of height and width 1, "
+        spatial_ok = other[:-1] == out[:-1] or other[:-1] == ones
+        if len(other) != len(out) or not spatial_ok or other[-1] not in (1, out[-1]):
+            what = {1: "of length 1", 2: "of height and width 1"}.get(
+                len(ones), f"of size {_dims(ones)}")
+            raise SpecError(f"{layer.op} needs inputs of one shape (or {what}, "
                             f"or one channel, which spread), but {layer.inputs[0]!r} is "
-                            f"{'x'.join(map(str, first))} and {src!r} is "
-                            f"{'x'.join(map(str, other))}", layer=layer.name,
+                            f"{_dims(ins[0])} and {src!r} is "
+                            f"{_dims(other)}", layer=layer.name,
                             field="inputs", line=layer.line)
-    return (out[0], out[1], out[2])
+    return out
 
 
-def upsample_pads(layer: Layer) -> tuple[int, int, int, int]:
+def upsample_pads(layer: Layer, ndim: int = 2) -> tuple[int, ...]:
     """An upsample layer as the transposed convolution reading the same input units: its
-    (top, bottom, left, right) pads (see ``upsample_kernel``)."""
-    ph, pw = upsample_kernel(layer, 0)[1], upsample_kernel(layer, 1)[1]
-    return (ph, ph, pw, pw)
+    (before, after) pads per axis (see ``upsample_kernel``)."""
+    pads: list[int] = []
+    for axis in range(ndim):
+        p = upsample_kernel(layer, axis)[1]
+        pads += [p, p]
+    return tuple(pads)
 
 
 def upsample_kernel(layer: Layer, axis: int) -> tuple[int, int]:
@@ -595,9 +659,14 @@ class Graph:
     more, which every unit reads at unit 0: see ``edge``) and ``units[v]`` per axis."""
 
     preds: tuple[tuple[int, ...], ...]
-    steps: tuple[tuple[Step, Step] | None, ...]
-    units: tuple[tuple[int, int], ...]
-    square: bool = False  # both axes alike at every node: one axis computes both
+    steps: tuple[tuple[Step, ...] | None, ...]
+    units: tuple[tuple[int, ...], ...]
+    square: bool = False  # every axis alike at every node: one axis computes them all
+
+    @property
+    def ndim(self) -> int:
+        """Spatial axes of every node."""
+        return len(self.units[0]) if self.units else 2
 
     def edge(self, v: int, u: int, axis: int) -> Step:
         """How the units of a node without steps (a merge or pass-through layer) read its input
@@ -614,20 +683,21 @@ def graph_of(nodes: Sequence[LayerInfo]) -> Graph:
 
 
 def _graph(preds: Sequence[tuple[int, ...]], layers: Sequence[Layer | None],
-           pads: Sequence[tuple[int, int, int, int]],
-           shapes: Sequence[tuple[int, int, int]]) -> Graph:
-    steps: list[tuple[Step, Step] | None] = []
+           pads: Sequence[tuple[int, ...]], shapes: Sequence[tuple[int, ...]]) -> Graph:
+    ndim = len(shapes[0]) - 1
+    axes = range(ndim)
+    steps: list[tuple[Step, ...] | None] = []
     for layer, pad, srcs in zip(layers, pads, preds, strict=True):
         if layer is not None and layer.op in (*WINDOW_OPS, "pad", "upsample"):
-            steps.append((layer_step(layer, 0, pad[0]), layer_step(layer, 1, pad[2])))
+            steps.append(tuple(layer_step(layer, a, pad[2 * a]) for a in axes))
         elif layer is not None and layer.op in GLOBAL_OPS:  # one window over the whole input
-            h, w = shapes[srcs[0]][:2]
-            steps.append((Step(1, 0, h - 1, _frac(h - 1, 2)), Step(1, 0, w - 1, _frac(w - 1, 2))))
+            size = shapes[srcs[0]]
+            steps.append(tuple(Step(1, 0, size[a] - 1, _frac(size[a] - 1, 2)) for a in axes))
         else:
             steps.append(None)
-    square = (all(s is None or s[0] == s[1] for s in steps)
-              and all(shape[0] == shape[1] for shape in shapes))
-    return Graph(tuple(preds), tuple(steps), tuple((s[0], s[1]) for s in shapes), square)
+    square = (all(s is None or all(t == s[0] for t in s) for s in steps)
+              and all(all(n == shape[0] for n in shape[:ndim]) for shape in shapes))
+    return Graph(tuple(preds), tuple(steps), tuple(shape[:ndim] for shape in shapes), square)
 
 
 State = tuple[Hull, Step] | None  # a node's hull and how its units read it; None: swept
@@ -669,14 +739,19 @@ class Fields:
             self.preds = {v: tuple(u for u in graph.preds[v] if need[u]) for v in self.order}
         self.position = {v: i for i, v in enumerate(self.order)}
         self.targets = [t for t in targets if t in self.position]
+        ndim = graph.ndim
         states: dict[int, State] = {}
         jumps: dict[int, tuple[Number, Number]] = {}
-        if graph.square:  # the same numbers along both axes
-            self.states, self.jumps = (states, states), (jumps, jumps)
+        self.states: tuple[dict[int, State], ...]
+        self.jumps: tuple[dict[int, tuple[Number, Number]], ...]
+        if graph.square:  # the same numbers along every axis
+            self.states = (states,) * ndim
+            self.jumps = (jumps,) * ndim
         else:
-            self.states, self.jumps = (states, {}), (jumps, {})
+            self.states = (states, *({} for _ in range(ndim - 1)))
+            self.jumps = (jumps, *({} for _ in range(ndim - 1)))
         self._domains: list[dict[int, list[Number]]] | None = None
-        for axis in range(1 if graph.square else 2):
+        for axis in range(1 if graph.square else ndim):
             self._forward(axis, max_lines)
 
     def _count(self, work: int) -> None:
@@ -690,8 +765,9 @@ class Fields:
         the same for its last-coordinate lines: its own units (for a target) and whatever
         later nodes read of it.  Computed once, when a merge first needs it."""
         if self._domains is None:
-            self._domains = [self._domain_pass(0)]
-            self._domains.append(self._domains[0] if self.graph.square else self._domain_pass(1))
+            first = self._domain_pass(0)
+            self._domains = [first if self.graph.square or a == 0 else self._domain_pass(a)
+                             for a in range(self.graph.ndim)]
         return self._domains[axis][node]
 
     def _domain_pass(self, axis: int) -> dict[int, list[Number]]:
@@ -860,17 +936,19 @@ class WorkLimit(ValueError):
 
 
 def analyze(net: Network, *, max_lines: int = MAX_LINES) -> Analysis:
-    """Shapes and receptive fields of every node (raises SpecError for impossible shapes).
-    ``max_lines``: boxes a merge keeps per axis before its units are swept instead."""
+    """Shapes and receptive fields of every node (raises SpecError for impossible shapes), along
+    each of the input's spatial axes.  ``max_lines``: boxes a merge keeps per axis before its
+    units are swept instead."""
     index = {INPUT_NAME: 0}
-    shapes = [net.input]
-    pads: list[tuple[int, int, int, int]] = [(0, 0, 0, 0)]
+    shapes: list[tuple[int, ...]] = [tuple(net.input)]
+    ndim = len(net.input) - 1
+    pads: list[tuple[int, ...]] = [(0,) * (2 * ndim)]
     preds: list[tuple[int, ...]] = [()]
     for layer in net.layers:
         srcs = tuple(index[name] for name in layer.inputs)
         shape, pad = _shape(layer, [shapes[i] for i in srcs])
-        if shape[0] * shape[1] * shape[2] > 10**12:
-            raise SpecError(f"output of {shape[0]}x{shape[1]}x{shape[2]} is unreasonably large",
+        if math.prod(shape) > 10**12:
+            raise SpecError(f"output of {_dims(shape)} is unreasonably large",
                             layer=layer.name, line=layer.line)
         index[layer.name] = len(shapes)
         shapes.append(shape)
@@ -883,7 +961,7 @@ def analyze(net: Network, *, max_lines: int = MAX_LINES) -> Analysis:
     shared: dict[tuple[int, int], AxisRF] = {}  # pass-through layers share their input's
     for i, node in enumerate(layers):
         axes = []
-        for axis in range(2):
+        for axis in range(ndim):
             state = fields.states[axis][i]
             key = (id(state), graph.units[i][axis])
             rf = shared.get(key) if state is not None else None
@@ -893,23 +971,31 @@ def analyze(net: Network, *, max_lines: int = MAX_LINES) -> Analysis:
                     shared[key] = rf
             axes.append(rf)
         if node is None:
-            nodes.append(LayerInfo(INPUT_NAME, "input", net.input, pads[0], (axes[0], axes[1])))
+            nodes.append(LayerInfo(INPUT_NAME, "input", shapes[0], pads[0], tuple(axes)))
         else:
-            nodes.append(LayerInfo(node.name, node.op, shapes[i], pads[i], (axes[0], axes[1]),
-                                   node))
+            nodes.append(LayerInfo(node.name, node.op, shapes[i], pads[i], tuple(axes), node))
     analysis = Analysis(net, tuple(nodes))
     analysis.__dict__["graph"] = graph  # the cached properties, already known
     analysis.__dict__["index"] = index
     return analysis
 
 
-def clipped_box(info: LayerInfo, y: int, x: int, size: tuple[int, int]) -> tuple[
-        tuple[int, int], tuple[int, int]] | None:
-    """Whole input pixels seen by unit (y, x), clipped to an input of ``size``; None if none."""
+def clipped_box_nd(info: LayerInfo, units: Sequence[int], size: Sequence[int]
+                   ) -> tuple[tuple[int, int], ...] | None:
+    """Whole input positions (first, last) per axis seen by the unit at ``units``, clipped to
+    an input of spatial ``size``; None if it sees none."""
     out = []
-    for (lo, hi), n in zip(info.box(y, x), size, strict=True):
+    for (lo, hi), n in zip(info.box(*units), size, strict=True):
         a, b = max(math.ceil(lo), 0), min(math.floor(hi), n - 1)
         if a > b:
             return None
         out.append((a, b))
-    return (out[0], out[1])
+    return tuple(out)
+
+
+def clipped_box(info: LayerInfo, y: int, x: int, size: Sequence[int]) -> tuple[
+        tuple[int, int], tuple[int, int]] | None:
+    """Whole input pixels seen by unit (y, x) of a 2-D layer, clipped to an input of ``size``;
+    None if none (``clipped_box_nd`` for any number of axes)."""
+    box = clipped_box_nd(info, (y, x), size)
+    return None if box is None else (box[0], box[1])
