@@ -25,8 +25,9 @@ OPSET = 21  # Gelu needs 20
 def onnx_model(net: Network, *, seed: int = 0, every_node: bool = True) -> Any:
     """``net`` with its numbers (``net.params``, else named kernels or ``init_weights(seed)``,
     as the engine resolves them: the weights are fixed here so both engines get the same ones)
-    as an ONNX model whose outputs are every node (NCHW, or (N, K) after flatten and dense),
-    or only the last one (``every_node=False``: onnxruntime may then fuse nodes)."""
+    as an ONNX model whose outputs are every node (channel first: NCT, NCHW or NCDHW, or (N, K)
+    after flatten and dense), or only the last one (``every_node=False``: onnxruntime may then
+    fuse nodes)."""
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 
@@ -34,7 +35,9 @@ def onnx_model(net: Network, *, seed: int = 0, every_node: bool = True) -> Any:
     shapes = {node.name: node.shape for node in analyze(net)}
     nodes: list[Any] = []
     inits: list[Any] = []
-    rank = {INPUT_NAME: 4}
+    ndim = net.ndim
+    full_rank = ndim + 2
+    rank = {INPUT_NAME: full_rank}
 
     def const(name: str, value: Any, dtype: Any = np.float32) -> str:
         inits.append(numpy_helper.from_array(np.asarray(value, dtype), name))
@@ -44,7 +47,7 @@ def onnx_model(net: Network, *, seed: int = 0, every_node: bool = True) -> Any:
         """A per-channel (C,) or scalar value shaped to broadcast over NCHW (or (N, C))."""
         arr = np.asarray(value, np.float32)
         if arr.size > 1:
-            arr = arr.reshape((-1, 1, 1) if r == 4 else (-1,))
+            arr = arr.reshape((-1, *(1,) * ndim) if r == full_rank else (-1,))
         return const(name, arr)
 
     def as_2d(src: str, r: int, name: str) -> str:
@@ -58,21 +61,22 @@ def onnx_model(net: Network, *, seed: int = 0, every_node: bool = True) -> Any:
         ins = list(layer.inputs)
         r = rank[ins[0]]
         own = net.params.get(name, {})
-        h, w = shapes[ins[0]][:2]
-        pads = resolve_pads(layer, (h, w))
-        onnx_pads = [pads[0], pads[2], pads[1], pads[3]]
+        pads = resolve_pads(layer, shapes[ins[0]][:-1])
+        onnx_pads = [*pads[0::2], *pads[1::2]]  # every axis' start, then every axis' end
         geo: dict[str, Any] = {"kernel_shape": list(layer.kernel), "strides": list(layer.stride),
                "pads": onnx_pads, "dilations": list(layer.dilation)}
         out_rank = r
         if op == "conv":
             wt = weights[name]
             nodes.append(helper.make_node(
-                "Conv", [ins[0], const(name + "/W", wt["weight"].transpose(3, 2, 0, 1)),
+                "Conv", [ins[0], const(name + "/W", wt["weight"].transpose(
+                    ndim + 1, ndim, *range(ndim))),
                          const(name + "/B", wt["bias"])], [name], group=layer.groups, **geo))
         elif op == "deconv":
             wt = weights[name]
             nodes.append(helper.make_node(
-                "ConvTranspose", [ins[0], const(name + "/W", wt["weight"].transpose(2, 3, 0, 1)),
+                "ConvTranspose", [ins[0], const(name + "/W", wt["weight"].transpose(
+                    ndim, ndim + 1, *range(ndim))),
                                   const(name + "/B", wt["bias"])], [name],
                 output_padding=list(layer.output_padding), **geo))
         elif op == "maxpool":
@@ -95,9 +99,9 @@ def onnx_model(net: Network, *, seed: int = 0, every_node: bool = True) -> Any:
             kind = "GlobalAveragePool" if op == "globalavgpool" else "GlobalMaxPool"
             nodes.append(helper.make_node(kind, ins, [name]))
         elif op == "pad":
-            t, b, lft, rt = pads
             nodes.append(helper.make_node(
-                "Pad", [ins[0], const(name + "/pads", [0, 0, t, lft, 0, 0, b, rt], np.int64),
+                "Pad", [ins[0], const(name + "/pads", [0, 0, *pads[0::2], 0, 0, *pads[1::2]],
+                                      np.int64),
                         const(name + "/value", layer.value)], [name], mode="constant"))
         elif op == "upsample":
             scales = const(name + "/scales", [1, 1, *layer.factor])
@@ -144,7 +148,7 @@ def onnx_model(net: Network, *, seed: int = 0, every_node: bool = True) -> Any:
         elif op == "softmax":
             nodes.append(helper.make_node("Softmax", ins, [name], axis=1))
         elif op == "batchnorm":
-            c = shapes[name][2]
+            c = shapes[name][-1]
             stats = [const(f"{name}/{k}", own.get(k, np.full(c, d, np.float32)))
                      for k, d in (("scale", 1.0), ("bias", 0.0), ("mean", 0.0), ("var", 1.0))]
             nodes.append(helper.make_node("BatchNormalization", [ins[0], *stats], [name],
@@ -159,13 +163,13 @@ def onnx_model(net: Network, *, seed: int = 0, every_node: bool = True) -> Any:
         rank[name] = out_rank
 
     def nchw(name: str) -> list[Any]:
-        h, w, c = shapes[name]
-        return [None, c * h * w] if rank[name] == 2 else [None, c, h, w]
+        *spatial, c = shapes[name]
+        return [None, c * int(np.prod(spatial))] if rank[name] == 2 else [None, c, *spatial]
 
-    h, w, c = net.input
+    *spatial, c = net.input
     graph = helper.make_graph(
         nodes, "net", [helper.make_tensor_value_info(INPUT_NAME, TensorProto.FLOAT,
-                                                     [None, c, h, w])],
+                                                     [None, c, *spatial])],
         [helper.make_tensor_value_info(layer.name, TensorProto.FLOAT, nchw(layer.name))
          for layer in (net.layers if every_node else net.layers[-1:])], inits)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)])
@@ -186,18 +190,27 @@ def ort_session(model: Any, *, threads: int = 1) -> Any:
                                 providers=["CPUExecutionProvider"])
 
 
+def channels_first(x: Arr) -> Arr:
+    """(N, *spatial, C) -> (N, C, *spatial)."""
+    return np.ascontiguousarray(np.moveaxis(x, -1, 1))
+
+
+def channels_last(x: Arr) -> Arr:
+    """(N, C, *spatial) -> (N, *spatial, C)."""
+    return np.ascontiguousarray(np.moveaxis(x, 1, -1))
+
+
 def ort_forward(net: Network, x: Arr, *, seed: int = 0) -> dict[str, Arr]:
-    """Every node's output by onnxruntime, as (N, H, W, C) float32 arrays, for an (N, H, W, C)
-    input (an (N, K) output becomes (N, 1, 1, K))."""
+    """Every node's output by onnxruntime, as (N, *spatial, C) float32 arrays, for an
+    (N, *spatial, C) input (an (N, K) output becomes (N, 1, .., 1, K))."""
     session = ort_session(onnx_model(net, seed=seed))
     names = [layer.name for layer in net.layers]
-    outs = session.run(names, {INPUT_NAME: np.ascontiguousarray(x.transpose(0, 3, 1, 2),
-                                                                np.float32)})
+    outs = session.run(names, {INPUT_NAME: channels_first(x.astype(np.float32))})
     result = {}
     for name, value in zip(names, outs, strict=True):
         arr = np.asarray(value)
-        result[name] = (arr.reshape(arr.shape[0], 1, 1, -1) if arr.ndim == 2
-                        else arr.transpose(0, 2, 3, 1))
+        result[name] = (arr.reshape(arr.shape[0], *(1,) * net.ndim, -1) if arr.ndim == 2
+                        else channels_last(arr))
     return result
 
 
@@ -240,7 +253,7 @@ def random_params(net: Network, seed: int = 0) -> Network:
     weights = layer_weights(net, seed=seed, dtype=np.float32)
     params: dict[str, dict[str, Arr]] = {}
     for layer in net.layers:
-        c = shapes[layer.name][2]
+        c = shapes[layer.name][-1]
         if layer.name in weights:
             params[layer.name] = {
                 "weight": weights[layer.name]["weight"],

@@ -6,6 +6,7 @@ bounds checked by hand.  Shares no code with ``rfdocs.compute.conv``.  Arrays ar
 
 from __future__ import annotations
 
+import itertools
 import math
 from typing import Any
 
@@ -144,4 +145,86 @@ def avg_pool2d(x: Arr, kernel: tuple[int, int], stride: tuple[int, int],
                     if inside:
                         total += x[py - pads[0], px - pads[2], ch]
                 y[oy, ox, ch] = total / count if count else 0.0
+    return y
+
+
+# --------------------------------------------------------------------------- any dimension
+
+
+def conv_nd(x: Arr, w: Arr, stride: tuple[int, ...], pads: tuple[int, ...],
+            dilation: tuple[int, ...], groups: int) -> Arr:
+    """``conv2d`` in any number of spatial axes: x (*spatial, Cin), w (*kernel, Cin/G, Cout),
+    pads (before, after) per axis; one output position and one tap at a time."""
+    ndim = x.ndim - 1
+    spatial, kernel = x.shape[:-1], w.shape[:ndim]
+    cg, cout = w.shape[ndim], w.shape[ndim + 1]
+    og = cout // groups
+    out = tuple(out_size(spatial[a], kernel[a], stride[a], dilation[a], pads[2 * a],
+                         pads[2 * a + 1], False) for a in range(ndim))
+    y = np.zeros((*out, cout))
+    for o_pos in itertools.product(*(range(n) for n in out)):
+        for tap in itertools.product(*(range(k) for k in kernel)):
+            src = tuple(o_pos[a] * stride[a] - pads[2 * a] + tap[a] * dilation[a]
+                        for a in range(ndim))
+            if not all(0 <= src[a] < spatial[a] for a in range(ndim)):
+                continue
+            for o in range(cout):
+                g = o // og
+                for c in range(cg):
+                    y[(*o_pos, o)] += x[(*src, g * cg + c)] * w[(*tap, c, o)]
+    return y
+
+
+def conv_transpose_nd(x: Arr, w: Arr, stride: tuple[int, ...], pads: tuple[int, ...],
+                      dilation: tuple[int, ...], output_padding: tuple[int, ...],
+                      groups: int) -> Arr:
+    """``conv_transpose2d``'s scatter form in any number of spatial axes: w (*kernel, Cin,
+    Cout/G)."""
+    ndim = x.ndim - 1
+    spatial, kernel = x.shape[:-1], w.shape[:ndim]
+    cin, og = x.shape[-1], w.shape[-1]
+    cg = cin // groups
+    out = tuple((spatial[a] - 1) * stride[a] - pads[2 * a] - pads[2 * a + 1]
+                + dilation[a] * (kernel[a] - 1) + 1 + output_padding[a] for a in range(ndim))
+    y = np.zeros((*out, og * groups))
+    for i_pos in itertools.product(*(range(n) for n in spatial)):
+        for tap in itertools.product(*(range(k) for k in kernel)):
+            dst = tuple(i_pos[a] * stride[a] - pads[2 * a] + tap[a] * dilation[a]
+                        for a in range(ndim))
+            if not all(0 <= dst[a] < out[a] for a in range(ndim)):
+                continue
+            for c in range(cin):
+                g = c // cg
+                for o in range(og):
+                    y[(*dst, g * og + o)] += x[(*i_pos, c)] * w[(*tap, c, o)]
+    return y
+
+
+def pool_nd(x: Arr, kernel: tuple[int, ...], stride: tuple[int, ...], pads: tuple[int, ...],
+            dilation: tuple[int, ...], ceil_mode: bool, kind: str,
+            count_include_pad: bool = True) -> Arr:
+    """Max (``kind`` "max": over taps inside the input) or average pooling in any number of
+    spatial axes, the divisor as ``avg_pool2d``'s."""
+    ndim = x.ndim - 1
+    spatial = x.shape[:-1]
+    out = tuple(out_size(spatial[a], kernel[a], stride[a], dilation[a], pads[2 * a],
+                         pads[2 * a + 1], ceil_mode) for a in range(ndim))
+    y = np.zeros((*out, x.shape[-1]))
+    for o_pos in itertools.product(*(range(n) for n in out)):
+        values = []
+        count = 0
+        for tap in itertools.product(*(range(k) for k in kernel)):
+            padded = tuple(o_pos[a] * stride[a] + tap[a] * dilation[a] for a in range(ndim))
+            src = tuple(padded[a] - pads[2 * a] for a in range(ndim))
+            inside = all(0 <= src[a] < spatial[a] for a in range(ndim))
+            in_pads = all(padded[a] < spatial[a] + pads[2 * a] + pads[2 * a + 1]
+                          for a in range(ndim))
+            if inside:
+                values.append(x[src])
+            if inside or (count_include_pad and in_pads):
+                count += 1
+        if kind == "max":
+            y[o_pos] = np.max(values, axis=0) if values else -np.inf
+        else:
+            y[o_pos] = np.sum(values, axis=0) / count if count else 0.0
     return y
