@@ -377,7 +377,8 @@ def input_gradient(
     acts = run_layers(layers, xb, numbers, max_bytes=max_bytes)
     where = _unit(acts[target].shape[1:-1], unit, target)
     seed = np.zeros_like(acts[target])
-    seed[(slice(None), *where, slice(None))] = 1.0
+    index: tuple[slice | int, ...] = (slice(None), *where, slice(None))
+    seed[index] = 1.0
     grads: dict[str, Array] = {target: seed}
     for lay in reversed(layers):
         g = grads.pop(lay.name, None)
