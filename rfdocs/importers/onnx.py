@@ -1,5 +1,7 @@
-"""ONNX models as rfdocs networks: every supported node becomes a layer, NCHW becomes H, W, C,
-weights become channels-last ``Network.params`` (float32), shape subgraphs are folded.
+"""ONNX models as rfdocs networks: every supported node becomes a layer, channel-first tensors
+become channels-last shapes (NCT -> (T, C) for sequences, NCHW -> (H, W, C) for images, NCDHW ->
+(D, H, W, C) for volumes), weights become channels-last ``Network.params`` (float32), shape
+subgraphs are folded.
 
 The file is data, never code: its size is checked before it is read, external weight files must
 lie inside ``base_dir`` (symbolic links followed before checking), only the default operator
@@ -87,16 +89,34 @@ _DTYPES: dict[int, tuple[str, str]] = {  # ONNX data type -> numpy dtype, typed 
 
 @dataclass(frozen=True)
 class Act:
-    """A tensor computed from the input: the layer that computes it and its H, W, C shape.
-    ``flat``: the ONNX tensor is (N, K) (after Flatten or Gemm), held as 1x1xK."""
+    """A tensor computed from the input: the layer that computes it and its (*spatial, C) shape
+    (H, W, C for images). ``flat``: the ONNX tensor is (N, K) (after Flatten or Gemm), held as
+    1x1xK (one 1 per spatial axis)."""
 
     name: str
-    shape: tuple[int, int, int]
+    shape: tuple[int, ...]
     flat: bool = False
 
+    @property
+    def spatial(self) -> tuple[int, ...]:
+        return self.shape[:-1]
+
+    @property
+    def channels(self) -> int:
+        return self.shape[-1]
+
+    @property
+    def rank(self) -> int:
+        """The rank of the ONNX tensor: 2 when flat, else batch, channels and spatial axes."""
+        return 2 if self.flat else len(self.shape) + 1
+
     def onnx_shape(self) -> tuple[int, ...]:
-        h, w, c = self.shape
-        return (1, c) if self.flat else (1, c, h, w)
+        return (1, self.channels) if self.flat else (1, self.channels, *self.spatial)
+
+
+#: How a model's input is described in messages, by its number of spatial axes.
+_LAYOUT = {1: "(N, C, T)", 2: "(N, C, H, W)", 3: "(N, C, D, H, W)"}
+_KIND = {1: "sequence", 2: "image", 3: "volume"}
 
 
 Value = Act | Array
@@ -374,11 +394,12 @@ class _Importer:
             raise ModelError("the model has sparse initializers (not supported)")
         self.values: dict[str, Value] = {}
         self.layers: list[Layer] = []
-        self.shapes: dict[str, tuple[int, int, int]] = {}
+        self.shapes: dict[str, tuple[int, ...]] = {}
         self.params: dict[str, dict[str, Array]] = {}
         self.biasless_dense: set[str] = set()
         self.input_name = ""
         self.nhwc = False  # the input is (N, H, W, C), made NCHW by a Transpose (tf2onnx)
+        self.ndim = 2  # spatial axes of the input: 1 (N, C, T), 2 (N, C, H, W), 3 (N, C, D, H, W)
         self.node_names: dict[int, str] = {}
         self.consumers: dict[str, int] = {}
 
@@ -524,43 +545,59 @@ class _Importer:
                     dims.append(int(dim.dim_value))
                 else:
                     dims.append(dim.dim_param or "?")
-        if len(dims) != 4:
+        if len(dims) not in (3, 4, 5):
             raise ModelError(f"the model's input {quote(value.name)} has shape {dims or '?'}; "
-                             "rfdocs reads image models with an (N, C, H, W) input")
+                             "rfdocs reads models with an (N, C, H, W) image input, an "
+                             "(N, C, T) sequence or an (N, C, D, H, W) volume")
+        self.ndim = len(dims) - 2
         users = [n for n in live if value.name in n.input]
         self.nhwc = bool(users) and all(
             n.op_type == "Transpose" and [int(v) for v in self.attrs(n).get("perm", [])]
-            == [0, 3, 1, 2] for n in users)
+            == [0, len(dims) - 1, *range(1, len(dims) - 1)] for n in users)
         shape = self._input_hwc(dims, input_shape, nhwc=self.nhwc)
         self.values[value.name] = Act(INPUT_NAME, shape)
 
     def _input_hwc(self, dims: Sequence[Any], given: Sequence[int] | None,
-                   nhwc: bool) -> tuple[int, int, int]:
-        c, h, w = (dims[3], dims[1], dims[2]) if nhwc else (dims[1], dims[2], dims[3])
+                   nhwc: bool) -> tuple[int, ...]:
+        """The input's (*spatial, C) from its ONNX dims (channel first, or last for nhwc)."""
+        nd = len(dims) - 2
+        c = dims[-1] if nhwc else dims[1]
+        spatial = list(dims[1:-1] if nhwc else dims[2:])
+        names = ("length",) if nd == 1 else ("height", "width") if nd == 2 else (
+            "depth", "height", "width")
         if given is not None:
             given = [int(v) for v in given]
-            if len(given) not in (2, 3) or any(v < 1 or v > MAX_DIM for v in given):
-                raise ModelError(f"input_shape must be (height, width) or (height, width, "
-                                 f"channels) of positive sizes, got {quote(tuple(given))}")
-            h, w = given[0], given[1]
-            if len(given) == 3:
-                if isinstance(c, int) and c != given[2]:
-                    raise ModelError(f"input_shape gives {given[2]} channels but the model's "
+            if len(given) not in (nd, nd + 1) or any(v < 1 or v > MAX_DIM for v in given):
+                listed = ", ".join(names)
+                raise ModelError(f"input_shape must be ({listed}) or ({listed}, channels) of "
+                                 f"positive sizes, got {quote(tuple(given))}")
+            spatial = given[:nd]
+            if len(given) == nd + 1:
+                if isinstance(c, int) and c != given[nd]:
+                    raise ModelError(f"input_shape gives {given[nd]} channels but the model's "
                                      f"input has {c}")
-                c = given[2]
+                c = given[nd]
         if not isinstance(c, int):
             raise ModelError(f"the model's input channels are not fixed ({quote(c)}); give "
-                             "input_shape as (height, width, channels)")
-        if not isinstance(h, int) or not isinstance(w, int):
-            raise ModelError(f"the model's input height and width are not fixed ({quote(h)}, "
-                             f"{quote(w)}); give them: input_shape=(224, 224) in Python, "
-                             "--input-shape 224x224 on the command line")
-        for size in (h, w, c):
-            if size > MAX_DIM:
-                raise ModelError(f"the model's input is {h}x{w}x{c}; sizes are at most {MAX_DIM}")
-        return (h, w, c)
+                             f"input_shape as ({', '.join(names)}, channels)")
+        if not all(isinstance(n, int) for n in spatial):
+            if nd == 2:
+                raise ModelError(f"the model's input height and width are not fixed "
+                                 f"({quote(spatial[0])}, {quote(spatial[1])}); give them: "
+                                 "input_shape=(224, 224) in Python, --input-shape 224x224 on "
+                                 "the command line")
+            example = {1: ("(16000,)", "16000"), 3: ("(16, 112, 112)", "16x112x112")}[nd]
+            raise ModelError(f"the model's input {' and '.join(names)} are not all fixed "
+                             f"({', '.join(quote(n) for n in spatial)}); give them: "
+                             f"input_shape={example[0]} in Python, --input-shape {example[1]} "
+                             "on the command line")
+        shape = (*(int(n) for n in spatial), c)
+        if max(shape) > MAX_DIM:
+            raise ModelError(f"the model's input is {'x'.join(map(str, shape))}; sizes are at "
+                             f"most {MAX_DIM}")
+        return shape
 
-    def _net_input(self) -> tuple[int, int, int]:
+    def _net_input(self) -> tuple[int, ...]:
         act = self.values[self.input_name]
         assert isinstance(act, Act)
         return act.shape
@@ -632,12 +669,12 @@ class _Importer:
         raw: dict[str, Any] = {"name": name, "op": op, **(fields or {}),
                                "inputs": [a.name for a in inputs]}
         try:
-            layer = layer_from_mapping(raw, len(self.layers), INPUT_NAME)
+            layer = layer_from_mapping(raw, len(self.layers), INPUT_NAME, ndim=self.ndim)
             shape, _ = layer_shape(layer, [a.shape for a in inputs])
         except SpecError as err:
             raise self.error(node, err.message) from None
         if max(shape) > MAX_DIM:
-            raise self.error(node, f"its output is {shape[0]}x{shape[1]}x{shape[2]}; sizes are at "
+            raise self.error(node, f"its output is {'x'.join(map(str, shape))}; sizes are at "
                              f"most {MAX_DIM}")
         self.layers.append(layer)
         self.shapes[name] = shape
@@ -703,12 +740,15 @@ class _Importer:
     # ----------------------------------------------------------------- windows
 
     def _spatial(self, node: Any, attrs: dict[str, Any], key: str, default: int) -> list[int]:
+        """One value per spatial axis of the model's input (``default`` for each if absent)."""
         values = attrs.get(key)
         if values is None:
-            return [default, default]
+            return [default] * self.ndim
         values = [int(v) for v in values]
-        if len(values) != 2:
-            raise self.error(node, f"{key} {values}: rfdocs reads 2-D (image) operators only")
+        if len(values) != self.ndim:
+            raise self.error(node, f"{key} {values} has {len(values)} axes, but the model's "
+                             f"input is a {self.ndim}-D {_KIND[self.ndim]} {_LAYOUT[self.ndim]}; "
+                             "rfdocs reads operators over every spatial axis of the input")
         return values
 
     def _pads(self, node: Any, attrs: dict[str, Any]) -> list[int] | str:
@@ -722,40 +762,46 @@ class _Importer:
         if auto not in ("NOTSET", ""):
             raise self.error(node, f"auto_pad {quote(auto)} is not NOTSET, SAME_UPPER, "
                              "SAME_LOWER or VALID")
-        pads = [int(v) for v in attrs.get("pads", [0, 0, 0, 0])]
-        if len(pads) != 4 or min(pads) < 0:
-            raise self.error(node, f"pads {pads}: rfdocs reads four non-negative 2-D pads")
-        return [pads[0], pads[2], pads[1], pads[3]]  # ONNX: begins then ends; rfdocs: t, b, l, r
+        nd = self.ndim
+        pads = [int(v) for v in attrs.get("pads", [0] * (2 * nd))]
+        if len(pads) != 2 * nd or min(pads) < 0:
+            count = "four" if nd == 2 else str(2 * nd)
+            raise self.error(node, f"pads {pads}: rfdocs reads {count} non-negative {nd}-D pads")
+        # ONNX: every axis' begin, then every axis' end; rfdocs: before, after per axis
+        return [v for a in range(nd) for v in (pads[a], pads[nd + a])]
 
     def image(self, node: Any, index: int = 0) -> Act:
         act = self.act(node, index)
         if act.flat:
             raise self.error(node, "its input is flat (N, K) here; rfdocs reads this operator on "
-                             "(N, C, H, W) images")
+                             f"{_LAYOUT[self.ndim]} {_KIND[self.ndim]}s")
         return act
 
     def conv(self, node: Any) -> None:
         x = self.image(node)
         a = self.attrs(node)
         w = self.const(node, 1, "weight")
-        if w.ndim != 4:
-            raise self.error(node, f"weight of shape {list(w.shape)}: rfdocs reads 2-D "
-                             "convolutions (a 4-D weight)")
+        nd = self.ndim
+        if w.ndim != nd + 2:
+            raise self.error(node, f"weight of shape {list(w.shape)}: the model's input is "
+                             f"{nd}-D, so rfdocs reads {nd}-D convolutions (a {nd + 2}-D weight)")
         groups = int(a.get("group", 1))
-        cout, cin_g, kh, kw = (int(v) for v in w.shape)
+        cout, cin_g = int(w.shape[0]), int(w.shape[1])
+        sizes = [int(v) for v in w.shape[2:]]
         kernel = self._spatial(node, a, "kernel_shape", 0)
-        if kernel != [0, 0] and kernel != [kh, kw]:
-            raise self.error(node, f"kernel_shape {kernel} differs from the weight's {kh}x{kw}")
-        if groups < 1 or x.shape[2] != cin_g * groups:
+        if kernel != [0] * nd and kernel != sizes:
+            raise self.error(node, f"kernel_shape {kernel} differs from the weight's "
+                             f"{'x'.join(map(str, sizes))}")
+        if groups < 1 or x.channels != cin_g * groups:
             raise self.error(node, f"weight of shape {list(w.shape)} and group {groups} do not "
-                             f"fit the input's {x.shape[2]} channels")
-        params = {"weight": w.transpose(2, 3, 1, 0)}
+                             f"fit the input's {x.channels} channels")
+        params = {"weight": w.transpose(*range(2, nd + 2), 1, 0)}
         if self.has(node, 2):
             bias = self.const(node, 2, "bias").reshape(-1)
             if bias.size != cout:
                 raise self.error(node, f"bias of {bias.size} values for {cout} filters")
             params["bias"] = bias
-        fields = {"kernel": [kh, kw], "stride": self._spatial(node, a, "strides", 1),
+        fields = {"kernel": sizes, "stride": self._spatial(node, a, "strides", 1),
                   "padding": self._pads(node, a), "dilation": self._spatial(node, a, "dilations", 1),
                   "filters": cout, "groups": groups}
         self.emit(node, "conv", [x], fields, params)
@@ -764,20 +810,24 @@ class _Importer:
         x = self.image(node)
         a = self.attrs(node)
         w = self.const(node, 1, "weight")
-        if w.ndim != 4:
-            raise self.error(node, f"weight of shape {list(w.shape)}: rfdocs reads 2-D "
-                             "transposed convolutions (a 4-D weight)")
+        nd = self.ndim
+        if w.ndim != nd + 2:
+            raise self.error(node, f"weight of shape {list(w.shape)}: the model's input is "
+                             f"{nd}-D, so rfdocs reads {nd}-D transposed convolutions (a "
+                             f"{nd + 2}-D weight)")
         groups = int(a.get("group", 1))
         if groups != 1:
             raise self.error(node, f"group {groups}: rfdocs reads transposed convolutions with "
                              "group 1 only")
-        cin, cout, kh, kw = (int(v) for v in w.shape)
-        if cin != x.shape[2]:
+        cin, cout = int(w.shape[0]), int(w.shape[1])
+        ksizes = [int(v) for v in w.shape[2:]]
+        if cin != x.channels:
             raise self.error(node, f"weight of shape {list(w.shape)} does not fit the input's "
-                             f"{x.shape[2]} channels")
+                             f"{x.channels} channels")
         kernel = self._spatial(node, a, "kernel_shape", 0)
-        if kernel != [0, 0] and kernel != [kh, kw]:
-            raise self.error(node, f"kernel_shape {kernel} differs from the weight's {kh}x{kw}")
+        if kernel != [0] * nd and kernel != ksizes:
+            raise self.error(node, f"kernel_shape {kernel} differs from the weight's "
+                             f"{'x'.join(map(str, ksizes))}")
         stride = self._spatial(node, a, "strides", 1)
         dilation = self._spatial(node, a, "dilations", 1)
         out_pad = self._spatial(node, a, "output_padding", 0)
@@ -785,15 +835,15 @@ class _Importer:
         output_shape = a.get("output_shape")
         pads: list[int]
         if output_shape is not None or auto in ("SAME_UPPER", "SAME_LOWER"):
-            sizes = x.shape[:2]
+            sizes = x.spatial
             if output_shape is not None:
-                wanted = [int(v) for v in output_shape][-2:]
+                wanted = [int(v) for v in output_shape][-nd:]
             else:
-                wanted = [sizes[0] * stride[0], sizes[1] * stride[1]]
+                wanted = [sizes[axis] * stride[axis] for axis in range(nd)]
             begin, end = [], []
-            for axis in range(2):
+            for axis in range(nd):
                 full = (stride[axis] * (sizes[axis] - 1) + out_pad[axis]
-                        + dilation[axis] * ((kh, kw)[axis] - 1) + 1)
+                        + dilation[axis] * (ksizes[axis] - 1) + 1)
                 total = full - wanted[axis]
                 if total < 0:
                     raise self.error(node, f"an output of {wanted[axis]} units needs negative "
@@ -804,20 +854,20 @@ class _Importer:
                 else:
                     begin.append(total - total // 2)
                     end.append(total // 2)
-            pads = [begin[0], end[0], begin[1], end[1]]
+            pads = [v for axis in range(nd) for v in (begin[axis], end[axis])]
         elif auto == "VALID":
-            pads = [0, 0, 0, 0]
+            pads = [0] * (2 * nd)
         else:
             resolved = self._pads(node, {**a, "auto_pad": "NOTSET"})
             assert not isinstance(resolved, str)
             pads = resolved
-        params = {"weight": w.transpose(2, 3, 0, 1)}
+        params = {"weight": w.transpose(*range(2, nd + 2), 0, 1)}
         if self.has(node, 2):
             bias = self.const(node, 2, "bias").reshape(-1)
             if bias.size != cout:
                 raise self.error(node, f"bias of {bias.size} values for {cout} filters")
             params["bias"] = bias
-        fields = {"kernel": [kh, kw], "stride": stride, "padding": pads, "dilation": dilation,
+        fields = {"kernel": ksizes, "stride": stride, "padding": pads, "dilation": dilation,
                   "filters": cout, "output_padding": out_pad}
         self.emit(node, "deconv", [x], fields, params)
 
@@ -826,7 +876,7 @@ class _Importer:
         a = self.attrs(node)
         kernel = self._spatial(node, a, "kernel_shape", 0)
         if min(kernel) < 1:
-            raise self.error(node, "needs a 2-D kernel_shape")
+            raise self.error(node, f"needs a {self.ndim}-D kernel_shape")
         fields: dict[str, Any] = {
             "kernel": kernel, "stride": self._spatial(node, a, "strides", 1),
             "padding": self._pads(node, a), "dilation": self._spatial(node, a, "dilations", 1),
@@ -844,17 +894,19 @@ class _Importer:
                   "globalmaxpool", [x])
 
     def reduce(self, node: Any) -> None:
-        """ReduceMean/ReduceMax over H and W: the global pools."""
+        """ReduceMean/ReduceMax over every spatial axis (H and W): the global pools."""
         x = self.image(node)
         a = self.attrs(node)
         if self.opset >= 18 and node.op_type in ("ReduceMean", "ReduceMax"):
             axes = _ints(self.const(node, 1, "axes")) if self.has(node, 1) else None
         else:
             axes = a.get("axes")
-        axes = sorted(v % 4 for v in axes) if axes is not None else None
-        if axes != [2, 3]:
+        rank = self.ndim + 2
+        axes = sorted(v % rank for v in axes) if axes is not None else None
+        if axes != list(range(2, rank)):
+            what = "height and width" if rank == 4 else "every spatial axis"
             raise self.error(node, f"reduces over axes {axes}; rfdocs reads reductions over "
-                             "height and width (axes [2, 3]) as global pools")
+                             f"{what} (axes {list(range(2, rank))}) as global pools")
         op = "globalavgpool" if node.op_type == "ReduceMean" else "globalmaxpool"
         if int(a.get("keepdims", 1)):
             self.emit(node, op, [x])
@@ -865,13 +917,13 @@ class _Importer:
     # ----------------------------------------------------------------- pointwise
 
     def batchnorm(self, node: Any) -> None:
-        x = self.act(node)  # (N, C, H, W) images, or (N, K) features: a 1x1xK tensor
+        x = self.act(node)  # (N, C, *spatial) tensors, or (N, K) features: a 1x1xK tensor
         a = self.attrs(node)
         if int(a.get("training_mode", 0)) or not int(a.get("spatial", 1)):
             raise self.error(node, "rfdocs reads inference batch normalisation only "
                              "(training_mode 0, spatial 1)")
         self.unused(node, 1)
-        c = x.shape[2]
+        c = x.channels
         arrays = {}
         for index, key in ((1, "scale"), (2, "bias"), (3, "mean"), (4, "var")):
             value = self.const(node, index, key).reshape(-1)
@@ -918,12 +970,11 @@ class _Importer:
         self.emit(node, name, [x], fields, params, flat=x.flat)
 
     def _check_softmax(self, node: Any, x: Act, a: dict[str, Any]) -> None:
-        rank = 2 if x.flat else 4
+        rank = x.rank
         default = 1 if self.opset < 13 else -1
         axis = int(a.get("axis", default)) % rank
-        h, w, _ = x.shape
         if self.opset < 13:  # over every axis from `axis` on, flattened
-            ok = axis == 1 and (x.flat or (h, w) == (1, 1))
+            ok = axis == 1 and (x.flat or all(n == 1 for n in x.spatial))
         else:
             ok = axis == 1
         if not ok:
@@ -933,12 +984,12 @@ class _Importer:
     def _channel_vector(self, node: Any, x: Act, c: Array) -> Array | None:
         """A constant that varies at most along the channel axis of ``x``, as 1 or C values;
         None when it varies along another axis or would grow the tensor."""
-        rank = 2 if x.flat else 4
+        rank = x.rank
         shape = list(c.shape)
         if len(shape) > rank:
             return None
         shape = [1] * (rank - len(shape)) + shape
-        channels = x.shape[2]
+        channels = x.channels
         for axis, size in enumerate(shape):
             if axis == 1:
                 if size not in (1, channels):
@@ -1002,7 +1053,7 @@ class _Importer:
         source = node.input[0] if isinstance(self.values.get(node.input[0]), Act) else node.input[1]
         if act.name not in self.biasless_dense or self.consumers.get(source, 0) != 1:
             return False
-        units = act.shape[2]
+        units = act.channels
         self.params[act.name]["bias"] = np.broadcast_to(vector, (units,)).astype(np.float32)
         self.biasless_dense.discard(act.name)
         self.set(node, act)
@@ -1031,7 +1082,7 @@ class _Importer:
         flat = acts[0].flat
         if any(a.flat != flat for a in acts):
             raise self.error(node, "mixes flat (N, K) and image (N, C, H, W) tensors")
-        axis = int(self.attrs(node).get("axis", 1)) % (2 if flat else 4)
+        axis = int(self.attrs(node).get("axis", 1)) % acts[0].rank
         if axis != 1:
             raise self.error(node, f"concatenates along axis {axis}; rfdocs reads "
                              "concatenation along the channels (axis 1)")
@@ -1045,6 +1096,7 @@ class _Importer:
     def pad(self, node: Any) -> None:
         x = self.image(node)
         a = self.attrs(node)
+        rank = x.rank
         mode = a.get("mode", "constant")
         if mode != "constant":
             raise self.error(node, f"mode {quote(mode)}: rfdocs reads constant padding only")
@@ -1055,16 +1107,17 @@ class _Importer:
             pads = _ints(self.const(node, 1, "pads"))
             value = _float(self.const(node, 2, "constant value")) if self.has(node, 2) else 0.0
             if self.has(node, 3):
-                axes = [v % 4 for v in _ints(self.const(node, 3, "axes"))]
-                full = [0] * 8
+                axes = [v % rank for v in _ints(self.const(node, 3, "axes"))]
+                full = [0] * (2 * rank)
                 for i, axis in enumerate(axes):
-                    full[axis], full[axis + 4] = pads[i], pads[i + len(axes)]
+                    full[axis], full[axis + rank] = pads[i], pads[i + len(axes)]
                 pads = full
-        if len(pads) != 8:
-            raise self.error(node, f"pads {pads}: rfdocs reads pads of (N, C, H, W) images")
-        if pads[0] or pads[1] or pads[4] or pads[5]:
+        if len(pads) != 2 * rank:
+            raise self.error(node, f"pads {pads}: rfdocs reads pads of {_LAYOUT[self.ndim]} "
+                             f"{_KIND[self.ndim]}s")
+        if pads[0] or pads[1] or pads[rank] or pads[rank + 1]:
             raise self.error(node, "pads the batch or channel axis; rfdocs reads padding of "
-                             "height and width")
+                             f"{'height and width' if rank == 4 else 'the spatial axes'}")
         if min(pads) < 0:
             raise self.error(node, "has negative pads (cropping); rfdocs reads padding only")
         if not math.isfinite(value) or abs(value) > MAX_FLOAT:
@@ -1072,14 +1125,15 @@ class _Importer:
         if not any(pads):
             self.set(node, x)
             return
-        self.emit(node, "pad", [x], {"padding": [pads[2], pads[6], pads[3], pads[7]],
-                                     "value": value})
+        padding = [v for axis in range(2, rank) for v in (pads[axis], pads[rank + axis])]
+        self.emit(node, "pad", [x], {"padding": padding, "value": value})
 
     def resize(self, node: Any) -> None:
         x = self.image(node)
         a = self.attrs(node)
         op = node.op_type
-        h, w, c = x.shape
+        rank = x.rank
+        spatial, c = x.spatial, x.channels
         scales: list[float] | None = None
         sizes: list[int] | None = None
         if op == "Upsample":
@@ -1096,22 +1150,24 @@ class _Importer:
                 sizes = _ints(self.const(node, 3, "sizes"))
             else:
                 raise self.error(node, "has neither scales nor sizes")
-        axes = [int(v) % 4 for v in a["axes"]] if a.get("axes") is not None else [0, 1, 2, 3]
+        axes = ([int(v) % rank for v in a["axes"]] if a.get("axes") is not None
+                else list(range(rank)))
         given: Sequence[float] = scales if scales is not None else sizes  # type: ignore[assignment]
         if len(given) != len(axes):
             raise self.error(node, f"{'scales' if scales is not None else 'sizes'} "
-                             f"{list(given)}: rfdocs reads resizing of (N, C, H, W) images")
+                             f"{list(given)}: rfdocs reads resizing of {_LAYOUT[self.ndim]} "
+                             f"{_KIND[self.ndim]}s")
         if sizes is not None:
             if a.get("keep_aspect_ratio_policy", "stretch") != "stretch":
                 raise self.error(node, "keep_aspect_ratio_policy other than 'stretch' is not "
                                  "supported")
-            full_sizes = [1, c, h, w]
+            full_sizes = [1, c, *spatial]
             for axis, size in zip(axes, sizes, strict=True):
                 full_sizes[axis] = size
-            factors = [full_sizes[1] / c, full_sizes[2] / h, full_sizes[3] / w]
+            factors = [full_sizes[1] / c, *(full_sizes[2 + i] / n for i, n in enumerate(spatial))]
             factors = [1.0 if full_sizes[0] >= 1 else 0.0, *factors]
         else:
-            factors = [1.0] * 4
+            factors = [1.0] * rank
             for axis, scale in zip(axes, given, strict=True):
                 factors[axis] = float(scale)
         if factors[0] != 1 or factors[1] != 1:
@@ -1120,20 +1176,21 @@ class _Importer:
         if any(not math.isfinite(f) or f < 1 or f != int(f) or f > MAX_DIM for f in factors):
             raise self.error(node, f"scales {factors}: rfdocs reads up-sampling by whole factors "
                              "(1, 2, 3, ...)")
-        fh, fw = int(factors[0]), int(factors[1])
+        whole = [int(f) for f in factors]
         mode = a.get("mode", "nearest")
-        if mode == "bilinear":
+        if mode in ("bilinear", "trilinear"):
             mode = "linear"
         if op == "Upsample" or self.opset < 11:
             transform, nearest = "asymmetric", "floor"
         else:
             transform = a.get("coordinate_transformation_mode", "half_pixel")
             nearest = a.get("nearest_mode", "round_prefer_floor")
-        if (fh, fw) == (1, 1) and transform != "tf_crop_and_resize":
+        if all(f == 1 for f in whole) and transform != "tf_crop_and_resize":
             self.set(node, x)
             return
         if mode == "nearest":
-            ok = all(_nearest_is_floor(transform, nearest, n, f) for n, f in ((h, fh), (w, fw)))
+            ok = all(_nearest_is_floor(transform, nearest, n, f)
+                     for n, f in zip(spatial, whole, strict=True))
             if not ok:
                 raise self.error(node, f"nearest resizing with coordinate_transformation_mode "
                                  f"{quote(transform)} and nearest_mode {quote(nearest)} does not "
@@ -1149,14 +1206,14 @@ class _Importer:
                                  "align_corners=False)")
         else:
             raise self.error(node, f"mode {quote(mode)}; rfdocs reads nearest and linear resizing")
-        self.emit(node, "upsample", [x], {"factor": [fh, fw], "mode": mode})
+        self.emit(node, "upsample", [x], {"factor": whole, "mode": mode})
 
     # ----------------------------------------------------------------- the head
 
     def flatten(self, node: Any) -> None:
         x = self.act(node)
         axis = int(self.attrs(node).get("axis", 1))
-        rank = 2 if x.flat else 4
+        rank = x.rank
         if axis % rank not in (0, 1) and axis != rank:
             raise self.error(node, f"flattens from axis {axis}; rfdocs reads Flatten from axis 1 "
                              "(one vector per image)")
@@ -1167,21 +1224,22 @@ class _Importer:
 
     def _flatten_to(self, node: Any, x: Act, target: list[int]) -> None:
         """A reshape or squeeze of ``x`` to ``target`` (N = 1): flatten or a no-op."""
-        total = x.shape[0] * x.shape[1] * x.shape[2]
+        total = math.prod(x.shape)
+        ones = [1] * (len(x.shape) - 1)
         if target in ([1, total], [total]):
             if x.flat:
                 self.set(node, x)
             else:
                 self.emit(node, "flatten", [x], flat=True)
             return
-        if target == [1, total, 1, 1]:
-            if x.flat or x.shape[:2] == (1, 1):
+        if target == [1, total, *ones]:
+            if x.flat or list(x.spatial) == ones:
                 self.set(node, Act(x.name, x.shape, flat=False))
             else:
                 act = self.emit(node, "flatten", [x])
                 self.set(node, Act(act.name, act.shape, flat=False))
             return
-        if not x.flat and target == [1, x.shape[2], x.shape[0], x.shape[1]]:
+        if not x.flat and target == list(x.onnx_shape()):
             self.set(node, x)
             return
         raise self.error(node, f"reshapes {list(x.onnx_shape())} to {target}; rfdocs reads "
@@ -1247,9 +1305,9 @@ class _Importer:
         if b.ndim != 2:
             raise self.error(node, f"weight of shape {list(b.shape)}; Gemm needs a matrix")
         weight = (b.T if int(a.get("transB", 0)) else b) * float(a.get("alpha", 1.0))
-        if weight.shape[0] != x.shape[2]:
+        if weight.shape[0] != x.channels:
             raise self.error(node, f"weight of shape {list(b.shape)} does not fit the input's "
-                             f"{x.shape[2]} values")
+                             f"{x.channels} values")
         units = weight.shape[1]
         params = {"weight": weight}
         if self.has(node, 2):
@@ -1267,9 +1325,9 @@ class _Importer:
             raise self.error(node, "its input is an image; rfdocs reads MatMul after Flatten (an "
                              "(N, K) input times a constant matrix)")
         b = self.const(node, 1, "weight")
-        if b.ndim != 2 or b.shape[0] != x.shape[2]:
+        if b.ndim != 2 or b.shape[0] != x.channels:
             raise self.error(node, f"weight of shape {list(b.shape)} does not fit the input's "
-                             f"{x.shape[2]} values")
+                             f"{x.channels} values")
         act = self.emit(node, "dense", [x], {"units": int(b.shape[1])}, {"weight": b}, flat=True)
         self.biasless_dense.add(act.name)
 
@@ -1282,7 +1340,8 @@ class _Importer:
         if self.nhwc and node.input[0] == self.input_name:
             self.set(node, x)  # an NHWC input made NCHW (tf2onnx): its shape was read as H, W, C
             return
-        if not x.flat and perm == [0, 2, 3, 1] and self.consumers.get(node.output[0], 0) <= 1 \
+        if not x.flat and perm == [0, *range(2, x.rank), 1] \
+                and self.consumers.get(node.output[0], 0) <= 1 \
                 and node.output[0] in {o.name for o in self.graph.output}:
             self.set(node, x)  # NCHW to NHWC at the output: rfdocs shapes are H, W, C already
             return
