@@ -20,6 +20,7 @@ rfdocs.compute.receptive.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Collection, Sequence
 from fractions import Fraction
@@ -338,3 +339,182 @@ def diamond_network(strides: Sequence[int], *, size: int = 1, kernel: int = 1,
         out.append(Layer(f"r{len(out)}", "relu", inputs=(prev,)))
         prev = out[-1].name
     return Network((size, size, 1), tuple(out))
+
+
+# --------------------------------------------------------------------------- any number of axes
+# The same definitions along 1, 2 or 3 spatial axes (arrays are (*spatial, impulses)), for
+# sequences and volumes; in 2-D they agree with ``dependencies`` and ``every_path`` above.
+
+
+def pads_nd(layer, size: Sequence[int]) -> tuple[int, ...]:  # type: ignore[no-untyped-def]
+    """(before, after) per axis, flattened: "same" and "same_lower" as TensorFlow and ONNX
+    put them, "causal" all of a window's d (k - 1) before the first step."""
+    if not isinstance(layer.padding, str):
+        return tuple(layer.padding)
+    out: list[int] = []
+    for axis, n in enumerate(size):
+        if layer.padding == "valid" or layer.op not in ("conv", "deconv", "maxpool", "avgpool"):
+            out += [0, 0]
+            continue
+        k, s, d = layer.kernel[axis], layer.stride[axis], layer.dilation[axis]
+        span = d * (k - 1) + 1
+        if layer.padding == "causal":
+            out += [span - 1, 0]
+            continue
+        if layer.op == "deconv":
+            total = span + layer.output_padding[axis] - s
+        else:
+            total = max((-(-n // s) - 1) * s + span - n, 0)
+        lower = layer.padding == "same_lower"
+        out += [total - total // 2, total // 2] if lower else [total // 2, total - total // 2]
+    return tuple(out)
+
+
+def _slices(starts: Sequence[int], count: Sequence[int], step: Sequence[int]) -> tuple[slice, ...]:
+    return tuple(slice(a, a + (n - 1) * s + 1, s) for a, n, s in zip(starts, count, step, strict=True))
+
+
+def _window_nd(x: np.ndarray, layer, pads: Sequence[int], ceil_mode: bool) -> np.ndarray:  # type: ignore[no-untyped-def]
+    """Sum over the (dilated) window of every output unit, zero padding, any number of axes."""
+    nd = x.ndim - 1
+    k, s, d = layer.kernel, layer.stride, layer.dilation
+    sizes = []
+    for a in range(nd):
+        n, lo, hi = x.shape[a], pads[2 * a], pads[2 * a + 1]
+        extent = n + lo + hi - d[a] * (k[a] - 1) - 1
+        out = extent // s[a] + 1
+        if ceil_mode:
+            out = -(-extent // s[a]) + 1
+            if (out - 1) * s[a] >= n + lo:
+                out -= 1
+        sizes.append(out)
+    big = np.zeros((*(x.shape[a] + pads[2 * a] + pads[2 * a + 1] + 2 * s[a] * d[a] * k[a]
+                      for a in range(nd)), x.shape[-1]))
+    big[tuple(slice(pads[2 * a], pads[2 * a] + x.shape[a]) for a in range(nd))] = x
+    result = np.zeros((*sizes, x.shape[-1]))
+    for taps in itertools.product(*(range(k[a]) for a in range(nd))):
+        result += big[_slices([t * d[a] for a, t in enumerate(taps)], sizes, s)]
+    return result
+
+
+def _transposed_nd(x: np.ndarray, layer, pads: Sequence[int]) -> np.ndarray:  # type: ignore[no-untyped-def]
+    """Scatter every input unit times an all-ones kernel, then crop (transposed convolution)."""
+    nd = x.ndim - 1
+    k, s, d = layer.kernel, layer.stride, layer.dilation
+    out = [(x.shape[a] - 1) * s[a] - pads[2 * a] - pads[2 * a + 1] + d[a] * (k[a] - 1) + 1
+           + layer.output_padding[a] for a in range(nd)]
+    full = np.zeros((*((x.shape[a] - 1) * s[a] + d[a] * (k[a] - 1) + 1 + out[a] + pads[2 * a]
+                       + pads[2 * a + 1] for a in range(nd)), x.shape[-1]))
+    for taps in itertools.product(*(range(k[a]) for a in range(nd))):
+        full[_slices([t * d[a] for a, t in enumerate(taps)], x.shape[:nd], s)] += x
+    return full[tuple(slice(pads[2 * a], pads[2 * a] + out[a]) for a in range(nd))]
+
+
+def _upsample_nd(x: np.ndarray, layer) -> np.ndarray:  # type: ignore[no-untyped-def]
+    for a in range(x.ndim - 1):
+        f = layer.factor[a]
+        if layer.mode == "nearest":  # out[o] = in[floor(o / f)]
+            x = np.repeat(x, f, axis=a)
+        else:
+            reads = linear_reads(x.shape[a], f).astype(np.float64)
+            x = np.moveaxis(np.tensordot(reads, x, axes=([1], [a])), 0, a)
+    return x
+
+
+def dependencies_nd(net: Network) -> dict[str, np.ndarray]:
+    """node -> bool array (*spatial, input positions): does that unit depend on that input
+    position (flattened in C order)?  Any number of spatial axes."""
+    size = tuple(net.input[:-1])
+    nd = len(size)
+    total = math.prod(size)
+    acts: dict[str, np.ndarray] = {"input": np.eye(total).reshape(*size, total)}
+    for layer in net.layers:
+        ins = [acts[name] for name in layer.inputs]
+        x = ins[0]
+        if layer.op in ("conv", "maxpool", "avgpool"):
+            ceil = layer.op != "conv" and layer.ceil_mode
+            out = _window_nd(x, layer, pads_nd(layer, x.shape[:nd]), ceil)
+        elif layer.op == "deconv":
+            out = _transposed_nd(x, layer, pads_nd(layer, x.shape[:nd]))
+        elif layer.op in ("add", "sub", "mul", "div", "concat"):
+            shape = tuple(max(a.shape[i] for a in ins) for i in range(nd))
+            out = sum((np.broadcast_to(a, (*shape, total)) for a in ins), np.zeros((*shape, total)))
+        elif layer.op == "pad":
+            p = layer.padding
+            out = np.pad(x, [(p[2 * a], p[2 * a + 1]) for a in range(nd)] + [(0, 0)])
+        elif layer.op == "upsample":
+            out = _upsample_nd(x, layer)
+        elif layer.op in ("globalavgpool", "globalmaxpool", "flatten"):
+            out = x.sum(axis=tuple(range(nd)), keepdims=True)
+        elif layer.op == "dense":
+            assert all(n == 1 for n in x.shape[:nd]), "dense reads one unit"
+            out = x
+        else:  # pointwise
+            out = x
+        acts[layer.name] = (out > 0).astype(np.float64)
+    return {name: a > 0 for name, a in acts.items()}
+
+
+def dependency_box_nd(dep: np.ndarray, unit: Sequence[int], size: Sequence[int]
+                      ) -> tuple[tuple[int, int], ...] | None:
+    """Bounding box, per axis, of the input positions the unit at ``unit`` depends on."""
+    flat = np.flatnonzero(dep[tuple(unit)])
+    if flat.size == 0:
+        return None
+    coords = np.unravel_index(flat, tuple(size))
+    return tuple((int(c.min()), int(c.max())) for c in coords)
+
+
+def every_path_nd(net: Network) -> dict[str, tuple[PathBoxes, ...]]:
+    """``every_path`` along every spatial axis of the input: node -> per axis, (j, lo, hi) of
+    each path from the input."""
+    nd = len(net.input) - 1
+    sizes: dict[str, tuple[int, ...]] = {"input": tuple(net.input[:-1])}
+    pads: dict[str, tuple[int, ...]] = {}
+    for layer in net.layers:
+        src = sizes[layer.inputs[0]]
+        if layer.op in ("conv", "deconv", "maxpool", "avgpool", "pad", "upsample"):
+            p = pads[layer.name] = pads_nd(layer, src)
+            sizes[layer.name] = tuple(_size(layer, src[a], p[2 * a], p[2 * a + 1], a)
+                                      for a in range(nd))
+        elif layer.op in ("globalavgpool", "globalmaxpool", "flatten"):
+            sizes[layer.name] = (1,) * nd
+        elif layer.op in ("add", "sub", "mul", "div"):
+            sizes[layer.name] = tuple(max(sizes[i][a] for i in layer.inputs) for a in range(nd))
+        else:
+            sizes[layer.name] = src
+    one = Fraction(1), Fraction(0), Fraction(0)
+    paths: dict[str, tuple[PathBoxes, ...]] = {"input": tuple([one] for _ in range(nd))}
+    for layer in net.layers:
+        per_axis = []
+        for axis in range(nd):
+            if layer.op in ("conv", "deconv", "maxpool", "avgpool", "pad", "upsample",
+                            "globalavgpool", "globalmaxpool", "flatten"):
+                if layer.op in ("globalavgpool", "globalmaxpool", "flatten"):
+                    n = sizes[layer.inputs[0]][axis]
+                    a, first, last = Fraction(1), Fraction(0), Fraction(n - 1)
+                elif layer.op == "pad":
+                    p = pads[layer.name][2 * axis]
+                    a, first, last = Fraction(1), Fraction(-p), Fraction(-p)
+                elif layer.op == "upsample":
+                    f = layer.factor[axis]
+                    taps = _upsample_taps(f, layer.mode)
+                    a, first, last = Fraction(1, f), Fraction(-max(taps), f), Fraction(-min(taps), f)
+                else:
+                    k, s, d = layer.kernel[axis], layer.stride[axis], layer.dilation[axis]
+                    p, span = pads[layer.name][2 * axis], d * (k - 1)
+                    if layer.op == "deconv":
+                        a, first, last = Fraction(1, s), Fraction(p - span, s), Fraction(p, s)
+                    else:
+                        a, first, last = Fraction(s), Fraction(-p), Fraction(span - p)
+                per_axis.append([(j * a, lo + j * first, hi + j * last)
+                                 for j, lo, hi in paths[layer.inputs[0]][axis]])
+            else:
+                boxes = []
+                for name in layer.inputs:
+                    spread = sizes[name][axis] == 1 and sizes[layer.name][axis] > 1
+                    boxes += [(Fraction(0), lo, hi) if spread else (j, lo, hi)
+                              for j, lo, hi in paths[name][axis]]
+                per_axis.append(boxes)
+        paths[layer.name] = tuple(per_axis)
+    return paths
