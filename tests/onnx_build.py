@@ -11,10 +11,13 @@ pads), deconv -> ConvTranspose, pools -> MaxPool / AveragePool (count_include_pa
 identity -> Identity (the importer passes it through: no layer), affine -> Mul and/or Add (two
 layers when it has both a scale and a shift), add of 3+ -> Sum, upsample -> Resize (nearest:
 asymmetric + floor; linear: ``linear_mode``), flatten -> Flatten, dense -> Gemm (transB 1).
+Networks in any dimension: a 1-D network's input is (1, C, T), a 3-D one's (1, C, D, H, W);
+``causal`` padding is written as explicit pads.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 from typing import Any
 
@@ -32,12 +35,13 @@ Params = dict[str, dict[str, np.ndarray]]
 def full_params(net: Network, seed: int = 0) -> Params:
     """Every learned number the ONNX model needs: ``net.params``, the rest drawn at random."""
     rng = np.random.default_rng(seed)
-    channels = {node.name: node.shape[2] for node in analyze(net)}
+    channels = {node.name: node.shape[-1] for node in analyze(net)}
     out: Params = {}
     for layer in net.layers:
         have = {k: np.asarray(v, dtype=np.float32) for k, v in net.params.get(layer.name, {}).items()}
         cin = channels[layer.inputs[0]]
-        kh, kw = layer.kernel
+        kernel = tuple(layer.kernel)
+        taps = math.prod(kernel)
 
         def draw(key: str, shape: tuple[int, ...], scale: float = 1.0, low: float | None = None,
                  have: dict[str, np.ndarray] = have) -> None:
@@ -48,11 +52,11 @@ def full_params(net: Network, seed: int = 0) -> Params:
 
         if layer.op == "conv":
             assert layer.filters is not None
-            draw("weight", (kh, kw, cin // layer.groups, layer.filters), (2 / (kh * kw * cin)) ** 0.5)
+            draw("weight", (*kernel, cin // layer.groups, layer.filters), (2 / (taps * cin)) ** 0.5)
             draw("bias", (layer.filters,), 0.1)
         elif layer.op == "deconv":
             assert layer.filters is not None
-            draw("weight", (kh, kw, cin, layer.filters), (2 / (kh * kw * cin)) ** 0.5)
+            draw("weight", (*kernel, cin, layer.filters), (2 / (taps * cin)) ** 0.5)
             draw("bias", (layer.filters,), 0.1)
         elif layer.op == "dense":
             assert layer.filters is not None
@@ -74,7 +78,8 @@ def network_to_onnx(net: Network, params: Params | None = None, *, opset: int = 
                     auto_pad: bool = True, linear_mode: str = "half_pixel",
                     dynamic: bool = False) -> onnx.ModelProto:
     """``net`` as an ONNX model (float32, input ``input`` of shape (1, C, H, W), or (N, C, H, W)
-    with symbolic N, H, W when ``dynamic``); ``params`` as ``full_params`` gives them."""
+    with symbolic N, H, W when ``dynamic``; (1, C, T) and (1, C, D, H, W) for 1-D and 3-D
+    networks); ``params`` as ``full_params`` gives them."""
     params = full_params(net) if params is None else params
     sizes = {node.name: node.shape for node in analyze(net)}
     nodes: list[onnx.NodeProto] = []
@@ -87,18 +92,19 @@ def network_to_onnx(net: Network, params: Params | None = None, *, opset: int = 
     for layer in net.layers:
         nodes += _layer_nodes(layer, params.get(layer.name, {}), sizes, const, auto_pad,
                               linear_mode, _is_flat(net, layer.inputs[0]))
-    h, w, c = net.input
-    dims: list[Any] = ["N", c, "H", "W"] if dynamic else [1, c, h, w]
+    *spatial, c = net.input
+    axis_names = {1: ["T"], 2: ["H", "W"], 3: ["D", "H", "W"]}[len(spatial)]
+    dims: list[Any] = ["N", c, *axis_names] if dynamic else [1, c, *spatial]
     used = {name for layer in net.layers for name in layer.inputs}
     sinks = [net.layers[-1].name] + [layer.name for layer in net.layers[:-1]
                                      if layer.name not in used]
     outputs = []
     for index, out in enumerate(sinks):  # every layer nothing reads, the last layer first
-        oh, ow, oc = sizes[out]
+        *out_spatial, oc = sizes[out]
         flat = _is_flat(net, out)
-        out_dims: list[Any] = ([f"N{index}", oc] if flat else [f"N{index}", oc, f"H{index}",
-                                                               f"W{index}"]) if dynamic else (
-            [1, oc] if flat else [1, oc, oh, ow])
+        out_dims: list[Any] = ([f"N{index}", oc] if flat else [
+            f"N{index}", oc, *(f"{a}{index}" for a in axis_names)]) if dynamic else (
+            [1, oc] if flat else [1, oc, *out_spatial])
         outputs.append(helper.make_tensor_value_info(out, TensorProto.FLOAT, out_dims))
     graph = helper.make_graph(
         nodes, "rfdocs_test",
@@ -125,29 +131,34 @@ def _is_flat(net: Network, name: str) -> bool:
     return False
 
 
-def _pads_attr(layer: Layer, size: tuple[int, int], auto_pad: bool) -> dict[str, Any]:
+def _pads_attr(layer: Layer, size: tuple[int, ...], auto_pad: bool) -> dict[str, Any]:
     """auto_pad where onnxruntime runs it (it refuses dilated SAME convolutions and computes
-    negative SAME pads where the window is shorter than the stride), else explicit pads."""
-    spans = [layer.dilation[a] * (layer.kernel[a] - 1) + 1 for a in range(2)]
-    runs = layer.dilation == (1, 1) and all(
+    negative SAME pads where the window is shorter than the stride), else explicit pads (ONNX
+    order: every axis' begin, then every axis' end)."""
+    nd = len(size)
+    spans = [layer.dilation[a] * (layer.kernel[a] - 1) + 1 for a in range(nd)]
+    runs = all(d == 1 for d in layer.dilation) and all(
         (-(-size[a] // layer.stride[a]) - 1) * layer.stride[a] + spans[a] >= size[a]
-        for a in range(2))
-    if isinstance(layer.padding, str) and auto_pad and layer.op != "deconv" and (
-            runs or layer.padding == "valid"):
+        for a in range(nd))
+    if layer.padding in ("same", "same_lower", "valid") and auto_pad and layer.op != "deconv" \
+            and (runs or layer.padding == "valid"):
         return {"auto_pad": {"same": "SAME_UPPER", "same_lower": "SAME_LOWER",
-                             "valid": "VALID"}[layer.padding]}
-    t, b, left, r = resolve_pads(layer, size)
-    return {"pads": [t, left, b, r]}
+                             "valid": "VALID"}[str(layer.padding)]}
+    pads = resolve_pads(layer, size)
+    return {"pads": [*pads[0::2], *pads[1::2]]}
 
 
-def _layer_nodes(layer: Layer, p: dict[str, np.ndarray], sizes: dict[str, tuple[int, int, int]],
+def _layer_nodes(layer: Layer, p: dict[str, np.ndarray], sizes: dict[str, tuple[int, ...]],
                  const: Any, auto_pad: bool, linear_mode: str,
                  flat: bool) -> list[onnx.NodeProto]:
     name, op, ins = layer.name, layer.op, list(layer.inputs)
-    size = sizes[ins[0]][:2]
+    size = sizes[ins[0]][:-1]
+    nd = len(size)
+    ones = (1,) * nd
     make = helper.make_node
     if op in ("conv", "deconv"):
-        weight = p["weight"].transpose(3, 2, 0, 1) if op == "conv" else p["weight"].transpose(2, 3, 0, 1)
+        weight = (p["weight"].transpose(nd + 1, nd, *range(nd)) if op == "conv"
+                  else p["weight"].transpose(nd, nd + 1, *range(nd)))
         args = [ins[0], const(f"{name}.weight", weight), const(f"{name}.bias", p["bias"])]
         attrs: dict[str, Any] = {"kernel_shape": list(layer.kernel), "strides": list(layer.stride),
                                  "dilations": list(layer.dilation),
@@ -160,7 +171,7 @@ def _layer_nodes(layer: Layer, p: dict[str, np.ndarray], sizes: dict[str, tuple[
     if op in ("maxpool", "avgpool"):
         attrs = {"kernel_shape": list(layer.kernel), "strides": list(layer.stride),
                  "ceil_mode": int(layer.ceil_mode), **_pads_attr(layer, size, auto_pad)}
-        if layer.dilation != (1, 1) or op == "maxpool":
+        if any(d != 1 for d in layer.dilation) or op == "maxpool":
             attrs["dilations"] = list(layer.dilation)
         if op == "avgpool":
             attrs["count_include_pad"] = int(layer.count_include_pad)
@@ -189,7 +200,7 @@ def _layer_nodes(layer: Layer, p: dict[str, np.ndarray], sizes: dict[str, tuple[
         return [make("HardSigmoid", ins, [name], name=name, alpha=layer.alpha, beta=layer.beta)]
     if op == "prelu":
         slope = p.get("slope", np.full(1, layer.alpha, np.float32))
-        slope = slope.reshape(-1) if flat else slope.reshape(-1, 1, 1)
+        slope = slope.reshape(-1) if flat else slope.reshape(-1, *ones)
         return [make("PRelu", [ins[0], const(f"{name}.slope", slope)], [name], name=name)]
     if op == "clip":
         args = [ins[0], const(f"{name}.min", layer.min) if layer.min is not None else "",
@@ -205,7 +216,7 @@ def _layer_nodes(layer: Layer, p: dict[str, np.ndarray], sizes: dict[str, tuple[
         args = [ins[0]] + [const(f"{name}.{k}", p[k]) for k in ("scale", "bias", "mean", "var")]
         return [make("BatchNormalization", args, [name], name=name, epsilon=layer.epsilon)]
     if op == "affine":
-        shape = (1, -1) if flat else (-1, 1, 1)
+        shape = (1, -1) if flat else (-1, *ones)
         scale = p.get("scale", np.array([layer.scale], np.float32))
         shift = p.get("shift", np.array([layer.shift], np.float32))
         out = []
@@ -221,8 +232,8 @@ def _layer_nodes(layer: Layer, p: dict[str, np.ndarray], sizes: dict[str, tuple[
                             [name], name=name))
         return out
     if op == "pad":
-        t, b, left, r = layer.padding  # type: ignore[misc]
-        args = [ins[0], const(f"{name}.pads", [0, 0, t, left, 0, 0, b, r], np.int64),
+        pads = resolve_pads(layer, size)
+        args = [ins[0], const(f"{name}.pads", [0, 0, *pads[0::2], 0, 0, *pads[1::2]], np.int64),
                 const(f"{name}.value", layer.value)]
         return [make("Pad", args, [name], name=name, mode="constant")]
     if op == "upsample":
@@ -268,7 +279,7 @@ def with_resolved_pads(net: Network) -> Network:
     layers = []
     for layer in net.layers:
         if isinstance(layer.padding, str) and layer.op in ("conv", "deconv", "maxpool", "avgpool"):
-            layer = replace(layer, padding=resolve_pads(layer, sizes[layer.inputs[0]][:2]))
+            layer = replace(layer, padding=resolve_pads(layer, sizes[layer.inputs[0]][:-1]))
         layers.append(layer)
     return replace(net, layers=tuple(layers))
 
