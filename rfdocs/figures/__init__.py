@@ -22,6 +22,7 @@ KIND_MODULES = {
     "steps": "rfdocs.figures.steps",
     "erf": "rfdocs.figures.erf",
     "filters": "rfdocs.figures.filters",
+    "stack": "rfdocs.figures.stack",
 }
 
 _LAZY = {

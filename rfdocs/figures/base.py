@@ -49,6 +49,15 @@ class FigureKind:
     uses_network: bool = True
     #: What rendering costs (the estimate ``render_function`` checks against the budget).
     estimate_function: EstimateFunction | None = None
+    #: The network dimensions (spatial axes: 1 sequences, 2 images, 3 volumes) it draws.
+    dimensions: tuple[int, ...] = (2,)
+    #: What it draws, in a few words, for the message refusing another dimension.
+    draws: str = ""
+
+    def check_dimensions(self, network: Network | None) -> None:
+        """Refuse a network of a dimension this kind does not draw (DimensionError)."""
+        if network is not None:
+            require_dimensions(self.name, network, self.dimensions, self.draws)
 
     def resolve(self, given: Mapping[str, Any]) -> dict[str, Any]:
         return resolve_options(self.options, given)
@@ -60,7 +69,28 @@ class FigureKind:
         return self.estimate_function(network, self.resolve(given))
 
     def render(self, network: Network | None, given: Mapping[str, Any], theme: Theme) -> Rendered:
+        self.check_dimensions(network)
         return self.render_function(network, self.resolve(given), theme)
+
+
+class DimensionError(ValueError):
+    """A network of a dimension a figure kind does not draw; names the kind, the network's
+    dimension and what the kind draws."""
+
+
+DIMENSION_WORDS = {1: "1-D (a sequence)", 2: "2-D (an image)", 3: "3-D (a volume)"}
+
+
+def require_dimensions(kind: str, network: Network, allowed: tuple[int, ...], draws: str) -> None:
+    """DimensionError unless ``network`` has one of the ``allowed`` numbers of spatial axes."""
+    ndim = len(network.input) - 1
+    if ndim in allowed:
+        return
+    can = " or ".join(f"{d}-D" for d in allowed)
+    shape = "×".join(str(v) for v in network.input)
+    what = f" ({draws})" if draws else ""
+    raise DimensionError(f"rf-{kind} draws {can} networks{what}; this network is "
+                         f"{DIMENSION_WORDS.get(ndim, f'{ndim}-D')}, input {shape}")
 
 
 Result = TypeVar("Result")

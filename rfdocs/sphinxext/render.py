@@ -21,7 +21,7 @@ from rfdocs.sphinxext.errors import FigureProblem
 
 PATH_OPTIONS = ("image",)  # kind options naming a file: resolved safely, hashed into the key
 #: Kinds that take longest first, so the pool's last task is a short one.
-_COST_ORDER = {"erf": 0, "featuremaps": 1, "steps": 2, "growth": 3, "block": 4}
+_COST_ORDER = {"erf": 0, "featuremaps": 1, "steps": 2, "growth": 3, "block": 4, "stack": 5}
 
 
 @dataclass(frozen=True)
@@ -65,6 +65,12 @@ def prepare(kind_name: str, given: Mapping[str, str], net: Network | None,
             raise FigureProblem("this figure takes no network (remove the body, :model:, "
                                 ":spec: or :network:)", "option")
         analyze(net)
+        from rfdocs.figures.base import DimensionError
+
+        try:
+            kind.check_dimensions(net)
+        except DimensionError as err:
+            raise FigureProblem(str(err), "dimension") from None
     options: dict[str, Any] = dict(given)
     for budget, value in (("max_work", limits.max_work), ("max_memory", limits.max_memory)):
         if budget in kind_names and budget not in options:  # the configured budget
