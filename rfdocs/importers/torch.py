@@ -28,13 +28,20 @@ if TYPE_CHECKING:
 
 #: What the importer maps, for messages (module classes of torch.nn; functions and methods).
 SUPPORTED_MODULES = (
-    "Conv2d, ConvTranspose2d, MaxPool2d, AvgPool2d, AdaptiveAvg/MaxPool2d (to 1x1 or a divisor), "
-    "BatchNorm1d/2d, ReLU, ReLU6, LeakyReLU, PReLU, Sigmoid, Tanh, Hardtanh, Hardsigmoid, "
-    "Hardswish, GELU, SiLU, Softmax, Dropout, Identity, Flatten, Linear, Upsample, ZeroPad2d, "
-    "ConstantPad2d")
+    "Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d, ConvTranspose3d, MaxPool1d, "
+    "MaxPool2d, MaxPool3d, AvgPool1d, AvgPool2d, AvgPool3d, AdaptiveAvg/MaxPool1d, 2d, 3d (to 1 "
+    "or a divisor), BatchNorm1d, BatchNorm2d, BatchNorm3d, ReLU, ReLU6, LeakyReLU, PReLU, "
+    "Sigmoid, Tanh, Hardtanh, Hardsigmoid, Hardswish, GELU, SiLU, Softmax, Dropout, Identity, "
+    "Flatten, Linear, Upsample, ZeroPad1d, ZeroPad2d, ZeroPad3d, ConstantPad1d, ConstantPad2d, "
+    "ConstantPad3d")
 SUPPORTED_FUNCTIONS = (
     "+ - * / (tensors or constants), cat(dim=1), flatten/view/reshape to (N, -1), "
-    "mean/amax over (2, 3), F.pad, F.interpolate, clamp and the functional forms of the modules")
+    "mean/amax over the spatial dims ((2, 3) for images), F.pad, F.interpolate, clamp and the "
+    "functional forms of the modules")
+#: Module classes that fix a model's dimension (by their name's ending: 1d, 2d, 3d); BatchNorm1d
+#: is left out (it also normalises the features of a Linear layer).
+_DIMENSIONED = ("Conv", "ConvTranspose", "MaxPool", "AvgPool", "AdaptiveAvgPool",
+                "AdaptiveMaxPool", "BatchNorm", "ZeroPad", "ConstantPad")
 
 #: Seed of the random input the traced graph runs on once, to learn every value's shape.
 SEED = 0
@@ -43,32 +50,58 @@ SEED = 0
 @dataclass(frozen=True)
 class _Tensor:
     """A value that depends on the network input: the layer holding it and its torch shape,
-    (N, C, H, W) or (N, F) (a feature vector: the spec's 1x1xF)."""
+    (N, C, *spatial) ((N, C, H, W) for images) or (N, F) (a feature vector: the spec's 1x1xF)."""
 
     layer: str
     shape: tuple[int, ...]
-
-    @property
-    def hwc(self) -> tuple[int, int, int]:
-        if len(self.shape) == 4:
-            return (self.shape[2], self.shape[3], self.shape[1])
-        return (1, 1, self.shape[1])
 
     @property
     def channels(self) -> int:
         return self.shape[1]
 
 
+def _channels_last(shape: Sequence[int], ndim: int) -> tuple[int, ...]:
+    """A torch shape (N, C, *spatial) or (N, F) as the spec's (*spatial, C) or (1.., F)."""
+    if len(shape) == ndim + 2:
+        return (*shape[2:], shape[1])
+    return (*(1,) * ndim, shape[1])
+
+
 class _Unsupported(Exception):
     """A node the spec language cannot express (turned into one SpecError naming the node)."""
 
 
-def _pair(value: Any) -> tuple[int, int]:
+def _axes(value: Any, ndim: int) -> list[int]:
+    """An int or a sequence (of one entry, or one per axis) as one int per spatial axis."""
     if isinstance(value, list | tuple):
         if len(value) == 1:
-            return (int(value[0]), int(value[0]))
-        return (int(value[0]), int(value[1]))
-    return (int(value), int(value))
+            return [int(value[0])] * ndim
+        if len(value) != ndim:
+            raise _Unsupported(f"{list(value)} has {len(value)} entries for a {ndim}-D input")
+        return [int(v) for v in value]
+    return [int(value)] * ndim
+
+
+def _class_ndim(module: Any) -> int | None:
+    """1, 2 or 3 for a module class ending in 1d, 2d, 3d; None otherwise."""
+    match = re.search(r"([123])d$", type(module).__name__)
+    return int(match.group(1)) if match else None
+
+
+def _module_ndim(module: Any) -> int | None:
+    """The dimension the module's classes fix (Conv1d: 1, MaxPool3d: 3, ...), None if none
+    does; two different ones are refused."""
+    found: dict[int, str] = {}
+    for sub in module.modules():
+        name = type(sub).__name__
+        match = re.fullmatch(r"([A-Za-z]+)([123])d", name)
+        if match and match.group(1) in _DIMENSIONED and name != "BatchNorm1d":
+            found.setdefault(int(match.group(2)), name)
+    if len(found) > 1:
+        listed = ", ".join(f"{cls} ({nd}-D)" for nd, cls in sorted(found.items()))
+        raise ModelError(f"the module mixes layers of different dimensions: {listed}; pass "
+                         "ndim= to from_torch")
+    return next(iter(found), None)
 
 
 def _np(tensor: Any) -> np.ndarray[Any, Any]:
@@ -168,6 +201,7 @@ class _Converter:
         self.used: set[str] = {INPUT_NAME}
         self.output: _Tensor | None = None
         self.node: Node | None = None
+        self.ndim = 2  # spatial dims of the network input: 1 (N, C, T), 2, 3 (N, C, D, H, W)
 
     # -- names and emission
 
@@ -214,10 +248,17 @@ class _Converter:
         raise _Unsupported(f"its {what} is a constant, not a value computed from the network "
                            "input")
 
-    def spatial(self, value: Any) -> _Tensor:
+    def spatial(self, value: Any, module_ndim: int | None = None) -> _Tensor:
+        """``value`` as a tensor of the network's dimension; ``module_ndim``: the dimension of
+        the module reading it (Conv1d: 1), which must be that one."""
         t = self.tensor(value)
-        if len(t.shape) != 4:
-            raise _Unsupported(f"it needs an (N, C, H, W) input, got shape {t.shape}")
+        layout = {1: "(N, C, T)", 2: "(N, C, H, W)", 3: "(N, C, D, H, W)"}[self.ndim]
+        if len(t.shape) != self.ndim + 2:
+            raise _Unsupported(f"it needs an {layout} input, got shape {t.shape}")
+        if module_ndim is not None and module_ndim != self.ndim:
+            raise _Unsupported(f"a {module_ndim}-D layer in a {self.ndim}-D network (input "
+                               f"{layout}); pass ndim= to from_torch if the dimension was "
+                               "guessed wrong")
         return t
 
     def arg(self, node: Node, index: int, name: str, default: Any = None) -> Any:
@@ -307,27 +348,37 @@ class _Converter:
         import torch.nn as nn
 
         x = self.arg(node, 0, "input")
-        if isinstance(m, nn.Conv2d):
-            return self.conv(m, self.spatial(x))
-        if isinstance(m, nn.ConvTranspose2d):
-            return self.deconv(m, self.spatial(x), node)
-        if isinstance(m, nn.MaxPool2d):
+        conv_types = nn.Conv1d | nn.Conv2d | nn.Conv3d
+        deconv_types = nn.ConvTranspose1d | nn.ConvTranspose2d | nn.ConvTranspose3d
+        if isinstance(m, conv_types):
+            return self.conv(m, self.spatial(x, len(m.kernel_size)))
+        if isinstance(m, deconv_types):
+            return self.deconv(m, self.spatial(x, len(m.kernel_size)), node)
+        pool_nd = _class_ndim(m)
+        if isinstance(m, nn.MaxPool1d | nn.MaxPool2d | nn.MaxPool3d):
             if m.return_indices:
                 raise _Unsupported("return_indices=True is not supported")
-            return self.pool("maxpool", self.spatial(x), m.kernel_size, m.stride, m.padding,
-                             m.dilation, m.ceil_mode)
-        if isinstance(m, nn.AvgPool2d):
-            if m.divisor_override:
+            return self.pool("maxpool", self.spatial(x, pool_nd), m.kernel_size, m.stride,
+                             m.padding, m.dilation, m.ceil_mode)
+        if isinstance(m, nn.AvgPool1d | nn.AvgPool2d | nn.AvgPool3d):
+            if getattr(m, "divisor_override", None):
                 raise _Unsupported("divisor_override is not supported")
-            return self.pool("avgpool", self.spatial(x), m.kernel_size, m.stride, m.padding, 1,
-                             m.ceil_mode, m.count_include_pad)
-        if isinstance(m, nn.AdaptiveAvgPool2d | nn.AdaptiveMaxPool2d):
-            if isinstance(m, nn.AdaptiveMaxPool2d) and m.return_indices:
+            return self.pool("avgpool", self.spatial(x, pool_nd), m.kernel_size, m.stride,
+                             m.padding, 1, m.ceil_mode, m.count_include_pad)
+        adaptive_avg = nn.AdaptiveAvgPool1d | nn.AdaptiveAvgPool2d | nn.AdaptiveAvgPool3d
+        adaptive_max = nn.AdaptiveMaxPool1d | nn.AdaptiveMaxPool2d | nn.AdaptiveMaxPool3d
+        if isinstance(m, adaptive_avg | adaptive_max):
+            if isinstance(m, adaptive_max) and m.return_indices:
                 raise _Unsupported("return_indices=True is not supported")
-            return self.adaptive("avg" if isinstance(m, nn.AdaptiveAvgPool2d) else "max",
-                                 self.spatial(x), m.output_size)
-        if isinstance(m, nn.BatchNorm1d | nn.BatchNorm2d):
-            return self.batchnorm(m, self.tensor(x))
+            return self.adaptive("avg" if isinstance(m, adaptive_avg) else "max",
+                                 self.spatial(x, pool_nd), m.output_size)
+        if isinstance(m, nn.BatchNorm1d | nn.BatchNorm2d | nn.BatchNorm3d):
+            t = self.tensor(x)
+            if isinstance(m, nn.BatchNorm3d | nn.BatchNorm2d):
+                self.spatial(t, pool_nd)
+            elif len(t.shape) != 2:  # BatchNorm1d on (N, C, T): a sequence network's layer
+                self.spatial(t, 1)
+            return self.batchnorm(m, t)
         if isinstance(m, nn.ReLU6):
             return self.emit("clip", [self.tensor(x)], {"min": 0.0, "max": 6.0})
         if isinstance(m, nn.Hardtanh):
@@ -352,7 +403,8 @@ class _Converter:
             return self.silu(self.tensor(x))
         if isinstance(m, nn.Softmax):
             return self.softmax(self.tensor(x), m.dim)
-        if isinstance(m, nn.Dropout | nn.Dropout2d | nn.Dropout1d | nn.AlphaDropout | nn.Identity):
+        if isinstance(m, nn.Dropout | nn.Dropout1d | nn.Dropout2d | nn.Dropout3d | nn.AlphaDropout
+                      | nn.Identity):
             return self.tensor(x)
         if isinstance(m, nn.Flatten):
             return self.reshape(self.tensor(x), node)
@@ -360,8 +412,10 @@ class _Converter:
             return self.linear(m, self.tensor(x))
         if isinstance(m, nn.Upsample):
             return self.upsample(self.spatial(x), node, m.scale_factor, m.mode, m.align_corners)
-        if isinstance(m, nn.ZeroPad2d | nn.ConstantPad2d):
-            return self.pad(self.spatial(x), m.padding, "constant", float(m.value))
+        pads = (nn.ZeroPad1d, nn.ZeroPad2d, nn.ZeroPad3d, nn.ConstantPad1d, nn.ConstantPad2d,
+                nn.ConstantPad3d)
+        if isinstance(m, pads):
+            return self.pad(self.spatial(x, pool_nd), m.padding, "constant", float(m.value))
         return None
 
     def convert_call(self, key: str, node: Node, *, method: bool) -> _Tensor | None:
@@ -394,7 +448,8 @@ class _Converter:
             return self.silu(self.tensor(x))
         if key == "softmax":
             return self.softmax(self.tensor(x), a(node, 1, "dim"))
-        if key in ("dropout", "dropout1d", "dropout2d", "alpha_dropout", "contiguous", "clone",
+        if key in ("dropout", "dropout1d", "dropout2d", "dropout3d", "alpha_dropout", "contiguous",
+                   "clone",
                    "detach", "float", "to", "type_as"):
             t = self.tensor(x)
             return t if self.values[node].shape == t.shape else None
@@ -409,22 +464,28 @@ class _Converter:
             return self.reshape(self.tensor(x), node)
         if key in ("mean", "amax"):
             return self.reduce(key, node, self.tensor(x), a(node, 1, "dim"))
-        if key in ("max_pool2d", "avg_pool2d"):
+        if key in ("max_pool1d", "max_pool2d", "max_pool3d", "avg_pool1d", "avg_pool2d",
+                   "avg_pool3d"):
+            nd = int(key[-2])
             size = a(node, 1, "kernel_size")
             stride = a(node, 2, "stride") or size
-            if key == "max_pool2d":
+            if key.startswith("max"):
                 if a(node, 6, "return_indices", False):
                     raise _Unsupported("return_indices=True is not supported")
-                return self.pool("maxpool", self.spatial(x), size, stride, a(node, 3, "padding", 0),
-                                 a(node, 4, "dilation", 1), a(node, 5, "ceil_mode", False))
-            if a(node, 6, "divisor_override"):
+                return self.pool("maxpool", self.spatial(x, nd), size, stride,
+                                 a(node, 3, "padding", 0), a(node, 4, "dilation", 1),
+                                 a(node, 5, "ceil_mode", False))
+            if nd > 1 and a(node, 6, "divisor_override"):
                 raise _Unsupported("divisor_override is not supported")
-            return self.pool("avgpool", self.spatial(x), size, stride, a(node, 3, "padding", 0), 1,
-                             a(node, 4, "ceil_mode", False), a(node, 5, "count_include_pad", True))
-        if key in ("adaptive_avg_pool2d", "adaptive_max_pool2d"):
-            if key == "adaptive_max_pool2d" and a(node, 2, "return_indices", False):
+            return self.pool("avgpool", self.spatial(x, nd), size, stride,
+                             a(node, 3, "padding", 0), 1, a(node, 4, "ceil_mode", False),
+                             a(node, 5, "count_include_pad", True))
+        if key in ("adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_avg_pool3d",
+                   "adaptive_max_pool1d", "adaptive_max_pool2d", "adaptive_max_pool3d"):
+            if key.startswith("adaptive_max") and a(node, 2, "return_indices", False):
                 raise _Unsupported("return_indices=True is not supported")
-            return self.adaptive(key[9:12], self.spatial(x), a(node, 1, "output_size"))
+            return self.adaptive(key[9:12], self.spatial(x, int(key[-2])),
+                                 a(node, 1, "output_size"))
         if key == "pad":
             value = a(node, 3, "value")
             return self.pad(self.spatial(x), a(node, 1, "pad"), a(node, 2, "mode", "constant"),
@@ -440,23 +501,23 @@ class _Converter:
     def conv(self, m: Any, x: _Tensor) -> _Tensor:
         if m.padding_mode != "zeros":
             raise _Unsupported(f"padding_mode {m.padding_mode!r} is not supported (only 'zeros')")
-        kernel, stride, dilation = _pair(m.kernel_size), _pair(m.stride), _pair(m.dilation)
+        nd = self.ndim
+        kernel, stride, dilation = (_axes(m.kernel_size, nd), _axes(m.stride, nd),
+                                    _axes(m.dilation, nd))
         if isinstance(m.padding, str):
-            pads = [0, 0, 0, 0]
+            pads = [0] * (2 * nd)
             if m.padding == "same":  # PyTorch: total d (k - 1), the extra pixel at the end
-                totals = [dilation[i] * (kernel[i] - 1) for i in range(2)]
-                pads = [totals[0] // 2, totals[0] - totals[0] // 2,
-                        totals[1] // 2, totals[1] - totals[1] // 2]
+                totals = [dilation[i] * (kernel[i] - 1) for i in range(nd)]
+                pads = [v for t in totals for v in (t // 2, t - t // 2)]
         else:
-            ph, pw = _pair(m.padding)
-            pads = [ph, ph, pw, pw]
-        params = {"weight": np.ascontiguousarray(_np(m.weight).transpose(2, 3, 1, 0))}
+            pads = [v for p in _axes(m.padding, nd) for v in (p, p)]
+        weight = _np(m.weight).transpose(*range(2, nd + 2), 1, 0)
+        params = {"weight": np.ascontiguousarray(weight)}
         if m.bias is not None:
             params["bias"] = _np(m.bias)
-        return self.emit("conv", [x], {"kernel": list(kernel), "stride": list(stride),
-                                       "padding": pads, "dilation": list(dilation),
-                                       "filters": int(m.out_channels), "groups": int(m.groups)},
-                         params)
+        return self.emit("conv", [x], {"kernel": kernel, "stride": stride, "padding": pads,
+                                       "dilation": dilation, "filters": int(m.out_channels),
+                                       "groups": int(m.groups)}, params)
 
     def deconv(self, m: Any, x: _Tensor, node: Node) -> _Tensor:
         if m.groups != 1:
@@ -465,37 +526,42 @@ class _Converter:
             raise _Unsupported(f"padding_mode {m.padding_mode!r} is not supported (only 'zeros')")
         if len(node.args) > 1 or "output_size" in node.kwargs:
             raise _Unsupported("output_size is not supported; set output_padding on the module")
-        ph, pw = _pair(m.padding)
-        params = {"weight": np.ascontiguousarray(_np(m.weight).transpose(2, 3, 0, 1))}
+        nd = self.ndim
+        weight = _np(m.weight).transpose(*range(2, nd + 2), 0, 1)
+        params = {"weight": np.ascontiguousarray(weight)}
         if m.bias is not None:
             params["bias"] = _np(m.bias)
         return self.emit("deconv", [x], {
-            "kernel": list(_pair(m.kernel_size)), "stride": list(_pair(m.stride)),
-            "padding": [ph, ph, pw, pw], "dilation": list(_pair(m.dilation)),
-            "filters": int(m.out_channels), "output_padding": list(_pair(m.output_padding))},
-            params)
+            "kernel": _axes(m.kernel_size, nd), "stride": _axes(m.stride, nd),
+            "padding": [v for p in _axes(m.padding, nd) for v in (p, p)],
+            "dilation": _axes(m.dilation, nd), "filters": int(m.out_channels),
+            "output_padding": _axes(m.output_padding, nd)}, params)
 
     def pool(self, op: str, x: _Tensor, kernel: Any, stride: Any, padding: Any, dilation: Any,
              ceil_mode: Any, count_include_pad: Any = True) -> _Tensor:
-        ph, pw = _pair(padding)
-        fields = {"kernel": list(_pair(kernel)),
-                  "stride": list(_pair(stride if stride not in (None, [], ()) else kernel)),
-                  "padding": [ph, ph, pw, pw], "dilation": list(_pair(dilation)),
-                  "ceil_mode": bool(ceil_mode)}
+        nd = self.ndim
+        fields = {"kernel": _axes(kernel, nd),
+                  "stride": _axes(stride if stride not in (None, [], ()) else kernel, nd),
+                  "padding": [v for p in _axes(padding, nd) for v in (p, p)],
+                  "dilation": _axes(dilation, nd), "ceil_mode": bool(ceil_mode)}
         if op == "avgpool":
             fields["count_include_pad"] = bool(count_include_pad)
         return self.emit(op, [x], fields)
 
     def adaptive(self, kind: str, x: _Tensor, output_size: Any) -> _Tensor:
-        h, w = x.shape[2], x.shape[3]
-        size = output_size if isinstance(output_size, list | tuple) else (output_size,) * 2
-        oh, ow = (h if size[0] is None else int(size[0])), (w if size[1] is None else int(size[1]))
-        if (oh, ow) == (1, 1):
+        sizes = x.shape[2:]
+        wanted = (output_size if isinstance(output_size, list | tuple)
+                  else (output_size,) * len(sizes))
+        if len(wanted) != len(sizes):
+            raise _Unsupported(f"output_size {output_size!r} for a {len(sizes)}-D input")
+        out = [n if o is None else int(o) for n, o in zip(sizes, wanted, strict=True)]
+        if all(o == 1 for o in out):
             return self.emit(f"global{kind}pool", [x])
-        if h % oh or w % ow:
-            raise _Unsupported(f"adaptive pooling of {h}x{w} to {oh}x{ow} is not a plain pool "
-                               "(the output size must divide the input size, or be 1x1)")
-        k = [h // oh, w // ow]
+        if any(n % o for n, o in zip(sizes, out, strict=True)):
+            raise _Unsupported(f"adaptive pooling of {'x'.join(map(str, sizes))} to "
+                               f"{'x'.join(map(str, out))} is not a plain pool (the output "
+                               "size must divide the input size, or be 1)")
+        k = [n // o for n, o in zip(sizes, out, strict=True)]
         fields: dict[str, Any] = {"kernel": k, "stride": k}
         if kind == "avg":
             fields["count_include_pad"] = True
@@ -541,34 +607,39 @@ class _Converter:
 
     def upsample(self, x: _Tensor, node: Node, scale: Any, mode: Any, align_corners: Any,
                  antialias: bool = False) -> _Tensor:
-        out = self.values[node].shape
-        h, w = x.shape[2], x.shape[3]
-        if out[2] % h or out[3] % w:
-            raise _Unsupported(f"resizing {h}x{w} to {out[2]}x{out[3]} is not by an integer factor")
-        factor = [out[2] // h, out[3] // w]
+        out = self.values[node].shape[2:]
+        sizes = x.shape[2:]
+        if any(o % n for o, n in zip(out, sizes, strict=True)):
+            raise _Unsupported(f"resizing {'x'.join(map(str, sizes))} to "
+                               f"{'x'.join(map(str, out))} is not by an integer factor")
+        factor = [o // n for o, n in zip(out, sizes, strict=True)]
         if scale is not None:
-            scales = scale if isinstance(scale, list | tuple) else (scale, scale)
+            scales = scale if isinstance(scale, list | tuple) else (scale,) * len(sizes)
             if [float(s) for s in scales] != [float(f) for f in factor]:
                 raise _Unsupported(f"scale_factor {scale!r} is not an integer")
+        linear = {1: "linear", 2: "bilinear", 3: "trilinear"}[len(sizes)]
         if mode in ("nearest", "nearest-exact"):  # equal for integer factors
             spec_mode = "nearest"
-        elif mode == "bilinear" and not align_corners and not antialias:
+        elif mode == linear and not align_corners and not antialias:
             spec_mode = "linear"
         else:
             raise _Unsupported(f"mode {mode!r} (align_corners={align_corners}) is not supported; "
-                               "rfdocs takes 'nearest' and 'bilinear' with align_corners=False")
+                               f"rfdocs takes 'nearest' and {linear!r} with align_corners=False")
         return self.emit("upsample", [x], {"factor": factor, "mode": spec_mode})
 
     def pad(self, x: _Tensor, pads: Any, mode: Any, value: float) -> _Tensor:
         if mode != "constant":
             raise _Unsupported(f"pad mode {mode!r} is not supported (only 'constant')")
-        amounts = [int(p) for p in pads] if isinstance(pads, list | tuple) else [int(pads)] * 4
-        if len(amounts) == 2:
-            amounts += [0, 0]
-        if len(amounts) != 4 or min(amounts) < 0:
-            raise _Unsupported(f"pads {pads!r}: rfdocs pads height and width only, by amounts >= 0")
-        left, right, top, bottom = amounts
-        return self.emit("pad", [x], {"padding": [top, bottom, left, right], "value": value})
+        nd = self.ndim
+        amounts = [int(p) for p in pads] if isinstance(pads, list | tuple) else [int(pads)] * (
+            2 * nd)
+        if len(amounts) % 2 or len(amounts) > 2 * nd or min(amounts, default=0) < 0:
+            what = "height and width" if nd == 2 else "the spatial axes"
+            raise _Unsupported(f"pads {pads!r}: rfdocs pads {what} only, by amounts >= 0")
+        amounts += [0] * (2 * nd - len(amounts))
+        # torch: (before, after) of the last axis first; the spec: of the first axis first
+        padding = [v for a in range(nd - 1, -1, -1) for v in (amounts[2 * a], amounts[2 * a + 1])]
+        return self.emit("pad", [x], {"padding": padding, "value": value})
 
     def cat(self, tensors: Any, dim: Any) -> _Tensor:
         if not isinstance(tensors, list | tuple) or not tensors:
@@ -586,10 +657,11 @@ class _Converter:
         out = tuple(self.values[node].shape)
         if out[:1] != x.shape[:1]:
             raise _Unsupported(f"reshaping {x.shape} to {out} changes the batch dimension")
-        if len(x.shape) == 4 and len(out) == 2 and out[1] == math.prod(x.shape[1:]):
+        rank = self.ndim + 2
+        if len(x.shape) == rank and len(out) == 2 and out[1] == math.prod(x.shape[1:]):
             return self.emit("flatten", [x])
         as_features = out == (x.shape[0], math.prod(x.shape[1:])) + (1,) * (len(out) - 2)
-        if out == x.shape or (len(x.shape) == 2 and len(out) == 4 and as_features):
+        if out == x.shape or (len(x.shape) == 2 and len(out) == rank and as_features):
             return _Tensor(x.layer, out)  # the same numbers: (N, F) and (N, F, 1, 1) alike
         raise _Unsupported(f"reshaping {x.shape} to {out} is not a flatten to (N, -1)")
 
@@ -597,9 +669,12 @@ class _Converter:
         ndim = len(x.shape)
         axes = {int(d) % ndim for d in (dims if isinstance(dims, list | tuple) else [dims])} \
             if dims is not None else set(range(ndim))
-        if ndim != 4 or axes != {2, 3}:
+        rank = self.ndim + 2
+        if ndim != rank or axes != set(range(2, rank)):
+            what = ("height and width (dims 2, 3)" if rank == 4 else
+                    f"every spatial dim (dims {', '.join(map(str, range(2, rank)))})")
             raise _Unsupported(f"{key} over dims {sorted(axes)} of shape {x.shape}; rfdocs takes "
-                               "the mean or max over height and width (dims 2, 3)")
+                               f"the mean or max over {what}")
         return self.emit("globalavgpool" if key == "mean" else "globalmaxpool", [x])
 
     def binary(self, key: str, node: Node, a: Any, b: Any) -> _Tensor:
@@ -692,9 +767,11 @@ def _function_key(target: Any) -> str | None:
         }
         for name in ("relu", "relu_", "relu6", "leaky_relu", "sigmoid", "tanh", "hardtanh",
                      "hardsigmoid", "hardswish", "gelu", "silu", "softmax", "dropout",
-                     "dropout1d", "dropout2d", "alpha_dropout", "max_pool2d", "avg_pool2d",
-                     "adaptive_avg_pool2d", "adaptive_max_pool2d", "pad", "interpolate",
-                     "upsample"):
+                     "dropout1d", "dropout2d", "dropout3d", "alpha_dropout", "max_pool1d",
+                     "max_pool2d", "max_pool3d", "avg_pool1d", "avg_pool2d", "avg_pool3d",
+                     "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_avg_pool3d",
+                     "adaptive_max_pool1d", "adaptive_max_pool2d", "adaptive_max_pool3d", "pad",
+                     "interpolate", "upsample"):
             fn = getattr(F, name, None)
             if fn is not None:
                 keys[fn] = name.rstrip("_")
@@ -708,15 +785,24 @@ def _function_key(target: Any) -> str | None:
 # --------------------------------------------------------------------------- entry point
 
 
-def _input_shape(input_shape: Sequence[int]) -> tuple[int, int, int, int]:
+def _input_shape(input_shape: Sequence[int], ndim: int | None) -> tuple[int, ...]:
+    """(N, C, *spatial) from ``input_shape`` ((C, *spatial) or (N, C, *spatial)) for a network
+    of ``ndim`` spatial dims (None: 2 for 3 or 4 numbers, 1 for 2, 3 for 5)."""
     dims = list(input_shape)
-    if len(dims) not in (3, 4) or not all(isinstance(d, int) and not isinstance(d, bool)
-                                          and d >= 1 for d in dims):
-        raise SpecError(f"input_shape must be (C, H, W) or (N, C, H, W) positive integers, got "
-                        f"{quote(input_shape)}", field="input")
-    if len(dims) == 3:
+    if not dims or not all(isinstance(d, int) and not isinstance(d, bool) and d >= 1
+                           for d in dims):
+        raise SpecError(f"input_shape must be positive integers, got {quote(input_shape)}",
+                        field="input")
+    if ndim is None:
+        ndim = {2: 1, 3: 2, 4: 2, 5: 3}.get(len(dims), 2)
+    if ndim not in (1, 2, 3) or len(dims) not in (ndim + 1, ndim + 2):
+        layout = {1: "(C, T) or (N, C, T)", 2: "(C, H, W) or (N, C, H, W)",
+                  3: "(C, D, H, W) or (N, C, D, H, W)"}.get(ndim, "(C, *spatial)")
+        raise SpecError(f"input_shape must be {layout} positive integers for a {ndim}-D "
+                        f"network, got {quote(input_shape)}", field="input")
+    if len(dims) == ndim + 1:
         dims.insert(0, 1)
-    return (dims[0], dims[1], dims[2], dims[3])
+    return tuple(dims)
 
 
 def _ancestors(layers: list[dict[str, Any]], output: str) -> set[str]:
@@ -732,9 +818,14 @@ def _ancestors(layers: list[dict[str, Any]], output: str) -> set[str]:
     return keep
 
 
-def from_torch(module: Any, input_shape: Sequence[int], *, until: str | None = None) -> Network:
+def from_torch(module: Any, input_shape: Sequence[int], *, until: str | None = None,
+               ndim: int | None = None) -> Network:
     """The ``Network`` of a PyTorch module on inputs of ``input_shape`` ((C, H, W) or
-    (N, C, H, W)), with its learned numbers (eval-mode state) in ``params``.
+    (N, C, H, W) for images; (C, T) or (N, C, T) for sequences, (C, D, H, W) or (N, C, D, H, W)
+    for volumes), with its learned numbers (eval-mode state) in ``params``.
+
+    The dimension (``ndim``: 1, 2 or 3 spatial axes) comes from the module's layer classes
+    (Conv1d, MaxPool3d, ...) when not given, else from the length of ``input_shape``.
 
     Layers are named by module path (``layer1.0.conv1``; a second call of one module gets
     ``_1``; functions by the module whose forward calls them: ``layer1.0.add``). Dropout and
@@ -746,7 +837,10 @@ def from_torch(module: Any, input_shape: Sequence[int], *, until: str | None = N
 
     if not isinstance(module, torch.nn.Module):
         raise ModelError(f"from_torch takes a torch.nn.Module, got {type(module).__name__}")
-    n, c, h, w = _input_shape(input_shape)
+    if ndim is None:
+        ndim = _module_ndim(module)
+    dims = _input_shape(input_shape, ndim)
+    n, c, spatial = dims[0], dims[1], dims[2:]
     training = module.training
     module.eval()
     try:
@@ -754,9 +848,10 @@ def from_torch(module: Any, input_shape: Sequence[int], *, until: str | None = N
         generator = torch.Generator().manual_seed(SEED)
         dtype = next((p.dtype for p in module.parameters() if p.is_floating_point()),
                      torch.float32)
-        example = torch.randn((n, c, h, w), generator=generator).to(dtype)
+        example = torch.randn((n, c, *spatial), generator=generator).to(dtype)
         values, dynamic = _record(gm, example)
         converter = _Converter(gm, values, dynamic, until)
+        converter.ndim = len(spatial)
         converter.run()
     finally:
         module.train(training)
@@ -766,7 +861,7 @@ def from_torch(module: Any, input_shape: Sequence[int], *, until: str | None = N
         raise ModelError("the module returns its input unchanged: there is no layer to import")
     keep = _ancestors(converter.layers, output.layer)
     layers = [layer for layer in converter.layers if layer["name"] in keep]
-    net = network_from_data({"input": [h, w, c], "layers": layers})
+    net = network_from_data({"input": [*spatial, c], "layers": layers})
     net = replace(net, params={name: p for name, p in converter.params.items() if name in keep})
     _check_shapes(net, converter.shapes)
     return net
@@ -777,9 +872,7 @@ def _check_shapes(net: Network, shapes: dict[str, tuple[int, ...]]) -> None:
     from rfdocs.compute.receptive import analyze
 
     for info in analyze(net).layers:
-        torch_shape = shapes[info.name]
-        expect = (torch_shape[2], torch_shape[3], torch_shape[1]) if len(torch_shape) == 4 \
-            else (1, 1, torch_shape[1])
+        expect = _channels_last(shapes[info.name], net.ndim)
         if info.shape != expect:
             raise ModelError(f"rfdocs computes {'x'.join(map(str, info.shape))}, torch "
                             f"{'x'.join(map(str, expect))} (please report)", layer=info.name)
