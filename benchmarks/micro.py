@@ -52,6 +52,32 @@ def render_kinds(names: tuple[str, ...], repeat: int) -> list[KindTiming]:
     return results
 
 
+def wavenet_compact(stacks: int = 3, length: int = 16000) -> str:
+    """WaveNet's dilated stack (van den Oord et al. 2016): a causal convolution, then ``stacks``
+    stacks of kernel-2 causal convolutions dilated 1, 2, ..., 512 (30 layers for three)."""
+    lines = [f"input {length}x1", "causal: conv 2 x32 causal"]
+    for s in range(stacks):
+        lines += [f"s{s}d{2 ** i}: conv 2 x32 dil {2 ** i} causal" for i in range(10)]
+    return "\n".join(lines) + "\n"
+
+
+def stack_wavenet(repeat: int) -> Samples:
+    """The rf-stack figure of a 30-layer WaveNet over 16,000 steps: render plus SVG bytes."""
+    from rfdocs.compute import parse_spec
+    from rfdocs.figures import LIGHT, get_kind
+    from rfdocs.figures.output import figure_bytes
+
+    kind = get_kind("stack")
+    net = parse_spec(wavenet_compact())
+
+    def once() -> bytes:
+        return figure_bytes(kind.render(net, {}, LIGHT).figure, "svg")
+
+    samples = measure(once, repeat=max(repeat, 5), warmup=1)
+    log(f"render stack (30-layer WaveNet): median {samples.median * 1000:.0f} ms")
+    return samples
+
+
 # --------------------------------------------------------------------------- receptive fields
 
 

@@ -132,6 +132,12 @@ class Bench:
             value = median(medians)
             self.add(Row("render", f"render: median over {len(medians)} kind(s)", value, "s", ms(value),
                          "≤ 100 ms", at_most(value, 0.1)))
+        from benchmarks.micro import stack_wavenet
+
+        stack = stack_wavenet(self.s.repeat)
+        self.details["render"]["stack_wavenet30"] = stack.to_json()
+        self.add(Row("render", "render stack: 30-layer WaveNet, 16,000 steps (light, SVG)",
+                     stack.median, "s", ms(stack.median), "≤ 150 ms", at_most(stack.median, 0.15)))
         missing = [k for k in KINDS if k not in self.kinds]
         if missing:
             self.notes.append("figure kinds not available yet (left out of the site): "

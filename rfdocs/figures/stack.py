@@ -49,7 +49,6 @@ from rfdocs.figures.geometry import (
     edge_color,
     mix,
     target_layer,
-    wrap_words,
 )
 from rfdocs.figures.options import Option, int_range, word
 from rfdocs.figures.style import Theme
@@ -289,29 +288,44 @@ def _window(rows: Sequence[Row], feet: Mapping[str, np.ndarray], target_x: float
 # --------------------------------------------------------------------------- drawing
 
 
-def _describe(info: LayerInfo) -> str:
-    """A row's layer in the words of the compact spec: 'conv 2 dil 4 causal'."""
+def _describe(info: LayerInfo) -> list[str]:
+    """A row's layer in the phrases of the compact spec: ['conv', '2', 'dil 4', 'causal']
+    (a window's dilation always given, so rows differing only in it line up)."""
     layer = info.layer
     if layer is None:
-        return f"{fmt_count(info.shape[AXIS])} steps"
+        return [f"{fmt_count(info.shape[AXIS])} steps"]
     if layer.op in WINDOW_OPS:
         parts = [layer.op, str(layer.kernel[AXIS])]
         if layer.stride[AXIS] != 1:
             parts.append(f"/{layer.stride[AXIS]}")
-        if layer.dilation[AXIS] != 1:
-            parts.append(f"dil {layer.dilation[AXIS]}")
+        parts.append(f"dil {layer.dilation[AXIS]}")
         padding = layer.padding
         if isinstance(padding, str):
             if padding != "valid" or layer.op != "deconv":
                 parts.append(padding)
         elif any(padding):
             parts.append(f"pad {padding[0]},{padding[1]}")
-        return " ".join(parts)
+        return parts
     if layer.op == "upsample":
-        return f"upsample ×{layer.factor[AXIS]} {layer.mode}"
+        return ["upsample", f"×{layer.factor[AXIS]}", layer.mode]
     if layer.op == "pad":
-        return f"pad {info.pads[0]},{info.pads[1]}"
-    return layer.op
+        return [f"pad {info.pads[0]},{info.pads[1]}"]
+    return [layer.op]
+
+
+def _descriptions(rows: Sequence[Row]) -> tuple[str, list[str]]:
+    """A heading of the phrases every layer row shares (when there are three rows or more) and
+    each row's own phrases: WaveNet's rows read 'dil 1', 'dil 2', ... under 'conv 2 causal'."""
+    phrases = [_describe(r.info) for r in rows]
+    layers = phrases[1:]
+    common = ([p for p in layers[0] if all(p in other for other in layers[1:])]
+              if len(layers) >= 3 else [])
+    own = [" ".join(p for p in words if p not in common) if i else " ".join(words)
+           for i, words in enumerate(phrases)]
+    if common and not all(own[1:]):
+        common = []  # a row would be left blank: every row says everything
+        own = [" ".join(words) for words in phrases]
+    return " ".join(common), own
 
 
 def _ranges(values: np.ndarray) -> str:
@@ -338,6 +352,23 @@ def _glyph(char: str, size: float, bold: bool) -> tuple[np.ndarray, np.ndarray, 
         return np.zeros((0, 2)), np.zeros(0, dtype=Path.code_type), float(advance)
     path = TextPath((0, 0), char, prop=prop)
     return path.vertices.copy(), np.asarray(path.codes, dtype=Path.code_type), float(advance)
+
+
+def _width(text: str, size: float = LABEL_PT) -> float:
+    """Inches ``text`` takes at ``size`` points (glyph advances; within a few per cent of a
+    drawn text's box, without laying it out)."""
+    return sum(_glyph(char, size, False)[2] for char in text) / 72 * 1.03
+
+
+def _wrap(text: str, width: float) -> list[str]:
+    """Greedy word wrap into lines no wider than ``width`` inches."""
+    lines: list[str] = []
+    for token in text.split():
+        if lines and _width(lines[-1] + " " + token) <= width:
+            lines[-1] += " " + token
+        else:
+            lines.append(token)
+    return lines
 
 
 class Labels:
@@ -530,6 +561,10 @@ def render(network: Network | None, options: Mapping[str, Any], theme: Theme) ->
         "units-input": [], "units": [], "field": [], "padding": [], "padding-read": []}
     breaks: list[tuple[float, float]] = []
     names_col, layers_col = Labels(TITLE_PT, bold=True), Labels(LABEL_PT)
+    heading, described = _descriptions(rows)
+    if heading:
+        layers_col.add(f"every layer: {heading}", hi_edge + 0.2, rows[-1].y + min(gap, 0.3),
+                       "left")
     drawn_units: dict[str, tuple[int, ...]] = {}
     for row in rows:
         info = row.info
@@ -559,7 +594,7 @@ def render(network: Network | None, options: Mapping[str, Any], theme: Theme) ->
             if float(xin(row.x(row.last))) > hi_edge + 1e-9:
                 breaks.append((hi_edge + 0.08, row.y))
         names_col.add(name, lo_edge - 0.2, row.y, "right")
-        layers_col.add(_describe(info), hi_edge + 0.2, row.y, "left")
+        layers_col.add(described[rows.index(row)], hi_edge + 0.2, row.y, "left")
     styles = {
         "units-input": (mix(theme.input, theme.bg, 0.25), edge_color(theme.input, theme)),
         "units": (mix(theme.maps, theme.bg, 0.25), edge_color(theme.maps, theme)),
@@ -600,7 +635,7 @@ def render(network: Network | None, options: Mapping[str, Any], theme: Theme) ->
             sheet.line([x, x], [y, y + 0.06], color=edge, linewidth=1.4, gid="field-end")
     size = target.rf[AXIS]
     outside = int(np.sum((field_steps < 0) | (field_steps >= n_in)))
-    label = (f"receptive field of unit {fmt_count(unit)}: {fmt_num(size)} steps "
+    label = (f"receptive field of unit {fmt_count(unit)}: {_steps(size)} steps "
              f"({_span(field)})")
     if outside:
         label += f", {fmt_count(outside)} of them padding"
@@ -625,9 +660,10 @@ def render(network: Network | None, options: Mapping[str, Any], theme: Theme) ->
         if beyond:
             lines.append(f"{fmt_count(beyond)} steps of the field lie beyond the window.")
     x, y = sheet.bounds[0], sheet.bounds[1] - 0.1
-    for line in wrap_words(sheet, " ".join(lines), max(sheet.bounds[2] - x, 3.0)):
+    line_h = sheet.measure("Ag")[1] + 0.02
+    for line in _wrap(" ".join(lines), max(sheet.bounds[2] - x, 3.0)):
         sheet.text(x, y, line, ha="left", va="top", color=theme.muted, gid="note")
-        y -= sheet.measure(line)[1] + 0.02
+        y -= line_h
     fig = sheet.finish()
 
     counts = {r.info.name: int(found.units.get(r.info.name, np.zeros(0)).size) for r in rows}
@@ -641,11 +677,17 @@ def render(network: Network | None, options: Mapping[str, Any], theme: Theme) ->
         "counts": counts,
         "padding_read": {name: int(v.size) for name, v in found.padding.items() if name in names},
         "window": (window.first, window.last),
+        "axis": (x0 - sheet.bounds[0] + 0.06, step_in),  # inches of step 0 from the left, a step
         "cut": window.cut,
         "drawn": drawn_units,
     }
     return Rendered(fig, _alt(rows, found, target, unit, field, window, n_in, counts),
                     numbers, budget=budget_of(options))
+
+
+def _steps(value: Any) -> str:
+    """A number of steps: 3071 -> '3,071', a fraction as a decimal."""
+    return fmt_count(int(value)) if float(value).is_integer() else fmt_num(value)
 
 
 def _span(pair: tuple[float, float]) -> str:
@@ -666,10 +708,10 @@ def _alt(rows: Sequence[Row], found: Trace, target: LayerInfo, unit: int,
         shown = ", ".join(str(d) for d in dil[:12]) + (", …" if len(dil) > 12 else "")
         text += f" (dilations {shown})"
     text += (f": unit {fmt_count(unit)} of {target.name} has a receptive field of "
-             f"{fmt_num(target.rf[AXIS])} input steps, {_span(field)}")
+             f"{_steps(target.rf[AXIS])} input steps, {_span(field)}")
     inputs = found.units.get(rows[0].info.name)
     text += f", and depends on {fmt_count(0 if inputs is None else int(inputs.size))} of them"
-    parts = [f"{counts[r.info.name]} in {r.info.name}" for r in reversed(rows[1:-1])]
+    parts = [f"{fmt_count(counts[r.info.name])} in {r.info.name}" for r in reversed(rows[1:-1])]
     if parts:
         if len(parts) > 8:
             parts = parts[:4] + ["…"] + parts[-3:]
