@@ -29,8 +29,9 @@ class LayerTable:
 
 
 def _pair(values: Sequence[object]) -> str:
-    a, b = (fmt_num(v) for v in values)  # type: ignore[arg-type]
-    return a if a == b else f"{a}{TIMES}{b}"
+    """One number per spatial axis: '2' when every axis agrees, else '1×2' (or '1×2×2')."""
+    texts = [fmt_num(v) for v in values]  # type: ignore[arg-type]
+    return texts[0] if len(set(texts)) == 1 else TIMES.join(texts)
 
 
 def layer_row(node: LayerInfo) -> tuple[str, ...]:

@@ -110,6 +110,13 @@ class RfExplorerDirective(RfdocsDirective):
             offset = err.line if self.body_text().strip() else None
             text = str(err).removeprefix(f"line {err.line}: ") if offset else str(err)
             raise DirectiveProblem(f"bad network spec: {text}", "spec", offset) from None
+        from rfdocs.figures.base import DimensionError, require_dimensions
+
+        try:  # the page's script draws grids of units; other dimensions are not drawn yet
+            require_dimensions("explorer", net, (2,), "a grid of units per layer")
+        except DimensionError as err:
+            text = str(err).removeprefix("rf-explorer ")  # the warning names the directive
+            raise DirectiveProblem(f"{text}; rf-table gives its numbers", "dimension") from None
         shown = self.shown_layers(analysis)
         max_cells = self.max_cells()
         select = self.selected(analysis, shown)

@@ -70,7 +70,8 @@ def prepare(kind_name: str, given: Mapping[str, str], net: Network | None,
         try:
             kind.check_dimensions(net)
         except DimensionError as err:
-            raise FigureProblem(str(err), "dimension") from None
+            # the warning names the directive already: 'rf-growth: draws 2-D networks ...'
+            raise FigureProblem(str(err).removeprefix(f"rf-{kind_name} "), "dimension") from None
     options: dict[str, Any] = dict(given)
     for budget, value in (("max_work", limits.max_work), ("max_memory", limits.max_memory)):
         if budget in kind_names and budget not in options:  # the configured budget
