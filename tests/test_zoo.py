@@ -45,7 +45,16 @@ def _square(value: tuple[Any, Any]) -> Any:
 # --------------------------------------------------------------------------- the files
 
 
-@pytest.mark.parametrize("name", ZOO_NAMES)
+#: The image classifiers, whose fields Araujo et al. published (the 1-D and 3-D models cite
+#: their own papers: see the end of this file).
+IMAGE_ZOO = ("alexnet", "vgg16", "resnet50", "inceptionv3", "mobilenetv1")
+
+
+def test_zoo_names() -> None:
+    assert set(ZOO_NAMES) == {*IMAGE_ZOO, "wavenet", "tcn", "c3d"}
+
+
+@pytest.mark.parametrize("name", IMAGE_ZOO)
 def test_spec_file_cites_its_sources(name: str) -> None:
     text = (resources.files("rfdocs") / "zoo" / f"{name}.yaml").read_text(encoding="utf-8")
     header = text.split("\ninput:")[0]
@@ -258,7 +267,7 @@ def test_resnet50_with_unpadded_pool1_matches_every_published_block_end(pool1: d
 # --------------------------------------------------------------------------- alignment
 
 
-@pytest.mark.parametrize("name", ZOO_NAMES)
+@pytest.mark.parametrize("name", IMAGE_ZOO)
 def test_zoo_models_are_aligned(name: str) -> None:
     # Araujo et al.'s library refuses unaligned graphs ("Graph is not aligned since center shift
     # from different paths is different", receptive_field_computation.py) and publishes numbers
@@ -296,3 +305,107 @@ def test_resnet50_v1_5_with_tf_same_padding_is_not_aligned() -> None:
     assert _square(info["res3a_branch2b"].center) - _square(info["res3a_branch1"].center) == 4
     assert not info["res3a"].aligned and not info.output.aligned
     assert all(node.aligned for node in info.nodes[: [n.name for n in info.nodes].index("res3a")])
+
+
+# --------------------------------------------------------------------------- sequences and volumes
+
+
+def _header(name: str) -> str:
+    text = (resources.files("rfdocs") / "zoo" / f"{name}.yaml").read_text(encoding="utf-8")
+    header = text.split("\ninput:")[0]
+    assert all(line.startswith("#") for line in header.splitlines())
+    return header
+
+
+@pytest.mark.parametrize(("name", "cites"), [
+    ("wavenet", ["van den Oord", "arXiv:1609.03499", "1024", "1,025"]),
+    ("tcn", ["Bai, Kolter and Koltun", "arXiv:1803.01271", "locuslab/TCN", "(k - 1) d"]),
+    ("c3d", ["Tran, Bourdev, Fergus, Torresani and Paluri", "arXiv:1412.0767", "1 x 2 x 2"]),
+])
+def test_sequence_and_volume_specs_cite_their_sources(name: str, cites: list[str]) -> None:
+    header = _header(name)
+    for words in cites:
+        assert words in header, words
+
+
+def test_wavenet_published_receptive_fields() -> None:
+    """van den Oord et al. 2016, Section 2.1: kernel 2, dilations 1, 2, ..., 512 repeated;
+    "each 1, 2, 4, ..., 512 block has receptive field of size 1024"; 1,025 with the initial
+    causal convolution (of width 2)."""
+    net = zoo_network("wavenet")
+    info = _analysis("wavenet")
+    assert net.ndim == 1 and info.input.shape == (16000, 256)
+    dilated = [layer for layer in net.layers if layer.name.endswith("_filter")]
+    assert [layer.dilation[0] for layer in dilated] == [2 ** i for i in range(10)] * 3
+    assert all(layer.kernel == (2,) and layer.padding == "causal" for layer in dilated)
+    assert info["causal"].rf == (2,)
+    ends = [info[f"s{s}_d512_gated"].rf[0] for s in (1, 2, 3)]
+    assert ends[0] == 1025  # one stack after the initial causal convolution
+    # one stack alone: the field of its last unit in the stack's own input is 1 + 1023 = 1024
+    assert ends[1] - ends[0] + 1 == 1024 and ends[2] - ends[1] + 1 == 1024
+    assert info.output.rf == (3071,) and info.output.name == "softmax"
+    # causal: every unit sees itself and only earlier samples
+    for node in info.layers:
+        for t in (0, 5000, 15999):
+            lo, hi = node.box(t)[0]
+            assert hi == t and lo == t - node.rf[0] + 1, node.name
+    # the gated unit, the residual and the skip connections of every one of the 30 layers
+    assert _count(net, "mul") == 30 and _count(net, "tanh") == 30 and _count(net, "sigmoid") == 30
+    assert len(net.layer("skips").inputs) == 30 and _count(net, "add") == 30  # 29 residual
+
+
+def test_wavenet_paper_figure_3_stack() -> None:
+    """Figure 3 of the paper: dilations 1, 2, 4, 8 give a receptive field of 16."""
+    from rfdocs.compute import parse_spec
+
+    text = "input 64x1\n" + "\n".join(f"conv 2 x1 dil {d} causal" for d in (1, 2, 4, 8))
+    assert analyze(parse_spec(text)).output.rf == (16,)
+
+
+def test_tcn_receptive_field() -> None:
+    """Bai et al. 2018, Section 3.2: one dilated causal layer looks (k - 1) d steps back, d = 2^i
+    at level i, two layers a residual block: 1 + 2 (k - 1)(2^n - 1) with the authors' sequential
+    MNIST configuration k = 7, n = 8 (3,061 >= 784, the whole image reaches the classifier)."""
+    net = zoo_network("tcn")
+    info = _analysis("tcn")
+    k, n = 7, 8
+    convs = [layer for layer in net.layers if layer.op == "conv" and layer.kernel == (k,)]
+    assert len(convs) == 2 * n
+    assert [layer.dilation[0] for layer in convs] == [2 ** (i // 2) for i in range(2 * n)]
+    assert all(layer.filters == 25 and layer.padding == "causal" for layer in convs)
+    for level in range(1, n + 1):
+        assert info[f"block{level}"].rf == (1 + 2 * (k - 1) * (2 ** level - 1),)
+    out = info.output
+    assert out.name == "block8" and out.shape == (784, 25) and out.rf == (3061,)
+    assert out.box(783) == ((783 - 3060, 783),)  # the classifier's unit sees every pixel
+    assert _count(net, "add") == n
+
+
+def test_c3d_published_shapes_and_fields() -> None:
+    """Tran et al. 2015, Section 3.3 and Figure 3: 16x112x112 clips, 3x3x3 convolutions, pool1
+    1x2x2, the other pools 2x2x2; fc6, fc7 of 4096; 487 Sports-1M classes."""
+    net = zoo_network("c3d")
+    info = _analysis("c3d")
+    assert net.ndim == 3 and info.input.shape == (16, 112, 112, 3)
+    convs = [layer for layer in net.layers if layer.op == "conv"]
+    assert len(convs) == 8 and all(layer.kernel == (3, 3, 3) and layer.stride == (1, 1, 1)
+                                   for layer in convs)
+    assert [c.filters for c in convs] == [64, 128, 256, 256, 512, 512, 512, 512]
+    pools = [layer for layer in net.layers if layer.op == "maxpool"]
+    assert [p.kernel for p in pools] == [(1, 2, 2)] + [(2, 2, 2)] * 4
+    assert [info[p.name].shape[:3] for p in pools] == [
+        (16, 56, 56), (8, 28, 28), (4, 14, 14), (2, 7, 7), (1, 4, 4)]
+    assert info["flatten"].shape == (1, 1, 1, 8192)
+    assert [info[n].shape[-1] for n in ("fc6", "fc7", "fc8")] == [4096, 4096, 487]
+    # closed form per axis (Araujo et al. eq. 2, 3): r += (k - 1) j, j *= s
+    r, j = [1, 1, 1], [1, 1, 1]
+    for layer in net.layers:
+        if layer.op in ("conv", "maxpool"):
+            for a in range(3):
+                r[a] += (layer.kernel[a] - 1) * j[a]
+                j[a] *= layer.stride[a]
+        if layer.name == "pool5":
+            break
+    assert info["pool5"].rf == tuple(r) == (76, 150, 150)
+    assert info["pool5"].jump == tuple(j) == (16, 32, 32)
+    assert all(node.aligned for node in info.nodes)

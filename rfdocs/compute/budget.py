@@ -11,6 +11,7 @@ computes anything."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
@@ -40,7 +41,7 @@ def product_work(outputs: int, depth: int) -> int:
     about 30 ns a result for a 65536×16 by 16×16 product on two busy cores)."""
     return outputs * (depth // 4 + 8)
 
-Shape = tuple[int, int, int, int]  # (N, H, W, C)
+Shape = tuple[int, ...]  # (N, H, W, C); (N, T, C) and (N, D, H, W, C) for sequences, volumes
 
 
 class BudgetError(ValueError):
@@ -147,95 +148,111 @@ class Budget:
 # --------------------------------------------------------------------------- convolutions
 
 
-def conv2d_cost(shape: Shape, kernel: tuple[int, int], cout: int, *,
-                stride: tuple[int, int] = (1, 1), pads: tuple[int, int, int, int] = (0, 0, 0, 0),
-                dilation: tuple[int, int] = (1, 1), groups: int = 1,
+def conv2d_cost(shape: Shape, kernel: Sequence[int], cout: int, *,
+                stride: Sequence[int] | None = None, pads: Sequence[int] | None = None,
+                dilation: Sequence[int] | None = None, groups: int = 1,
                 max_bytes: int = DEFAULT_MAX_BYTES) -> tuple[Cost, Shape]:
     """``conv.conv2d`` of an (N, H, W, C) float64 input: the padded copy, then the depthwise,
-    im2col or per-tap path it takes; keeps the (N, H', W', Cout) result."""
-    n, h, w, cin = shape
-    kh, kw = kernel
-    pt, pb, pl, pr = pads
-    ho = conv_size(h, kh, stride[0], dilation[0], pt, pb)
-    wo = conv_size(w, kw, stride[1], dilation[1], pl, pr)
+    im2col or per-tap path it takes; keeps the (N, H', W', Cout) result.  Any number of
+    spatial axes (N, *spatial, C), counted the same way (``conv``'s 1-D and 3-D forms run the
+    2-D code on a unit axis or once per depth tap)."""
+    n, cin = shape[0], shape[-1]
+    size = shape[1:-1]
+    axes = range(len(size))
+    stride, pads, dilation = _defaults(len(size), stride, pads, dilation)
+    outs = [conv_size(size[a], kernel[a], stride[a], dilation[a], pads[2 * a], pads[2 * a + 1])
+            for a in axes]
+    taps = math.prod(kernel[a] for a in axes)
+    positions = n * math.prod(outs)
     ci = cin // groups
-    padded = n * (h + pt + pb) * (w + pl + pr) * cin
-    out = n * ho * wo * cout
-    macs = product_work(out, kh * kw * ci)  # as operations
-    nbytes = F8 * (padded + n * ho * wo * (2 * cout + 2 * cin))
-    column_bytes = F8 * n * ho * wo * (kh * kw * cin + cout)
+    padded = n * math.prod(size[a] + pads[2 * a] + pads[2 * a + 1] for a in axes) * cin
+    out = positions * cout
+    macs = product_work(out, taps * ci)  # as operations
+    nbytes = F8 * (padded + positions * (2 * cout + 2 * cin))
+    column_bytes = F8 * positions * (taps * cin + cout)
     if ci == 1 and groups > 1:  # out and tmp; a multiply and an add per tap
-        peak, work = padded + 2 * out, 3 * kh * kw * out
+        peak, work = padded + 2 * out, 3 * taps * out
     elif column_bytes <= IM2COL_MAX_BYTES and nbytes + column_bytes <= max_bytes:
-        cols = n * ho * wo * kh * kw * cin
+        cols = positions * taps * cin
         peak = padded + cols + (out if groups == 1 else 2 * out)
         work = cols + macs + out
     else:  # one product per tap: the tap's (copied) window and its product, added to out
-        window = n * ho * wo * cin
+        window = positions * cin
         peak = padded + 2 * out + window + (out if groups > 1 else 0)
-        work = kh * kw * (window + 2 * out + product_work(out, ci))
-    return Cost(padded + work, F8 * peak, F8 * out), (n, ho, wo, cout)
+        work = taps * (window + 2 * out + product_work(out, ci))
+    return Cost(padded + work, F8 * peak, F8 * out), (n, *outs, cout)
 
 
-def conv_transpose2d_cost(shape: Shape, kernel: tuple[int, int], cout: int, *,
-                          stride: tuple[int, int] = (1, 1),
-                          pads: tuple[int, int, int, int] = (0, 0, 0, 0),
-                          dilation: tuple[int, int] = (1, 1),
-                          output_padding: tuple[int, int] = (0, 0),
+def conv_transpose2d_cost(shape: Shape, kernel: Sequence[int], cout: int, *,
+                          stride: Sequence[int] | None = None,
+                          pads: Sequence[int] | None = None,
+                          dilation: Sequence[int] | None = None,
+                          output_padding: Sequence[int] | None = None,
                           groups: int = 1) -> tuple[Cost, Shape]:
     """``conv.conv_transpose2d``: the uncropped output, one product per tap added into it, then
-    the cropped copy; keeps the (N, H', W', Cout) result."""
-    n, h, w, cin = shape
-    kh, kw = kernel
-    pt, pb, pl, pr = pads
-    ho = conv_transpose_size(h, kh, stride[0], dilation[0], pt, pb, output_padding[0])
-    wo = conv_transpose_size(w, kw, stride[1], dilation[1], pl, pr, output_padding[1])
-    full = n * (ho + pt + pb) * (wo + pl + pr) * cout
-    product = n * h * w * cout
-    out = n * ho * wo * cout
+    the cropped copy; keeps the (N, H', W', Cout) result (any number of spatial axes)."""
+    n, cin = shape[0], shape[-1]
+    size = shape[1:-1]
+    axes = range(len(size))
+    stride, pads, dilation = _defaults(len(size), stride, pads, dilation)
+    output_padding = output_padding or (0,) * len(size)
+    outs = [conv_transpose_size(size[a], kernel[a], stride[a], dilation[a], pads[2 * a],
+                                pads[2 * a + 1], output_padding[a]) for a in axes]
+    full = n * math.prod(outs[a] + pads[2 * a] + pads[2 * a + 1] for a in axes) * cout
+    product = n * math.prod(size) * cout
+    out = n * math.prod(outs) * cout
     per_tap = product_work(product, cin // groups)  # one tap's product
     peak = max(full + product * (2 if groups > 1 else 1), full + out)
-    work = full + kh * kw * (per_tap + 2 * product) + out
-    return Cost(work, F8 * peak, F8 * out), (n, ho, wo, cout)
+    work = full + math.prod(kernel[a] for a in axes) * (per_tap + 2 * product) + out
+    return Cost(work, F8 * peak, F8 * out), (n, *outs, cout)
 
 
-def pool_cost(shape: Shape, kernel: tuple[int, int], *, stride: tuple[int, int],
-              pads: tuple[int, int, int, int], dilation: tuple[int, int] = (1, 1),
+def pool_cost(shape: Shape, kernel: Sequence[int], *, stride: Sequence[int],
+              pads: Sequence[int], dilation: Sequence[int] | None = None,
               ceil_mode: bool = False) -> tuple[Cost, Shape]:
     """``conv.max_pool2d`` or ``avg_pool2d``: the padded copy and the output, updated in place
-    once per tap; keeps the output."""
-    n, h, w, c = shape
-    ho, wo, hp, wp = _pool_geometry((h, w), kernel, stride, pads, dilation, ceil_mode)
-    padded = n * hp * wp * c
-    out = n * ho * wo * c
-    taps = kernel[0] * kernel[1]
-    return Cost(padded + out + 2 * taps * out, F8 * (padded + out), F8 * out), (n, ho, wo, c)
+    once per tap; keeps the output (any number of spatial axes)."""
+    n, c = shape[0], shape[-1]
+    outs, padded_size = _pool_geometry(shape[1:-1], kernel, stride, pads, dilation, ceil_mode)
+    padded = n * math.prod(padded_size) * c
+    out = n * math.prod(outs) * c
+    taps = math.prod(kernel[: len(outs)])
+    return (Cost(padded + out + 2 * taps * out, F8 * (padded + out), F8 * out),
+            (n, *outs, c))
 
 
-def _pool_geometry(size: tuple[int, int], kernel: tuple[int, int], stride: tuple[int, int],
-                   pads: tuple[int, int, int, int], dilation: tuple[int, int],
-                   ceil_mode: bool) -> tuple[int, int, int, int]:
-    """(H', W', padded H, padded W) as ``conv._PoolGeometry`` computes them."""
+def _defaults(ndim: int, stride: Sequence[int] | None, pads: Sequence[int] | None,
+              dilation: Sequence[int] | None) -> tuple[Sequence[int], Sequence[int], Sequence[int]]:
+    """Stride 1, no padding and dilation 1 along every one of ``ndim`` axes where not given."""
+    return (stride or (1,) * ndim, pads or (0,) * (2 * ndim), dilation or (1,) * ndim)
+
+
+def _pool_geometry(size: Sequence[int], kernel: Sequence[int], stride: Sequence[int],
+                   pads: Sequence[int], dilation: Sequence[int] | None,
+                   ceil_mode: bool) -> tuple[list[int], list[int]]:
+    """(output sizes, padded sizes) per axis as ``conv._PoolGeometry`` computes them."""
+    axes = range(len(size))
+    dilation = dilation or (1,) * len(size)
     out = [pool_size(size[a], kernel[a], stride[a], dilation[a], pads[2 * a], pads[2 * a + 1],
-                     ceil_mode) for a in range(2)]
+                     ceil_mode) for a in axes]
     padded = [max(size[a] + pads[2 * a] + pads[2 * a + 1],
-                  (out[a] - 1) * stride[a] + dilation[a] * (kernel[a] - 1) + 1) for a in range(2)]
-    return out[0], out[1], padded[0], padded[1]
+                  (out[a] - 1) * stride[a] + dilation[a] * (kernel[a] - 1) + 1) for a in axes]
+    return out, padded
 
 
-def pool_backward_cost(op: str, shape: Shape, kernel: tuple[int, int], *,
-                       stride: tuple[int, int], pads: tuple[int, int, int, int],
-                       dilation: tuple[int, int] = (1, 1),
+def pool_backward_cost(op: str, shape: Shape, kernel: Sequence[int], *,
+                       stride: Sequence[int], pads: Sequence[int],
+                       dilation: Sequence[int] | None = None,
                        ceil_mode: bool = False) -> Cost:
     """``conv.max_pool2d_backward`` (op 'maxpool': the padded input, running maxima and their
     taps, then the scattered gradient) or ``avg_pool2d_backward``; keeps the input-sized
     gradient."""
-    n, h, w, c = shape
-    ho, wo, hp, wp = _pool_geometry((h, w), kernel, stride, pads, dilation, ceil_mode)
-    padded = n * hp * wp * c
-    out = n * ho * wo * c
-    x = n * h * w * c
-    taps = kernel[0] * kernel[1]
+    n, c = shape[0], shape[-1]
+    outs, padded_size = _pool_geometry(shape[1:-1], kernel, stride, pads, dilation, ceil_mode)
+    padded = n * math.prod(padded_size) * c
+    out = n * math.prod(outs) * c
+    x = _size(shape)
+    taps = math.prod(kernel[: len(outs)])
     if op == "maxpool":
         peak = 2 * padded + 3 * out + x
         work = 2 * padded + taps * 10 * out + x
@@ -282,17 +299,18 @@ def pointwise_cost(op: str, shape: Shape, *, backward: bool = False) -> Cost:
     return Cost((FRESH + per) * size, F8 * (1 + tmp) * size + size, F8 * size)  # + a mask
 
 
-def upsample_cost(shape: Shape, factor: tuple[int, int], mode: str) -> tuple[Cost, Shape]:
-    """``ops.upsample``: rows then columns, each a new array (a linear axis also pads its input
-    by edge copies and multiplies one input-sized slice at a time); keeps the result."""
+def upsample_cost(shape: Shape, factor: Sequence[int], mode: str) -> tuple[Cost, Shape]:
+    """``ops.upsample``: rows then columns (one spatial axis after another), each a new array (a
+    linear axis also pads its input by edge copies and multiplies one input-sized slice at a
+    time); keeps the result."""
     total = Cost()
     current = shape
-    for axis, f in ((1, factor[0]), (2, factor[1])):
+    for axis, f in enumerate(factor[: len(shape) - 2], 1):
         if f == 1:
             continue
         out = list(current)
         out[axis] *= f
-        grown = (out[0], out[1], out[2], out[3])
+        grown = tuple(out)
         size, new = _size(current), _size(grown)
         if mode == "nearest":
             step = alloc(F8 * new, FRESH * new)
@@ -306,18 +324,18 @@ def upsample_cost(shape: Shape, factor: tuple[int, int], mode: str) -> tuple[Cos
     return total, current
 
 
-def upsample_backward_cost(grad: Shape, factor: tuple[int, int], mode: str) -> Cost:
+def upsample_backward_cost(grad: Shape, factor: Sequence[int], mode: str) -> Cost:
     """``ops.upsample_backward`` of an (N, H f, W f, C) gradient: columns then rows, each a new
     array (nearest: a sum over each source's copies; linear: an edge-padded accumulator and one
     weighted slice at a time); keeps the input-sized gradient."""
     total = Cost()
     current = grad
-    for axis, f in ((2, factor[1]), (1, factor[0])):
+    for axis, f in reversed(list(enumerate(factor[: len(grad) - 2], 1))):
         if f == 1:
             continue
         out = list(current)
         out[axis] //= f
-        shrunk = (out[0], out[1], out[2], out[3])
+        shrunk = tuple(out)
         size, new = _size(current), _size(shrunk)
         if mode == "nearest":
             step = Cost(size + FRESH * new, F8 * new, F8 * new)
@@ -333,8 +351,7 @@ def upsample_backward_cost(grad: Shape, factor: tuple[int, int], mode: str) -> C
 
 def _merged(inputs: Sequence[Shape]) -> Shape:
     """The shape of an elementwise merge (broadcasting)."""
-    return (max(s[0] for s in inputs), max(s[1] for s in inputs), max(s[2] for s in inputs),
-            max(s[3] for s in inputs))
+    return tuple(max(s[i] for s in inputs) for i in range(len(inputs[0])))
 
 
 def _layer_cost(layer: Layer, inputs: Sequence[Shape], max_bytes: int) -> tuple[Cost, Shape]:
@@ -352,26 +369,27 @@ def _layer_cost(layer: Layer, inputs: Sequence[Shape], max_bytes: int) -> tuple[
         k = len(inputs) - 1
         return Cost((2 + FRESH) * k * _size(out), F8 * _size(out) * min(k, 2),
                     F8 * _size(out)), out
+    ones = (1,) * (len(x) - 2)
     if op == "concat":
-        out = (x[0], x[1], x[2], sum(s[3] for s in inputs))
+        out = (*x[:-1], sum(s[-1] for s in inputs))
         return alloc(F8 * _size(out), FRESH * _size(out)), out
     if op == "pad":
-        t, b, left, r = resolve_pads(layer, (x[1], x[2]))
-        out = (x[0], x[1] + t + b, x[2] + left + r, x[3])
+        p = resolve_pads(layer, x[1:-1])
+        out = (x[0], *(n + p[2 * a] + p[2 * a + 1] for a, n in enumerate(x[1:-1])), x[-1])
         return alloc(F8 * _size(out), FRESH * _size(out)), out
     if op == "upsample":
         return upsample_cost(x, layer.factor, layer.mode)
     if op in ("globalavgpool", "globalmaxpool"):
-        out = (x[0], 1, 1, x[3])
+        out = (x[0], *ones, x[-1])
         return alloc(F8 * _size(out), 2 * _size(x)), out
     if op == "flatten":  # a transposed, contiguous copy
-        out = (x[0], 1, 1, _size(x) // x[0])
+        out = (x[0], *ones, _size(x) // x[0])
         return alloc(F8 * _size(out), FRESH * _size(out)), out
     if op == "dense":
         assert layer.filters is not None
-        out = (x[0], 1, 1, layer.filters)
+        out = (x[0], *ones, layer.filters)
         return alloc(F8 * _size(out), product_work(_size(out), _size(x) // x[0])), out
-    pads = resolve_pads(layer, (x[1], x[2]))
+    pads = resolve_pads(layer, x[1:-1])
     if op == "conv":
         assert layer.filters is not None
         return conv2d_cost(x, layer.kernel, layer.filters, stride=layer.stride, pads=pads,
@@ -397,12 +415,12 @@ def weights_bytes(analysis: Analysis) -> int:
         layer = node.layer
         if layer is None or layer.filters is None:
             continue
-        cin = shapes[layer.inputs[0]][3]
+        cin = shapes[layer.inputs[0]][-1]
         if layer.op == "dense":
             total += cin * layer.filters + layer.filters
         elif layer.op in ("conv", "deconv"):
             per = cin if layer.op == "deconv" else cin // layer.groups
-            total += layer.kernel[0] * layer.kernel[1] * per * layer.filters
+            total += math.prod(layer.kernel[: analysis.input.ndim]) * per * layer.filters
     return F8 * total
 
 
@@ -440,20 +458,19 @@ def _backward_cost(layer: Layer, shapes: dict[str, Shape], grad: Shape,
     if op in ("globalmaxpool", "flatten"):  # a scattered or transposed copy, input-sized
         return alloc(F8 * _size(x), FRESH * _size(x))
     if op in ("globalavgpool", "dense"):  # g / (H W) broadcast (a view); g @ W.T (1x1)
-        return alloc(F8 * _size(x) // (x[1] * x[2]), product_work(_size(x), _size(grad)))
-    pads = resolve_pads(layer, (x[1], x[2]))
+        return alloc(F8 * _size(x) // math.prod(x[1:-1]), product_work(_size(x), _size(grad)))
+    pads = resolve_pads(layer, x[1:-1])
     if op == "conv":
         assert layer.filters is not None
         rest = tuple(x[1 + a] + pads[2 * a] + pads[2 * a + 1]
                      - layer.dilation[a] * (layer.kernel[a] - 1) - 1
-                     - (grad[1 + a] - 1) * layer.stride[a] for a in range(2))
-        cost, _ = conv_transpose2d_cost(grad, layer.kernel, x[3], stride=layer.stride,
+                     - (grad[1 + a] - 1) * layer.stride[a] for a in range(len(x) - 2))
+        cost, _ = conv_transpose2d_cost(grad, layer.kernel, x[-1], stride=layer.stride,
                                         pads=pads, dilation=layer.dilation,
-                                        output_padding=(rest[0], rest[1]),
-                                        groups=layer.groups)
+                                        output_padding=rest, groups=layer.groups)
         return cost
     if op == "deconv":
-        cost, _ = conv2d_cost(grad, layer.kernel, x[3], stride=layer.stride, pads=pads,
+        cost, _ = conv2d_cost(grad, layer.kernel, x[-1], stride=layer.stride, pads=pads,
                               dilation=layer.dilation, max_bytes=max_bytes)
         return cost
     return pool_backward_cost(op, x, layer.kernel, stride=layer.stride, pads=pads,
@@ -514,18 +531,18 @@ def erf_random_cost(net: Network, target: str, samples: int,
     """``samples`` runs of ``erf.erf_random`` on ``net`` (filters already capped): weights, a
     random input, the forward and backward passes, the |gradient| summed into one map."""
     analysis = analyze(net)
-    h, w, c = net.input
-    image = F8 * h * w * c
+    c = net.input[-1]
+    px = math.prod(net.input[:-1])  # H W (T; D H W)
+    image = F8 * px * c
     one = chain([alloc(weights_bytes(analysis), weights_bytes(analysis) // F8),
-                 alloc(image, NORMAL * h * w * c),
+                 alloc(image, NORMAL * px * c),
                  input_gradient_cost(analysis, target, 1, max_bytes),
-                 temporary(F8 * h * w * (c + 2), 4 * h * w * c)])
-    total_map = alloc(F8 * h * w, h * w)
+                 temporary(F8 * px * (c + 2), 4 * px * c)])
+    total_map = alloc(F8 * px, px)
     return total_map.then(Cost(one.work, one.peak, 0).times(samples))
 
 
-def _uniform_step(layer: Layer, single: dict[str, Shape], pads: tuple[int, int, int, int]
-                  ) -> Cost:
+def _uniform_step(layer: Layer, single: dict[str, Shape], pads: Sequence[int]) -> Cost:
     """``erf._uniform_backward`` of one window layer on single-channel maps: a transposed (for a
     deconv, a plain) convolution with an all-ones kernel, or a pool's backward, then scaled."""
     x, g = single[layer.inputs[0]], single[layer.name]
@@ -543,31 +560,31 @@ def _uniform_step(layer: Layer, single: dict[str, Shape], pads: tuple[int, int, 
     if layer.op == "conv":
         rest = tuple(x[1 + a] + pads[2 * a] + pads[2 * a + 1]
                      - layer.dilation[a] * (layer.kernel[a] - 1) - 1
-                     - (g[1 + a] - 1) * layer.stride[a] for a in range(2))
+                     - (g[1 + a] - 1) * layer.stride[a] for a in range(len(x) - 2))
         step, _ = conv_transpose2d_cost(g, layer.kernel, 1, stride=layer.stride, pads=pads,
-                                        dilation=layer.dilation, output_padding=(rest[0], rest[1]))
+                                        dilation=layer.dilation, output_padding=rest)
         scaled = F8 * _size(x)
     else:
         step, out = conv2d_cost(g, layer.kernel, 1, stride=layer.stride, pads=pads,
                                 dilation=layer.dilation)
         scaled = F8 * _size(x)
-        step = Cost(step.work, step.peak, step.kept) if out[1:3] == x[1:3] else step
+        step = Cost(step.work, step.peak, step.kept) if out[1:-1] == x[1:-1] else step
     return step.then(alloc(scaled, scaled // F8)).freeing(step.kept)
 
 
 def erf_uniform_cost(net: Network, target: str) -> Cost:
     """``erf.erf_uniform``: one single-channel gradient map per node, back from ``target``."""
     analysis = analyze(net)
-    single = {node.name: (1, node.shape[0], node.shape[1], 1) for node in analysis}
+    single = {node.name: (1, *node.shape[:-1], 1) for node in analysis}
     layers = [node.layer for node in analysis.layers if node.layer is not None]
 
     def step(layer: Layer) -> Cost:
         x = single[layer.inputs[0]]
-        return _uniform_step(layer, single, resolve_pads(layer, (x[1], x[2])))
+        return _uniform_step(layer, single, resolve_pads(layer, x[1:-1]))
 
     walk = _walk_back(layers, target, single, step, UNIFORM_HANDED)
-    h, w, _ = net.input
-    return walk.then(temporary(2 * F8 * h * w, 2 * h * w))
+    px = math.prod(net.input[:-1])
+    return walk.then(temporary(2 * F8 * px, 2 * px))
 
 
 # --------------------------------------------------------------------------- images

@@ -1,4 +1,5 @@
-"""The model zoo: real architectures as long-form specs shipped in ``rfdocs/zoo/*.yaml``."""
+"""The model zoo: real architectures as long-form specs shipped in ``rfdocs/zoo/*.yaml``: image
+classifiers (2-D), sequence models (1-D: WaveNet, TCN) and a video network (3-D: C3D)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from importlib import resources
 
 from rfdocs.compute.spec import Network, SpecError, parse_long
 
-ZOO_NAMES = ("alexnet", "vgg16", "resnet50", "inceptionv3", "mobilenetv1")
+ZOO_NAMES = ("alexnet", "vgg16", "resnet50", "inceptionv3", "mobilenetv1", "wavenet", "tcn", "c3d")
 
 
 @cache
