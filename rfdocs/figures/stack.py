@@ -275,6 +275,11 @@ def _window(rows: Sequence[Row], feet: Mapping[str, np.ndarray], target_x: float
     first, last = math.floor(lo_all + 0.5), math.ceil(hi_all - 0.5)
     if last - first + 1 <= max_units:
         return Window(first, last, False)
+    seq_lo = min(float(r.x(0)) for r in rows)
+    seq_hi = max(float(r.x(r.info.shape[AXIS] - 1)) for r in rows)
+    if seq_hi - seq_lo + 1 <= max_units:  # every unit fits, only padding is cut: keep the
+        start = min(max(math.ceil(seq_hi - 0.5) - max_units + 1, first), last - max_units + 1)
+        return Window(start, start + max_units - 1, True)  # padding before (causal) in view
     lo, hi = field
     half = (max_units - 1) / 2
     centre = (lo + hi) / 2
@@ -653,7 +658,10 @@ def render(network: Network | None, options: Mapping[str, Any], theme: Theme) ->
         lines.append("Dashed curves: connections that skip rows.")
     if "stubs" in notes:
         lines.append("Dotted stubs: connections to units outside the window.")
-    if window.cut:
+    whole = window.cut and window.first <= 0 and window.last >= n_in - 1
+    if whole:
+        lines.append("Padding beyond the break marks is not drawn.")
+    elif window.cut:
         beyond = int(np.sum((field_steps < window.first) | (field_steps > window.last)))
         lines.append(f"Only input steps {_span((window.first, window.last))} of "
                      f"{fmt_count(n_in)} are drawn; break marks show where rows go on.")
@@ -716,9 +724,11 @@ def _alt(rows: Sequence[Row], found: Trace, target: LayerInfo, unit: int,
         if len(parts) > 8:
             parts = parts[:4] + ["…"] + parts[-3:]
         text += "; units it depends on: " + ", ".join(parts)
-    if window.cut:
+    if window.cut and (window.first > 0 or window.last < n_in - 1):
         text += (f". Drawn: input steps {_span((window.first, window.last))} only, a window "
                  "of the sequence with break marks where it goes on")
+    elif window.cut:
+        text += ". Padding beyond the drawing's break marks is not drawn"
     return text + "."
 
 
