@@ -350,3 +350,45 @@ def Fraction_(a: int, b: int) -> Any:  # noqa: N802 - reads like the constructor
     from fractions import Fraction
 
     return Fraction(a, b)
+
+
+# --------------------------------------------------------------------------- explorer footprints
+
+@pytest.mark.parametrize("text", [
+    "input 40x2\nc1: conv 3 x2 dil 2 causal\np: maxpool 2 /2\nc2: conv 3 /2 x2 pad same\n"
+    "u: upsample 2 mode linear\nc3: conv 2 x2 dil 3 causal\n",
+    "input 6x10x10x1\nc1: conv 3 pad 1 x2\np: maxpool 1x2x2 /1x2x2\nc2: conv 2x3x3 /2 x2\n"
+    "u: upsample 2x1x1\nc3: conv 3 x1 pad 1\n",
+])
+def test_footprints_in_1d_and_3d_equal_the_field_of_the_rest_of_the_chain(text: str) -> None:
+    """Where unit x of a later layer looks in an earlier one K is the receptive field of the
+    chain after K, analysed on its own with K's output as the input."""
+    from rfdocs.compute.footprints import explorer_data, footprint_maps
+
+    net = parse_spec(text)
+    analysis = analyze(net)
+    names = ["input", *(layer.name for layer in net.layers)]
+    maps = footprint_maps(analysis, names)
+    for i, earlier in enumerate(names[:-1]):
+        rest = Network(analysis[earlier].shape, net.layers[i:])
+        rest = Network(rest.input, tuple(
+            layer if layer.inputs != (earlier,) else _replace_input(layer)
+            for layer in rest.layers))
+        sub = analyze(rest)
+        for later in names[i + 1:]:
+            per_axis = maps[(later, earlier)]
+            assert len(per_axis) == net.ndim
+            node = sub[later]
+            for unit in itertools.product(*(range(n) for n in node.shape[:-1])):
+                spans = tuple(m.span(u) for m, u in zip(per_axis, unit, strict=True))
+                assert spans == node.box(*unit), (earlier, later, unit)
+    select = (names[-1], *(0,) * net.ndim)
+    data = explorer_data(analysis, names, 32, select)
+    assert data["select"] == [len(names) - 1, *(0,) * net.ndim]
+    assert all(len(layer["rf"]) == net.ndim for layer in data["layers"])
+
+
+def _replace_input(layer: Layer) -> Layer:
+    from dataclasses import replace
+
+    return replace(layer, inputs=("input",))

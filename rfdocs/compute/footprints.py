@@ -43,7 +43,7 @@ MAX_WORK = 1_000_000
 MAX_DATA_BYTES = 4_000_000
 
 Scaled = tuple[int, int, int]  # (j, lo, hi) times the axis map's denominator
-Units = Mapping[str, tuple[Sequence[int], Sequence[int]]]  # layer -> rows, cols to be exact at
+Units = Mapping[str, Sequence[Sequence[int]]]  # layer -> rows, cols (one list per axis) to be exact at
 
 
 @dataclass(frozen=True)
@@ -88,11 +88,13 @@ def _swept(fields: Fields, node: int, axis: int, xs: Sequence[int]) -> tuple[Pat
 
 def footprint_maps(analysis: Analysis, shown: Sequence[str], units: Units | None = None, *,
                    max_lines: int = MAX_LINES, max_work: int | None = None,
-                   ) -> dict[tuple[str, str], tuple[AxisMap, AxisMap]]:
-    """(later, earlier) -> row and column maps, for every pair of ``shown`` nodes joined by a
-    path.  Exact for every unit; where fields are swept, for ``units[later]`` (rows, columns;
-    every unit when not given).  Raises ``receptive.WorkLimit`` past ``max_work`` steps."""
+                   ) -> dict[tuple[str, str], tuple[AxisMap, ...]]:
+    """(later, earlier) -> one map per spatial axis (rows and columns in 2-D), for every pair of
+    ``shown`` nodes joined by a path.  Exact for every unit; where fields are swept, for
+    ``units[later]`` (one list of units per axis; every unit when not given).  Raises
+    ``receptive.WorkLimit`` past ``max_work`` steps."""
     index, graph = analysis.index, analysis.graph
+    ndim = graph.ndim
     budget = [max_work]
 
     def wanted(name: str, axis: int) -> Sequence[int]:
@@ -107,7 +109,7 @@ def footprint_maps(analysis: Analysis, shown: Sequence[str], units: Units | None
         if budget[0] is not None:
             budget[0] = max(budget[0] - fields.work, 0)
 
-    maps: dict[tuple[str, str], tuple[AxisMap, AxisMap]] = {}
+    maps: dict[tuple[str, str], tuple[AxisMap, ...]] = {}
     for i, earlier in enumerate(shown[:-1]):
         later = shown[i + 1:]
         if earlier == INPUT_NAME:  # the analysis' own fields
@@ -122,7 +124,7 @@ def footprint_maps(analysis: Analysis, shown: Sequence[str], units: Units | None
                     else:
                         assert fields is not None
                         boxes.append(_swept(fields, index[name], axis, wanted(name, axis)))
-                maps[(name, earlier)] = (AxisMap.from_boxes(boxes[0]), AxisMap.from_boxes(boxes[1]))
+                maps[(name, earlier)] = tuple(AxisMap.from_boxes(b) for b in boxes)
             if fields is not None:
                 spend(fields)
             continue
@@ -132,37 +134,43 @@ def footprint_maps(analysis: Analysis, shown: Sequence[str], units: Units | None
             if node not in fields.position:
                 continue
             boxes = []
-            for axis in range(2):
+            for axis in range(ndim):
                 rf = fields.axis_rf(node, axis)
                 boxes.append(rf.paths if rf.hull is not None
                              else _swept(fields, node, axis, wanted(name, axis)))
-            maps[(name, earlier)] = (AxisMap.from_boxes(boxes[0]), AxisMap.from_boxes(boxes[1]))
+            maps[(name, earlier)] = tuple(AxisMap.from_boxes(b) for b in boxes)
         spend(fields)
     return maps
 
 
-def grid_step(shape: Sequence[int], max_cells: int) -> int:
-    """Draw every ``step``-th unit so neither side shows more than ``max_cells`` cells."""
-    return max(1, -(-max(shape[0], shape[1]) // max_cells))
+def grid_step(shape: Sequence[int], max_cells: int, ndim: int = 2) -> int:
+    """Draw every ``step``-th unit so no side shows more than ``max_cells`` cells (``shape``: the
+    spatial sizes first, ``ndim`` of them)."""
+    return max(1, -(-max(shape[:ndim]) // max_cells))
 
 
 def explorer_data(analysis: Analysis, shown: Sequence[str], max_cells: int,
-                  select: tuple[str, int, int], *, max_work: int | None = None,
+                  select: tuple[Any, ...], *, max_work: int | None = None,
                   ) -> dict[str, Any]:
     """Everything the page's script needs, as plain JSON data (raises
     ``receptive.WorkLimit`` when the footprints would take more than ``max_work`` steps,
-    ``MAX_WORK`` by default)."""
+    ``MAX_WORK`` by default).  ``select``: (layer, y, x) in 2-D, (layer, t) in 1-D, (layer,
+    z, y, x) in 3-D; every list per unit holds one entry per spatial axis."""
     if max_work is None:
         max_work = MAX_WORK
-    layer, y, x = select
-    units: dict[str, tuple[list[int], list[int]]] = {}
+    layer, coords = select[0], tuple(select[1:])
+    ndim = analysis.input.ndim
+    if len(coords) != ndim:
+        raise ValueError(f"select a unit of a {ndim}-D layer with {ndim} coordinates, got "
+                         f"{len(coords)}")
+    units: dict[str, list[list[int]]] = {}
     for name in shown:  # the units the page can show: the drawn ones and the one selected
-        h, w, _ = analysis[name].shape
-        step = grid_step((h, w), max_cells)
-        rows, cols = list(range(0, h, step)), list(range(0, w, step))
+        size = analysis[name].shape[:ndim]
+        step = grid_step(size, max_cells, ndim)
+        axes = [list(range(0, n, step)) for n in size]
         if name == layer:
-            rows, cols = sorted({*rows, y}), sorted({*cols, x})
-        units[name] = (rows, cols)
+            axes = [sorted({*a, c}) for a, c in zip(axes, coords, strict=True)]
+        units[name] = axes
     maps = footprint_maps(analysis, shown, units, max_work=max_work)
     layers = []
     for i, name in enumerate(shown):
@@ -171,8 +179,8 @@ def explorer_data(analysis: Analysis, shown: Sequence[str], max_cells: int,
             "name": name, "op": node.op, "shape": list(node.shape),
             "rf": [as_plain(v) for v in node.rf], "jump": [as_plain(v) for v in node.jump],
             "start": [as_plain(v) for v in node.start], "aligned": node.aligned,
-            "step": grid_step(node.shape, max_cells),
+            "step": grid_step(node.shape, max_cells, ndim),
             "from": [None if (name, earlier) not in maps
                      else [m.to_json() for m in maps[(name, earlier)]] for earlier in shown[:i]],
         })
-    return {"version": DATA_VERSION, "layers": layers, "select": [shown.index(layer), y, x]}
+    return {"version": DATA_VERSION, "layers": layers, "select": [shown.index(layer), *coords]}
