@@ -216,8 +216,11 @@ class FieldsDirective(ReferenceDirective):
             help_text = FIELD_HELP.get(field)
             if help_text is None:
                 return self.problem(f"field {field!r} has no FIELD_HELP entry")
-            rows.append((literal(field), help_text, literal(f"{model}::{field}"),
-                         format_field(net, output, field, None)))
+            try:
+                gives = format_field(net, output, field, None)
+            except ValueError:  # an axis this network does not have (length, depth)
+                gives = f"(not a {net.ndim}-D field)"
+            rows.append((literal(field), help_text, literal(f"{model}::{field}"), gives))
         return self.finish(build_table(("field", "meaning", "example", "gives"), rows,
                                        (14, 46, 24, 16)))
 
