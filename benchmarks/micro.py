@@ -127,6 +127,39 @@ def multipath_spec(layers: int = 1000, size: int = 512) -> dict[str, Any]:
     return {"input": [size, size, 3], "layers": out}
 
 
+def volume_spec(layers: int = 100) -> dict[str, Any]:
+    """A 3-D network of ``layers`` layers on a 16x112x112x3 clip (C3D's input): a 3x3x3 stem,
+    a 1x2x2 pool (time kept, as C3D's pool1), then residual blocks (conv 3x3x3, relu, conv,
+    add, relu) with a strided 3x3x3 conv every fourth block while the volume is large; time
+    and space differ, so every axis is computed (no all-axes-alike shortcut)."""
+    out: list[dict[str, Any]] = []
+    n = 0
+
+    def add(op: str, inputs: list[str], **fields: Any) -> str:
+        nonlocal n
+        n += 1
+        out.append({"name": f"{op}{n}", "op": op, "inputs": inputs, **fields})
+        return f"{op}{n}"
+
+    prev = add("conv", ["input"], kernel=3, padding=1, filters=32)
+    prev = add("maxpool", [prev], kernel=[1, 2, 2], stride=[1, 2, 2])
+    size = [16, 56, 56]
+    block = 0
+    while len(out) < layers - 5:
+        block += 1
+        if block % 4 == 0 and min(size) > 2:
+            prev = add("conv", [prev], kernel=3, stride=2, padding=1, filters=32)
+            size = [(m - 1) // 2 + 1 for m in size]
+            continue
+        a = add("conv", [prev], kernel=3, padding=1, filters=32)
+        a = add("relu", [a])
+        a = add("conv", [a], kernel=[3, 3, 3], padding=1, dilation=1, filters=32)
+        prev = add("relu", [add("add", [prev, a])])
+    while len(out) < layers:
+        prev = add("relu", [prev])
+    return {"input": [16, 112, 112, 3], "layers": out}
+
+
 def compute_timings(repeat: int) -> dict[str, Any]:
     from rfdocs.compute import analyze, format_compact, parse_spec, zoo_network
     from rfdocs.compute.erf import erf_uniform
@@ -138,6 +171,12 @@ def compute_timings(repeat: int) -> dict[str, Any]:
     results["multipath_layers"] = len(net.layers)
     results["multipath_output_rf"] = [float(v) for v in analysis.output.rf]
     results["analyze_1000"] = measure(lambda: analyze(net), repeat=max(repeat, 7))
+    volume = network_from_data(volume_spec())
+    results["volume_layers"] = len(volume.layers)
+    results["volume_output_rf"] = [float(v) for v in analyze(volume).output.rf]
+    results["analyze_3d_100"] = measure(lambda: analyze(volume), repeat=max(repeat, 7))
+    log(f"analyze: {len(volume.layers)}-layer 3-D network: median "
+        f"{results['analyze_3d_100'].median * 1000:.1f} ms")
     log(f"analyze 1000-layer graph: {results['analyze_1000'].median * 1000:.1f} ms")
     compact = format_compact(net)
     results["parse_1000_compact"] = measure(lambda: parse_spec(compact), repeat=repeat)

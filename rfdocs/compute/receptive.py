@@ -380,7 +380,7 @@ def resolve_pads(layer: Layer, size: Sequence[int]) -> tuple[int, ...]:
     reads no input after o / s)."""
     ndim = len(size)
     if not isinstance(layer.padding, str):
-        return tuple(layer.padding)
+        return layer.padding
     if layer.padding == "valid" or layer.op not in WINDOW_OPS:
         return (0,) * (2 * ndim)
     pads: list[int] = []
@@ -470,9 +470,9 @@ def _shape(layer: Layer, ins: Sequence[tuple[int, ...]]) -> tuple[tuple[int, ...
     pads = resolve_pads(layer, size)
     out = [window_size(layer, n, axis, pads[2 * axis], pads[2 * axis + 1])
            for axis, n in enumerate(size)]
-    names = AXIS_NAMES.get(ndim, tuple(f"axis {a}" for a in range(ndim)))
     for axis, n in enumerate(out):
         if n < 1:
+            names = AXIS_NAMES.get(ndim, tuple(f"axis {a}" for a in range(ndim)))
             span = layer.dilation[axis] * (layer.kernel[axis] - 1) + 1
             raise SpecError(
                 f"impossible shape: a {span}-pixel (dilated) window does not fit the "
@@ -686,18 +686,30 @@ def _graph(preds: Sequence[tuple[int, ...]], layers: Sequence[Layer | None],
            pads: Sequence[tuple[int, ...]], shapes: Sequence[tuple[int, ...]]) -> Graph:
     ndim = len(shapes[0]) - 1
     axes = range(ndim)
+    windows = (*WINDOW_OPS, "pad", "upsample")
     steps: list[tuple[Step, ...] | None] = []
     for layer, pad, srcs in zip(layers, pads, preds, strict=True):
-        if layer is not None and layer.op in (*WINDOW_OPS, "pad", "upsample"):
-            steps.append(tuple(layer_step(layer, a, pad[2 * a]) for a in axes))
-        elif layer is not None and layer.op in GLOBAL_OPS:  # one window over the whole input
+        if layer is None:
+            steps.append(None)
+        elif layer.op in windows:
+            if ndim == 2:
+                steps.append((layer_step(layer, 0, pad[0]), layer_step(layer, 1, pad[2])))
+            else:
+                steps.append(tuple([layer_step(layer, a, pad[2 * a]) for a in axes]))
+        elif layer.op in GLOBAL_OPS:  # one window over the whole input
             size = shapes[srcs[0]]
-            steps.append(tuple(Step(1, 0, size[a] - 1, _frac(size[a] - 1, 2)) for a in axes))
+            steps.append(tuple([Step(1, 0, size[a] - 1, _frac(size[a] - 1, 2)) for a in axes]))
         else:
             steps.append(None)
-    square = (all(s is None or all(t == s[0] for t in s) for s in steps)
-              and all(all(n == shape[0] for n in shape[:ndim]) for shape in shapes))
-    return Graph(tuple(preds), tuple(steps), tuple(shape[:ndim] for shape in shapes), square)
+    if ndim == 2:
+        square = (all(s is None or s[0] == s[1] for s in steps)
+                  and all(shape[0] == shape[1] for shape in shapes))
+        units: tuple[tuple[int, ...], ...] = tuple([(shape[0], shape[1]) for shape in shapes])
+    else:
+        square = (all(s is None or s.count(s[0]) == ndim for s in steps)
+                  and all(shape[:ndim].count(shape[0]) == ndim for shape in shapes))
+        units = tuple([shape[:ndim] for shape in shapes])
+    return Graph(tuple(preds), tuple(steps), units, square)
 
 
 State = tuple[Hull, Step] | None  # a node's hull and how its units read it; None: swept
