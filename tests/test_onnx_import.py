@@ -23,7 +23,7 @@ from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 
 from rfdocs.compute import analyze  # noqa: E402
 from rfdocs.compute.forward import forward  # noqa: E402
-from rfdocs.compute.receptive import clipped_box  # noqa: E402
+from rfdocs.compute.receptive import clipped_box, resolve_pads  # noqa: E402
 from rfdocs.compute.spec import SpecError, network_from_data, parse_spec  # noqa: E402
 from rfdocs.importers import ModelError, load_network  # noqa: E402
 from rfdocs.importers.onnx import LAYER_OPS, clean_name, layer_names, load_onnx  # noqa: E402
@@ -87,8 +87,19 @@ def imported_matches_ort(model: Any, tmp_path: Path, shape: tuple[int, int, int]
 
 def _ort_runs(net: Any) -> bool:
     """What onnxruntime refuses although ONNX and PyTorch allow it: pool pads as large as the
-    kernel, transposed-convolution output padding as large as the stride."""
+    kernel, transposed-convolution output padding as large as the stride, and ceil-mode pools
+    whose last window would start past the input and its leading pad (PyTorch and onnxruntime's
+    kernel drop it, ONNX's shape inference does not, so a later merge fails its check)."""
+    shapes = {node.name: node.shape for node in analyze(net)}
     for layer in net.layers:
+        if layer.op in ("maxpool", "avgpool") and layer.ceil_mode:
+            pads = resolve_pads(layer, shapes[layer.inputs[0]][:-1])
+            for a, n in enumerate(shapes[layer.inputs[0]][:-1]):
+                extent = n + pads[2 * a] + pads[2 * a + 1] - layer.dilation[a] * (
+                    layer.kernel[a] - 1) - 1
+                if extent >= 0 and (-(-extent // layer.stride[a])) * layer.stride[a] >= (
+                        n + pads[2 * a]):
+                    return False
         if layer.op in ("maxpool", "avgpool") and not isinstance(layer.padding, str):
             t, b, left, r = layer.padding
             if max(t, b) >= layer.kernel[0] or max(left, r) >= layer.kernel[1]:
