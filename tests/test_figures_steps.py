@@ -420,3 +420,111 @@ def test_a_network_shows_its_first_convolution() -> None:
         KIND.render(net, {"layer": "conv2"}, LIGHT)
     with pytest.raises(OptionError, match="has 2 filters: 0 to 1"):
         KIND.render(net, {"filter": "2"}, LIGHT)
+
+
+# --- sequences: the first convolution of a 1-D network ----------------------------------------
+
+
+def correlate_1d(x: np.ndarray, k: np.ndarray, stride: int, before: int, after: int,
+                 dil: int) -> np.ndarray:
+    """Cross-correlation of a padded sequence with a dilated kernel, by numpy slicing."""
+    xp = np.concatenate([np.zeros(before), x, np.zeros(after)])
+    span = dil * (len(k) - 1) + 1
+    starts = np.arange(0, len(xp) - span + 1, stride)
+    return np.array([float(np.dot(xp[s:s + span:dil], k)) for s in starts])
+
+
+SEQUENCES = [
+    ("input 12x1\nc1: conv 3 x4 dil 2 causal\nc2: conv 2 x4 dil 4 causal", {}, (4, 0)),
+    ("input 12x2\nc1: conv 2 x3 dil 4 causal", {"length": "9", "filter": "2", "channel": "1"},
+     (4, 0)),
+    ("input 12x1\nc1: conv 5 /2 x2 pad 2", {"values": "[1,2,0,3,1,4,2,0]"}, (2, 2)),
+    ("input 12x1\nc1: conv 4 x2 pad 1,2", {"length": "7", "seed": "5"}, (1, 2)),
+    ("input 12x1\nc1: conv 3 x2", {"length": "6"}, (0, 0)),
+]
+
+
+@pytest.mark.parametrize(("spec", "given", "pads"), SEQUENCES)
+def test_sequence_outputs_are_a_direct_numpy_correlation(spec: str, given: dict[str, Any],
+                                                          pads: tuple[int, int]) -> None:
+    from rfdocs.compute import parse_spec
+    from rfdocs.compute.forward import layer_weights
+
+    net = parse_spec(spec)
+    layer = net.layers[0]
+    rendered = KIND.render(net, given, LIGHT)
+    options = KIND.resolve(given)
+    x = np.array(rendered.numbers["input"])
+    if options["values"]:
+        assert x.tolist() == [1, 2, 0, 3, 1, 4, 2, 0]
+    else:
+        assert len(x) == options["length"]
+    w = np.asarray(layer_weights(net, seed=options["seed"])[layer.name]["weight"])
+    k = w[:, options["channel"], options["filter"]]
+    np.testing.assert_allclose(rendered.numbers["kernel"], k)
+    assert rendered.numbers["padding"] == list(pads)
+    ref = correlate_1d(x, k, layer.stride[0], *pads, layer.dilation[0])
+    np.testing.assert_allclose(rendered.numbers["output"], ref, atol=1e-12)
+    frames = rendered.animation_frames()
+    last = printed(frames[-1], "panel0-output")
+    assert sorted(c for _, c in last) == list(range(len(ref)))
+    for (r, c), text in last.items():
+        assert r == 0 and as_number(text) == pytest.approx(ref[c], abs=0.006)
+    # frame t shows the outputs up to its step; the input row is the padded sequence
+    for step, frame in zip(rendered.numbers["frame_steps"], frames, strict=True):
+        assert sorted(c for _, c in printed(frame, "panel0-output")) == list(range(step + 1))
+    shown = printed(frames[0], "panel0-input")
+    padded = np.concatenate([np.zeros(pads[0]), x, np.zeros(pads[1])])
+    assert [as_number(shown[(0, c)]) for c in range(len(padded))] == pytest.approx(padded,
+                                                                                  abs=0.006)
+    # time steps are numbered under the real cells only
+    indices = {t.get_gid(): t.get_text() for t in frames[0].texts
+               if (t.get_gid() or "").startswith("panel0-t-")}
+    assert sorted(int(v) for v in indices.values()) == list(range(len(x)))
+    assert rendered.alt.startswith("Convolution of a sequence of ")
+    assert f"{len(ref)} steps" in rendered.alt
+
+
+def test_causal_outputs_stand_under_the_newest_input_they_read() -> None:
+    from rfdocs.compute import parse_spec
+
+    net = parse_spec("input 12x1\nc1: conv 2 x1 dil 4 causal")
+    rendered = KIND.render(net, {"length": "8"}, LIGHT)
+    fig = rendered.animation_frames()[-1]
+    for t in range(8):
+        out, idx = _extent(fig, f"panel0-output-0-{t}"), _extent(fig, f"panel0-t-{t}")
+        assert abs((out.x0 + out.x1) / 2 - (idx.x0 + idx.x1) / 2) < 1.0
+    assert "causal padding 4" in rendered.alt
+    assert rendered.numbers["causal"] is True
+
+
+@pytest.mark.parametrize("theme", [LIGHT, DARK])
+def test_sequence_layout_is_clean_and_deterministic(theme: Any) -> None:
+    from rfdocs.compute import parse_spec
+
+    net = parse_spec("input 16x1\nc1: conv 3 x2 dil 2 causal")
+    for given in ({}, {"length": "16"}, {"values": "[10,-20,30,40]"}):
+        fig = KIND.render(net, given, theme).figure
+        assert text_overlaps(fig) == []
+        assert texts_outside(fig) == []
+    a = figure_bytes(KIND.render(net, {}, theme).figure, "svg")
+    assert a == figure_bytes(KIND.render(net, {}, theme).figure, "svg")
+
+
+def test_sequence_refusals_and_budget() -> None:
+    from rfdocs.compute import parse_spec
+    from rfdocs.figures.base import DimensionError
+
+    net = parse_spec("input 12x1\nc1: conv 3 x2 dil 4 causal")
+    with pytest.raises(OptionError, match="one row"):
+        KIND.render(net, {"values": "[[1,2],[3,4]]"}, LIGHT)
+    with pytest.raises(OptionError, match="padded input would be 1×24"):
+        KIND.render(net, {"length": "16"}, LIGHT)
+    with pytest.raises(OptionError, match="too long"):
+        KIND.render(parse_spec("input 40x1\nc1: conv 11 x2"), {}, LIGHT)
+    cost = KIND.estimate(net, {})
+    with pytest.raises(OptionError, match="max_work"):
+        KIND.render(net, {"max_work": str(cost.work // 2)}, LIGHT)
+    KIND.render(net, {"max_work": str(cost.work)}, LIGHT)
+    with pytest.raises(DimensionError, match="1-D or 2-D"):
+        KIND.render(parse_spec("input 4x8x8x1\nc1: conv 3 x2"), {}, LIGHT)

@@ -69,6 +69,9 @@ FloatArray = NDArray[np.float64]
 
 MAX_INPUT = 10  # cells per axis of the input
 MAX_PADDED = 12  # cells per axis of the padded input
+MAX_SEQUENCE = 16  # cells of a 1-D input (a sequence)
+MAX_PADDED_SEQUENCE = 20  # cells of a padded 1-D input
+MAX_KERNEL_1D = 9  # taps of a 1-D kernel written out
 MAX_GIF_WIDTH = 1100  # pixels: larger figures are animated at a lower resolution
 MAX_FRAMES = 18  # more steps are sampled evenly (first and last included)
 GIF_DPI = 96  # CSS pixels per inch: the GIF shows at the SVG's natural size (72 pt = 96 px)
@@ -107,17 +110,27 @@ def _values(value: Any) -> str:
         array = parse_matrix(text)
     except ValueError as exc:
         raise OptionError("values", str(exc)) from None
+    if array.shape[0] == 1 and array.shape[1] <= MAX_SEQUENCE:
+        return text  # a single row: a 2-D input checks its size when planned
+    _check_grid_size(array)
+    return text
+
+
+def _check_grid_size(array: FloatArray) -> None:
     if max(array.shape) > MAX_INPUT:
         raise OptionError("values", f"the input is {fmt_dims(array.shape)}; at most "
                           f"{MAX_INPUT}×{MAX_INPUT} cells fit a step-by-step figure")
-    return text
 
 
 OPTIONS = (
     Option("input", int_pair(1, MAX_INPUT), (5, 5), f"a size like 5 or 4x6, each 1 to {MAX_INPUT}",
            "Size of the input grid (filled with seeded random integers 0 to 4)."),
-    Option("values", _values, "", "a matrix like [[1,2,0],[0,1,3],[2,2,1]]",
-           "The input values (overrides input and seed)."),
+    Option("values", _values, "", "a matrix like [[1,2,0],[0,1,3],[2,2,1]] (a 1-D network: "
+           f"one row like [1,2,0,3], at most {MAX_SEQUENCE} numbers)",
+           "The input values (overrides input, length and seed)."),
+    Option("length", int_range(1, MAX_SEQUENCE), 10, f"an integer from 1 to {MAX_SEQUENCE}",
+           "With a 1-D network: the length of the input sequence (seeded random integers "
+           "0 to 4)."),
     Option("seed", int_range(0, 2**31 - 1), 0, "an integer from 0 to 2147483647",
            "Seed of the random input values."),
     Option("kernel", _kernel_spec, "[[1,0,-1],[1,0,-1],[1,0,-1]]",
@@ -193,24 +206,37 @@ class Plan:
     steps: tuple[Step, ...]
     widths: Widths = field(default_factory=lambda: Widths(), compare=False, repr=False)
     source: str = ""  # with a network: the layer (and filter) whose kernel is shown
+    ndim: int = 2  # 1: a sequence, drawn as one row (x, kernel and y are 1 x n)
+    pads: tuple[int, ...] = ()  # conv: (top, bottom, left, right) padding; 1-D: may be uneven
+    causal: bool = False  # 1-D: the padding is a causal layer's (all before)
 
     @property
     def out_shape(self) -> tuple[int, int]:
         return (int(self.y.shape[0]), int(self.y.shape[1]))
 
 
-def input_values(options: Mapping[str, Any]) -> FloatArray:
-    """The input grid: the given ``values`` or seeded integers 0..4 of size ``input``."""
+def input_values(options: Mapping[str, Any], ndim: int = 2) -> FloatArray:
+    """The input grid: the given ``values`` or seeded integers 0..4 of size ``input`` (1-D: a
+    row of ``length``)."""
     if options["values"]:
-        return parse_matrix(options["values"])
+        x = parse_matrix(options["values"])
+        if ndim == 1 and x.shape[0] != 1:
+            raise OptionError("values", f"a 1-D network reads a sequence: one row like "
+                              f"[1,2,0,3], not a {fmt_dims(x.shape)} matrix")
+        if ndim == 2:
+            _check_grid_size(x)
+        return x
     rng = np.random.default_rng(options["seed"])
-    return rng.integers(0, 5, size=tuple(options["input"])).astype(np.float64)
+    size = (1, options.get("length", 10)) if ndim == 1 else tuple(options["input"])
+    return rng.integers(0, 5, size=size).astype(np.float64)
 
 
 def plan_steps(options: Mapping[str, Any], network: Network | None = None) -> Plan:
     """Run the real convolution for ``options`` and list its steps; with a ``network``, its
     first convolution's kernel and geometry (``network_options``)."""
     if network is not None:
+        if network.ndim == 1:
+            return sequence_plan(network, options)
         options, k, name = network_options(network, options)
         return replace(_plan(options, k, name), source=name)
     parsed = parse_kernel(options["kernel"])
@@ -253,8 +279,49 @@ def network_options(net: Network, options: Mapping[str, Any]
     return resolved, k, f"{layer.name}{names}"
 
 
-def _plan(options: Mapping[str, Any], k: FloatArray, kernel_name: str) -> Plan:
-    x = input_values(options)
+def sequence_plan(net: Network, options: Mapping[str, Any]) -> Plan:
+    """The steps of a 1-D network's convolution (its first, or ``layer``): the sequence as one
+    row, the kernel of filter ``filter`` on input channel ``channel`` as a row, its stride,
+    dilation and padding (uneven and causal included) on the one axis."""
+    from rfdocs.compute.receptive import resolve_pads
+    from rfdocs.figures.filters import CONV_OPS, ancestors, conv_weights, pick_layer
+
+    layer = pick_layer(net, options.get("layer"), CONV_OPS, "convolution")
+    weights = conv_weights(ancestors(net, layer.name), options["seed"])[layer.name]
+    f, c = options["filter"], options["channel"]
+    if f >= weights.shape[-1]:
+        raise OptionError("filter", f"layer {layer.name} has {weights.shape[-1]} filters: 0 to "
+                          f"{weights.shape[-1] - 1}")
+    if c >= weights.shape[-2]:
+        raise OptionError("channel", f"the kernels of {layer.name} have {weights.shape[-2]} "
+                          f"input channels: 0 to {weights.shape[-2] - 1}")
+    k = np.ascontiguousarray(weights[:, c, f], dtype=np.float64)[None, :]
+    if k.shape[1] > MAX_KERNEL_1D:
+        raise OptionError("layer", f"the kernel of {k.shape[1]} taps of {layer.name} is too "
+                          f"long to write out step by step; at most {MAX_KERNEL_1D}")
+    x = input_values(options, 1)
+    before, after = resolve_pads(layer, (x.shape[1],))
+    transposed = layer.op == "deconv"
+    if transposed and before != after:
+        raise OptionError("layer", f"layer {layer.name} crops unevenly ({before} before, {after} "
+                          "after); the step-by-step figure shows even cropping")
+    names = ""
+    if weights.shape[-1] > 1 or weights.shape[-2] > 1:
+        names = f", filter {f}" + (f", channel {c}" if weights.shape[-2] > 1 else "")
+    resolved = {**options, "values": "", "stride": (1, layer.stride[0]), "padding": (0, before),
+                "dilation": (1, layer.dilation[0]), "transposed": transposed,
+                "output_padding": (0, layer.output_padding[0])}
+    plan = _plan(resolved, k, f"{layer.name}{names}", x=x, pads=(0, 0, before, after))
+    return replace(plan, source=f"{layer.name}{names}", ndim=1,
+                   causal=layer.padding == "causal")
+
+
+def _plan(options: Mapping[str, Any], k: FloatArray, kernel_name: str,
+          x: FloatArray | None = None, pads: tuple[int, int, int, int] | None = None) -> Plan:
+    """The steps of ``options``' convolution of ``x`` (default: ``input_values``) with ``k``;
+    ``pads`` (top, bottom, left, right) for a convolution padded unevenly (1-D)."""
+    x = input_values(options) if x is None else x
+    limit = MAX_PADDED if pads is None else MAX_PADDED_SEQUENCE
     s, p, d = tuple(options["stride"]), tuple(options["padding"]), tuple(options["dilation"])
     op = tuple(options["output_padding"])
     w4 = k[:, :, None, None]
@@ -283,22 +350,23 @@ def _plan(options: Mapping[str, Any], k: FloatArray, kernel_name: str) -> Plan:
             steps.append(Step(index, (i, j), taps, products, float(x[i, j]),
                               partial if last else np.where(reached, partial, np.nan)))
         return Plan(x, k, kernel_name, s, p, d, True, op, y, x, tuple(steps))
-    pads = (p[0], p[0], p[1], p[1])
-    padded = (x.shape[0] + 2 * p[0], x.shape[1] + 2 * p[1])
-    if max(padded) > MAX_PADDED:
+    pads = (p[0], p[0], p[1], p[1]) if pads is None else pads
+    padded = (x.shape[0] + pads[0] + pads[1], x.shape[1] + pads[2] + pads[3])
+    if max(padded) > limit:
+        what = "per axis " if limit == MAX_PADDED else ""
         raise OptionError("padding", f"the padded input would be {fmt_dims(padded)} cells; at most "
-                          f"{MAX_PADDED} per axis fit a step-by-step figure (use less padding or "
+                          f"{limit} {what}fit a step-by-step figure (use less padding or "
                           "a smaller input)")
-    ho = conv_size(x.shape[0], k.shape[0], s[0], d[0], p[0], p[0])
-    wo = conv_size(x.shape[1], k.shape[1], s[1], d[1], p[1], p[1])
+    ho = conv_size(x.shape[0], k.shape[0], s[0], d[0], pads[0], pads[1])
+    wo = conv_size(x.shape[1], k.shape[1], s[1], d[1], pads[2], pads[3])
     if ho < 1 or wo < 1:
         raise OptionError("kernel", f"the {fmt_dims(k.shape)} kernel with dilation "
                           f"{d[0]}{TIMES}{d[1]} spans {d[0] * (k.shape[0] - 1) + 1}{TIMES}"
                           f"{d[1] * (k.shape[1] - 1) + 1} cells, more than the padded "
-                          f"{x.shape[0] + 2 * p[0]}{TIMES}{x.shape[1] + 2 * p[1]} input")
+                          f"{padded[0]}{TIMES}{padded[1]} input")
     y = np.asarray(conv2d(x[:, :, None], w4, stride=s, pads=pads, dilation=d),
                    dtype=np.float64)[:, :, 0]
-    xp = np.pad(x, ((p[0], p[0]), (p[1], p[1])))
+    xp = np.pad(x, ((pads[0], pads[1]), (pads[2], pads[3])))
     steps = []
     for index, (r, c) in enumerate(np.ndindex(*y.shape)):
         taps = tuple((r * s[0] + a * d[0], c * s[1] + b * d[1])
@@ -308,7 +376,7 @@ def _plan(options: Mapping[str, Any], k: FloatArray, kernel_name: str) -> Plan:
         shown = np.full(y.shape, np.nan)
         shown.flat[:index + 1] = y.flat[:index + 1]
         steps.append(Step(index, (r, c), taps, products, float(y[r, c]), shown))
-    return Plan(x, k, kernel_name, s, p, d, False, op, y, xp, tuple(steps))
+    return Plan(x, k, kernel_name, s, p, d, False, op, y, xp, tuple(steps), pads=pads)
 
 
 def _tconv(x: FloatArray, w4: FloatArray, s: tuple[int, ...], pads: tuple[int, int, int, int],
@@ -326,7 +394,10 @@ def shown_steps(total: int, panels: int) -> list[int]:
 
 
 def auto_panels(plan: Plan) -> int:
-    """How many panels fit one row of the page (at least 2, at most 4)."""
+    """How many panels fit one row of the page (at least 2, at most 4); a sequence's panels
+    stack: 3 (the first two steps and the last)."""
+    if plan.ndim == 1:
+        return 3
     for n in (4, 3):
         geo = geometry(plan, shown_steps(len(plan.steps), n))
         if _fits(plan, geo, n):
@@ -424,16 +495,22 @@ class Geometry:
     lines: int  # arithmetic lines
     label_w: float  # width of the 'output' label
     label_left: bool  # the label left of the output grid (True) or above it (False)
+    index_h: float = 0.0  # a sequence: the row of time indices under the input
+    out_shift: float | None = None  # a sequence: output grid's left edge from the input's
 
     @property
     def panel_h(self) -> float:
-        return (0.26 + self.in_rows * self.cell_in + 0.12 + self.lines * LINE_H + 0.1
-                + (0.0 if self.label_left else LABEL_ABOVE_H) + self.out_rows * self.cell_out)
+        return (0.26 + self.in_rows * self.cell_in + self.index_h + 0.12 + self.lines * LINE_H
+                + 0.1 + (0.0 if self.label_left else LABEL_ABOVE_H)
+                + self.out_rows * self.cell_out)
 
     @property
     def out_x(self) -> float:
         """Left edge of the output grid from the panel's left: the label and the grid are
-        centred as one unit when the label goes left of the grid."""
+        centred as one unit when the label goes left of the grid; a sequence's outputs stand
+        under the input their window is anchored at (``out_shift``)."""
+        if self.out_shift is not None:
+            return (self.panel_w - self.in_cols * self.cell_in) / 2 + self.out_shift
         out_w = self.out_cols * self.cell_out
         if self.label_left:
             return (self.panel_w - self.label_w - LABEL_GAP - out_w) / 2 + self.label_w + LABEL_GAP
@@ -465,9 +542,28 @@ def geometry(plan: Plan, steps: Sequence[int]) -> Geometry:
     panel_w = max(panel_w, min(need, 2.6))
     lines = max(len(arithmetic_lines(plan, plan.steps[i], panel_w)) for i in steps)
     label_w = plan.widths(OUTPUT_LABEL, SMALL_PT)
+    if plan.ndim == 1:  # one cell size, the outputs under the inputs they stand for
+        cell = max(cell_in, cell_out)
+        panel_w = max(panel_w, in_c * cell, out_c * cell)
+        return Geometry(cell_k, cell, cell, panel_w, in_r, in_c, out_r, out_c, lines, label_w,
+                        False, INDEX_H, _anchor(plan) * cell if _anchor(plan) >= 0 else None)
     label_left = label_w + LABEL_GAP + out_c * cell_out <= panel_w
     return Geometry(cell_k, cell_in, cell_out, panel_w, in_r, in_c, out_r, out_c, lines, label_w,
                     label_left)
+
+
+INDEX_H = 0.15  # inches of the time indices under a sequence
+INDEX_PT = 6.5
+
+
+def _anchor(plan: Plan) -> float:
+    """Where a sequence's output 0 stands, in padded input cells: under its window's last tap
+    (causal: the newest input it reads, so output t stands under input t) or its centre; -1
+    (centred below instead) for a stride other than 1 or a transposed convolution."""
+    if plan.transposed or plan.stride[1] != 1:
+        return -1.0
+    span = plan.dilation[1] * (plan.kernel.shape[1] - 1) + 1
+    return float(span - 1) if plan.causal else (span - 1) / 2
 
 
 class _Painter:
@@ -567,8 +663,13 @@ def draw_panel(pt: _Painter, plan: Plan, step: Step, geo: Geometry, x0: float, y
         draw_grid(pt, gx, gy, cell, plan.grid_in, in_int, _tint(th.input, 0.22), mask,
                   special={t: window for t in step.taps}, gid=f"{gid}-input")
         _outline(pt, gx, gy, cell, step.taps, th.field)
+    if geo.index_h:  # a sequence: its time steps numbered under the cells
+        first = 0 if plan.transposed else plan.padding[1]
+        for t in range(plan.x.shape[1]):
+            pt.text(gx + (first + t + 0.5) * cell, gy + geo.in_rows * cell + 0.03, str(t),
+                    INDEX_PT, color=th.muted, ha="center", va="top", gid=f"{gid}-t-{t}")
 
-    ay = gy + geo.in_rows * cell + 0.12
+    ay = gy + geo.in_rows * cell + geo.index_h + 0.12
     for n, line in enumerate(arithmetic_lines(plan, step, geo.panel_w)):
         pt.text(x0 + geo.panel_w / 2, ay + n * LINE_H, line, SMALL_PT, ha="center", va="top",
                 gid=f"{gid}-sum-{n}")
@@ -611,6 +712,8 @@ def _outline(pt: _Painter, gx: float, gy: float, cell: float, taps: Sequence[tup
 
 
 def _title(plan: Plan) -> str:
+    if plan.ndim == 1:
+        return _sequence_title(plan)
     h, w = plan.x.shape
     parts = []
     if plan.stride != (1, 1):
@@ -629,6 +732,33 @@ def _title(plan: Plan) -> str:
             f" → {fmt_dims(plan.out_shape)} output")
 
 
+def _sequence_title(plan: Plan) -> str:
+    """'Convolution of a sequence of 10 with the kernel of 2 taps of conv1 (dilation 2, causal
+    padding 2) → 10 outputs'."""
+    parts = []
+    if plan.stride[1] != 1:
+        parts.append(f"stride {plan.stride[1]}")
+    if plan.dilation[1] != 1:
+        parts.append(f"dilation {plan.dilation[1]}")
+    before, after = (plan.pads[2], plan.pads[3]) if plan.pads else (plan.padding[1],) * 2
+    if plan.transposed and before:
+        parts.append(f"cropping {before}")
+    elif plan.causal and before:
+        parts.append(f"causal padding {before}")
+    elif before == after and before:
+        parts.append(f"padding {before}")
+    elif before or after:
+        parts.append(f"padding {before} before, {after} after")
+    if plan.transposed and plan.output_padding[1]:
+        parts.append(f"output padding {plan.output_padding[1]}")
+    how = f" ({', '.join(parts)})" if parts else ""
+    verb = "Transposed convolution" if plan.transposed else "Convolution"
+    taps = plan.kernel.shape[1]
+    kernel = f"the kernel of {taps} tap{'s' * (taps != 1)} of {plan.source}"
+    n = plan.y.shape[1]
+    return f"{verb} of a sequence of {plan.x.shape[1]} with {kernel}{how} → {n} output{'s' * (n != 1)}"
+
+
 def _pair(v: tuple[int, int]) -> str:
     return str(v[0]) if v[0] == v[1] else f"{v[0]}{TIMES}{v[1]}"
 
@@ -636,6 +766,8 @@ def _pair(v: tuple[int, int]) -> str:
 def _header(plan: Plan, step: Step) -> str:
     total = len(plan.steps)
     where = "input" if plan.transposed else "output"
+    if plan.ndim == 1:
+        return f"step {step.index + 1} of {total}: {where} {step.cell[1]}"
     return f"step {step.index + 1} of {total}: {where} ({step.cell[0]}, {step.cell[1]})"
 
 
@@ -763,6 +895,13 @@ def render(network: Network | None, options: Mapping[str, Any], theme: Theme) ->
         "dilation": list(plan.dilation), "transposed": plan.transposed,
         "page_colour": theme.bg,
     }
+    if plan.ndim == 1:  # a sequence: flat lists, one entry per axis
+        before, after = (plan.pads[2], plan.pads[3]) if plan.pads else (plan.padding[1],) * 2
+        numbers.update({
+            "input": plan.x[0].tolist(), "kernel": plan.kernel[0].tolist(),
+            "output": plan.y[0].tolist(), "stride": [plan.stride[1]],
+            "padding": [before, after], "dilation": [plan.dilation[1]], "causal": plan.causal,
+            "ndim": 1})
     return Rendered(fig, _alt_text(plan, y_int), numbers, budget=budget_of(options),
                     frame_source=functools.partial(_budgeted_frames, options, plan,
                                                    tuple(frame_idx), theme))
@@ -782,7 +921,8 @@ def _panel_marks(plan: Plan, step: Step, geo: Geometry) -> tuple[int, int]:
     inputs = int(np.isfinite(plan.grid_in).sum())
     outputs = int(np.isfinite(step.shown).sum())
     lines = len(arithmetic_lines(plan, step, geo.panel_w))
-    return 2 + inputs + lines + outputs, plan.grid_in.size + step.shown.size + 3
+    indices = plan.x.size if plan.ndim == 1 else 0
+    return 2 + inputs + lines + outputs + indices, plan.grid_in.size + step.shown.size + 3
 
 
 def _marks_cost(texts: int, cells: int) -> Cost:
@@ -853,6 +993,8 @@ def _alt_text(plan: Plan, y_int: bool) -> str:
     values = ", ".join(fmt_value(v, y_int).replace(MINUS, "-") for v in plan.y.flat[:12])
     more = ", ..." if plan.y.size > 12 else ""
     how = _title(plan)
+    if plan.ndim == 1:
+        return f"{how}, {len(plan.steps)} steps; output values: {values}{more}."
     return (f"{how}, {len(plan.steps)} steps; output values "
             f"(row by row): {values}{more}.")
 
@@ -1039,4 +1181,6 @@ KIND = FigureKind(
     render_function=render,
     uses_network=True,
     estimate_function=lambda network, options: estimate(options, network=network),
+    dimensions=(1, 2),
+    draws="a convolution of an image or a sequence, step by step",
 )
