@@ -2,7 +2,9 @@
 the footprint of one neuron in every earlier layer, and target (layer, neuron) options.
 
 A *footprint* is the set of units of an earlier layer K that one neuron of layer L depends on,
-as ``((row first, row last), (col first, col last))`` in K's unit coordinates.  It is composed
+as one (first, last) range per spatial axis in K's unit coordinates: ``((row first, row
+last), (col first, col last))`` in 2-D, ``((t first, t last),)`` for a sequence and
+``((d first, d last), (row first, row last), (col first, col last))`` for a volume.  It is composed
 back through the graph one layer at a time (a window layer maps output units ``[a, b]`` to
 input units ``[a s - p, b s - p + d (k - 1)]``; a transposed convolution to
 ``[ceil((a + p - d (k - 1)) / s), floor((b + p) / s)]``, an upsampling likewise as the
@@ -17,7 +19,8 @@ field it stands for and the input footprint of a conv/pool chain equals ``LayerI
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+import re
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,12 +37,22 @@ from matplotlib.transforms import Affine2D, Transform
 from rfdocs.compute import Analysis, LayerInfo
 from rfdocs.compute.receptive import upsample_kernel
 from rfdocs.compute.spec import GLOBAL_OPS, POINTWISE_OPS, WINDOW_OPS
-from rfdocs.figures.options import OptionError
+from rfdocs.figures.options import OptionError, int_range
 from rfdocs.figures.style import Theme, new_figure
 
 Range = tuple[int, int]  # first, last (inclusive); first > last means empty
-Box = tuple[Range, Range]  # rows, cols
-EMPTY: Box = ((0, -1), (0, -1))
+Box = tuple[Range, ...]  # one range per spatial axis: rows, cols in 2-D
+EMPTY: Box = ((0, -1), (0, -1))  # the empty 2-D box (``empty_box`` for any number of axes)
+
+
+def empty_box(ndim: int) -> Box:
+    """The box holding no unit, with ``ndim`` axes."""
+    return ((0, -1),) * ndim
+
+
+def is_empty(box: Box) -> bool:
+    """True where some axis of ``box`` holds no unit."""
+    return any(a > b for a, b in box)
 
 LABEL_PT = 8.0
 TITLE_PT = 9.0
@@ -273,27 +286,30 @@ def _back(info: LayerInfo, axis: int, rng: Range, source: LayerInfo) -> Range:
     return (a * s - p, b * s - p + span)
 
 
-def footprints(analysis: Analysis, name: str, neuron: tuple[int, int]) -> dict[str, Box]:
-    """Footprint of unit ``neuron`` of layer ``name`` in it and every node it depends on (an
-    empty box, first > last, where it depends on none of that node's units)."""
-    out: dict[str, Box] = {name: ((neuron[0], neuron[0]), (neuron[1], neuron[1]))}
+def footprints(analysis: Analysis, name: str, neuron: Sequence[int]) -> dict[str, Box]:
+    """Footprint of unit ``neuron`` (one index per spatial axis) of layer ``name`` in it and
+    every node it depends on (an empty box, first > last, where it depends on none of that
+    node's units)."""
+    ndim = len(neuron)
+    none = empty_box(ndim)
+    out: dict[str, Box] = {name: tuple((u, u) for u in neuron)}
     for node in reversed(ancestors(analysis, name)):
         if node.layer is None:
             continue
-        rows, cols = out.get(node.name, EMPTY)
+        box = out.get(node.name, none)
         for src in node.layer.inputs:
             source = analysis[src]
-            back = EMPTY
-            if rows[0] <= rows[1] and cols[0] <= cols[1]:
-                back = (_back(node, 0, rows, source), _back(node, 1, cols, source))
-            if back[0][0] > back[0][1] or back[1][0] > back[1][1]:
-                back = EMPTY  # a transposed convolution's gap: no units at all
-            old = out.get(src, EMPTY)
-            if old == EMPTY:
+            back = none
+            if not is_empty(box):
+                back = tuple(_back(node, axis, rng, source) for axis, rng in enumerate(box))
+            if is_empty(back):
+                back = none  # a transposed convolution's gap: no units at all
+            old = out.get(src, none)
+            if old == none:
                 out[src] = back
-            elif back != EMPTY:
-                out[src] = ((min(old[0][0], back[0][0]), max(old[0][1], back[0][1])),
-                            (min(old[1][0], back[1][0]), max(old[1][1], back[1][1])))
+            elif back != none:
+                out[src] = tuple((min(a[0], b[0]), max(a[1], b[1]))
+                                 for a, b in zip(old, back, strict=True))
     return out
 
 
@@ -302,15 +318,17 @@ def _clip(rng: Range, n: int) -> Range:
 
 
 def clip_box(box: Box, shape: Sequence[int]) -> Box | None:
-    """``box`` clipped to a map of ``shape`` (rows, cols, ...); None if nothing is left."""
-    rows, cols = _clip(box[0], shape[0]), _clip(box[1], shape[1])
-    if rows[0] > rows[1] or cols[0] > cols[1]:
+    """``box`` clipped to a map of ``shape`` (its spatial sizes first); None if nothing is
+    left."""
+    out = tuple(_clip(rng, n) for rng, n in zip(box, shape, strict=False))
+    if is_empty(out):
         return None
-    return (rows, cols)
+    return out
 
 
-def box_size(box: Box) -> tuple[int, int]:
-    return (max(box[0][1] - box[0][0] + 1, 0), max(box[1][1] - box[1][0] + 1, 0))
+def box_size(box: Box) -> tuple[int, ...]:
+    """Units per axis of ``box`` (0 where it is empty)."""
+    return tuple(max(b - a + 1, 0) for a, b in box)
 
 
 def evenly(items: Sequence[LayerInfo], cap: int) -> list[LayerInfo]:
@@ -341,14 +359,178 @@ def target_layer(analysis: Analysis, name: str | None) -> LayerInfo:
     return info
 
 
-def target_neuron(info: LayerInfo, value: tuple[int, int] | None,
-                  default: tuple[int, int]) -> tuple[int, int]:
-    """A neuron (row, col) of ``info`` (``default`` when None); out of range is an OptionError."""
+AXIS_WORDS = {1: ("t",), 2: ("row", "column"), 3: ("depth", "row", "column")}
+UNIT_WORDS = {1: "t", 2: "row,col", 3: "d,row,col"}
+
+
+def int_tuple(lo: int, hi: int) -> Callable[[Any], tuple[int, ...]]:
+    """'12,30', '12x30', '4 12 30', [4, 12, 30] or a single 12: one to three integers (a
+    single one stands for every axis; ``target_neuron`` checks the count)."""
+    one = int_range(lo, hi)
+
+    def convert(value: Any) -> tuple[int, ...]:
+        if isinstance(value, list | tuple):
+            parts = list(value)
+        else:
+            parts = [p for p in re.split(r"[,x\s]+", str(value).strip("()[] ")) if p]
+        if not 1 <= len(parts) <= 3:
+            raise ValueError(value)
+        return tuple(one(p) for p in parts)
+    return convert
+
+
+def target_neuron(info: LayerInfo, value: Sequence[int] | None,
+                  default: Sequence[int]) -> tuple[int, ...]:
+    """A neuron of ``info``, one index per spatial axis (``default`` when None; a single value
+    stands for every axis); out of range or the wrong count is an OptionError."""
     if value is None:
-        return default
-    h, w = info.shape[:2]
-    row, col = value
-    if not (0 <= row < h and 0 <= col < w):
-        raise OptionError("neuron", f"({row}, {col}) is outside {info.name} ({h}×{w}): "
-                          f"row must be 0 to {h - 1} and column 0 to {w - 1}")
-    return (row, col)
+        return tuple(default)
+    sizes = info.shape[:-1]
+    ndim = len(sizes)
+    unit = tuple(value) * ndim if len(value) == 1 else tuple(value)
+    if len(unit) != ndim:
+        raise OptionError("neuron", f"{info.name} is {ndim}-D: give {ndim} "
+                          f"{'index' if ndim == 1 else 'indices'} ({UNIT_WORDS[ndim]}), "
+                          f"got {len(unit)}")
+    if ndim == 2:
+        h, w = sizes
+        row, col = unit
+        if not (0 <= row < h and 0 <= col < w):
+            raise OptionError("neuron", f"({row}, {col}) is outside {info.name} ({h}×{w}): "
+                              f"row must be 0 to {h - 1} and column 0 to {w - 1}")
+        return unit
+    if not all(0 <= u < n for u, n in zip(unit, sizes, strict=True)):
+        where = " and ".join(f"{word} 0 to {n - 1}"
+                             for word, n in zip(AXIS_WORDS[ndim], sizes, strict=True))
+        shown = "×".join(str(n) for n in sizes)
+        raise OptionError("neuron", f"({', '.join(str(u) for u in unit)}) is outside "
+                          f"{info.name} ({shown}): {where}")
+    return unit
+
+
+# --------------------------------------------------------------------------- volumes
+
+VOLUME_ANGLE = math.radians(40)  # the depth axis, up and to the right (cabinet projection)
+
+
+@dataclass(frozen=True)
+class Volume:
+    """A D×H×W volume drawn in an oblique projection: the front face (depth 0) ``fw`` by
+    ``fh`` inches with its bottom-left corner at (x0, y0), rows growing downwards, columns to
+    the right and depth going back along (dx, dy).  Positions are linear along every axis, so
+    a box drawn in it sits exactly where it is."""
+
+    sizes: tuple[int, int, int]  # D, H, W
+    x0: float
+    y0: float
+    fw: float
+    fh: float
+    dx: float
+    dy: float
+
+    @classmethod
+    def at(cls, sizes: Sequence[int], x0: float, y0: float, fw: float, fh: float,
+           depth: float) -> Volume:
+        d, h, w = sizes
+        return cls((d, h, w), x0, y0, fw, fh, depth * math.cos(VOLUME_ANGLE),
+                   depth * math.sin(VOLUME_ANGLE))
+
+    def point(self, d: float, r: float, c: float) -> tuple[float, float]:
+        """Inches of the point at depth ``d``, row ``r``, column ``c`` (unit edges: the unit
+        (d, r, c) spans [d, d + 1) × [r, r + 1) × [c, c + 1))."""
+        depth, rows, cols = self.sizes
+        return (self.x0 + c * self.fw / cols + d * self.dx / depth,
+                self.y0 + self.fh - r * self.fh / rows + d * self.dy / depth)
+
+    def faces(self, box: Box) -> tuple[list[tuple[float, float]], ...]:
+        """The front, top and right faces of the units ``box`` ((d0, d1), (r0, r1), (c0, c1),
+        inclusive) as polygons in inches."""
+        (d0, d1), (r0, r1), (c0, c1) = box
+        e, s, k = d1 + 1, r1 + 1, c1 + 1
+        p = self.point
+        front = [p(d0, r0, c0), p(d0, r0, k), p(d0, s, k), p(d0, s, c0)]
+        top = [p(d0, r0, c0), p(d0, r0, k), p(e, r0, k), p(e, r0, c0)]
+        right = [p(d0, r0, k), p(e, r0, k), p(e, s, k), p(d0, s, k)]
+        return front, top, right
+
+    def hidden_edges(self, box: Box) -> list[tuple[tuple[float, float], tuple[float, float]]]:
+        """The three edges of ``box`` that meet at its hidden (back, bottom, left) corner."""
+        (d0, d1), (r0, r1), (c0, c1) = box
+        corner = self.point(d1 + 1, r1 + 1, c0)
+        return [(corner, self.point(d0, r1 + 1, c0)), (corner, self.point(d1 + 1, r0, c0)),
+                (corner, self.point(d1 + 1, r1 + 1, c1 + 1))]
+
+    @property
+    def whole(self) -> Box:
+        return tuple((0, n - 1) for n in self.sizes)
+
+    @property
+    def right(self) -> float:
+        return self.x0 + self.fw + self.dx
+
+    @property
+    def top(self) -> float:
+        return self.y0 + self.fh + self.dy
+
+
+def draw_cuboid(sheet: Sheet, volume: Volume, box: Box, color: str, theme: Theme, *,
+                gid: str, fill: Sequence[float] = (0.30, 0.46, 0.60), alpha: float = 1.0,
+                hidden: bool = False, zorder: float = 2, **kw: Any) -> None:
+    """The visible faces of units ``box`` of ``volume`` filled in shades of ``color`` (front,
+    top, right: ``fill`` of the colour over the page), the hidden edges dashed if asked."""
+    edge = edge_color(color, theme)
+    shades = [mix(color, theme.bg, a) for a in fill]
+    faces = volume.faces(box)
+    if hidden:
+        for a, b in volume.hidden_edges(box):
+            sheet.line([a[0], b[0]], [a[1], b[1]], color=edge, linewidth=THIN_PT,
+                       linestyle=(0, (2, 2)), zorder=zorder + 0.1)
+    sheet.polygons(list(faces), facecolors=shades, edgecolor=edge, alpha=alpha, zorder=zorder,
+                   gid=gid, **kw)
+
+
+def draw_volume(sheet: Sheet, volume: Volume, box: Box, theme: Theme, *, color: str,
+                neuron: bool, name: str, notes: set[str]) -> list[tuple[float, float]]:
+    """A layer as a volume with the units ``box`` of it (not clipped: beyond the volume is
+    padding) as a box at its place: the body with its hidden edges dashed, the box's outline
+    projected on the front and top faces (so its depth reads), the part in the padding hatched,
+    the neuron in its own colour; a box too small to see is ringed.  Returns the front face
+    of the drawn box (four corners) for lines joining it to the next one."""
+    draw_cuboid(sheet, volume, volume.whole, color, theme, gid=f"volume-{name}", zorder=2)
+    edge = edge_color(color, theme)
+    for a, b in volume.hidden_edges(volume.whole):
+        sheet.line([a[0], b[0]], [a[1], b[1]], color=edge, linewidth=THIN_PT,
+                   linestyle=(0, (2, 2)), zorder=2.2)
+    fill = theme.neuron if neuron else theme.field
+    if is_empty(box):
+        return []
+    inside = clip_box(box, volume.sizes)
+    if inside != box:
+        hatch: dict[str, Any] = {"hatch": "////", "hatchcolor": edge_color(fill, theme)}
+        draw_cuboid(sheet, volume, box, fill, theme, gid=f"footprint-padding-{name}",
+                    fill=(0.25, 0.25, 0.25), alpha=0.55, hidden=True, zorder=3,
+                    linestyle=(0, (3, 2)), **hatch)
+        notes.add("padding")
+    corners = volume.faces(box)[0]
+    if inside is not None:
+        (d0, d1), (r0, r1), (c0, c1) = inside
+        p = volume.point
+        shadow = edge_color(fill, theme)
+        for ring in ([p(0, r0, c0), p(0, r0, c1 + 1), p(0, r1 + 1, c1 + 1), p(0, r1 + 1, c0)],
+                     [p(d0, 0, c0), p(d0, 0, c1 + 1), p(d1 + 1, 0, c1 + 1), p(d1 + 1, 0, c0)]):
+            sheet.polygon(ring, facecolor=mix(fill, theme.bg, 0.35), edgecolor=shadow,
+                          linewidth=THIN_PT, linestyle=(0, (1, 1.5)), zorder=2.5,
+                          gid=f"shadow-{name}")
+        shades = (1.0, 0.8, 0.6) if neuron else (0.55, 0.75, 0.4)
+        draw_cuboid(sheet, volume, inside, fill, theme, gid="neuron" if neuron else
+                    f"footprint-{name}", fill=shades, hidden=not neuron, zorder=4)
+        corners = volume.faces(inside)[0]
+    xs = [c[0] for c in corners]
+    ys = [c[1] for c in corners]
+    if min(max(xs) - min(xs), max(ys) - min(ys)) < MIN_FEATURE_IN:
+        sheet.circle((min(xs) + max(xs)) / 2, (min(ys) + max(ys)) / 2, 0.075,
+                     facecolor="none", edgecolor=fill if neuron else edge_color(fill, theme),
+                     linewidth=1.0, zorder=5.5, gid=f"marker-{name}")
+        if not neuron:
+            notes.add("ringed")
+    return corners

@@ -30,14 +30,19 @@ from rfdocs.figures.geometry import (
     PASSTHROUGH_OPS,
     THIN_PT,
     TITLE_PT,
+    VOLUME_ANGLE,
     Box,
     Sheet,
+    Volume,
     ancestors,
     box_size,
     clip_box,
+    draw_volume,
     edge_color,
     evenly,
     footprints,
+    int_tuple,
+    is_empty,
     mix,
     split_name,
     target_layer,
@@ -45,9 +50,10 @@ from rfdocs.figures.geometry import (
     unit_transform,
     wrap_words,
 )
-from rfdocs.figures.options import Option, int_pair, int_range, word
+from rfdocs.figures.options import Option, int_range, word
+from rfdocs.figures.stack import trace
 from rfdocs.figures.style import Theme
-from rfdocs.figures.text import fmt_dims
+from rfdocs.figures.text import fmt_count, fmt_dims
 
 DEFAULT_SPEC = """input 32x32x3
 conv1: conv 3x3 /1 pad 1 x16
@@ -66,8 +72,10 @@ MAX_PER_ROW = 5
 OPTIONS = (
     Option("layer", word, None, "a layer name",
            "The layer whose neuron is traced (default: the last layer)."),
-    Option("neuron", int_pair(0, 10**6), None, "row,col inside the layer",
-           "The neuron, as row,col of its layer (default: the centre, (H//2, W//2))."),
+    Option("neuron", int_tuple(0, 10**6), None,
+           "row,col inside the layer (t for a sequence, d,row,col for a volume)",
+           "The neuron, as row,col of its layer (t of a sequence, d,row,col of a volume; "
+           "default: the centre, (H//2, W//2))."),
     Option("max_layers", int_range(2, 16), 8, "an integer from 2 to 16",
            "At most this many panels, input and neuron's layer included; layers between are "
            "then picked evenly and the arrows say how many were skipped. Pointwise "
@@ -308,10 +316,15 @@ def render(network: Network | None, options: Mapping[str, Any], theme: Theme) ->
             ["max_layers", "the network's number of layers"])
     analysis = analyze(net)
     target = target_layer(analysis, options.get("layer"))
-    h_t, w_t = target.shape[:2]
-    neuron = target_neuron(target, options.get("neuron"), (h_t // 2, w_t // 2))
+    unit = target_neuron(target, options.get("neuron"), tuple(n // 2 for n in target.shape[:-1]))
     nodes, total = _chain(analysis, target, int(options.get("max_layers", 8)))
-    feet = footprints(analysis, target.name, neuron)
+    feet = footprints(analysis, target.name, unit)
+    if target.ndim != 2:
+        draw = _render_strips if target.ndim == 1 else _render_volumes
+        fig, alt = draw(analysis, nodes, total, feet, target, unit, theme)
+        return Rendered(fig, alt, _numbers(nodes, feet, target, unit, analysis.input),
+                        budget=budget_of(options))
+    neuron = (unit[0], unit[1])
     src = analysis.input
 
     sheet = Sheet(theme)
@@ -344,19 +357,347 @@ def render(network: Network | None, options: Mapping[str, Any], theme: Theme) ->
         y -= sheet.measure(line)[1] + 0.02
     fig = sheet.finish()
 
-    sizes = {n.name: box_size(feet[n.name]) for n in nodes}
-    numbers = {
+    numbers = _numbers(nodes, feet, target, neuron, src)
+    return Rendered(fig, _alt(nodes, numbers["sizes"], src, target, neuron, total), numbers,
+                    budget=budget_of(options))
+
+
+def _numbers(nodes: Sequence[LayerInfo], feet: Mapping[str, Box], target: LayerInfo,
+             unit: tuple[int, ...], src: LayerInfo) -> dict[str, Any]:
+    return {
         "layer": target.name,
-        "neuron": neuron,
+        "neuron": unit,
         "input_shape": src.shape,
         "panels": tuple(n.name for n in nodes),
         "footprints": {n.name: feet[n.name] for n in nodes},
-        "sizes": sizes,
+        "sizes": {n.name: box_size(feet[n.name]) for n in nodes},
         "unit_rf": {n.name: n.rf for n in nodes},
-        "field_box": target.box(*neuron),
+        "field_box": target.box(*unit),
     }
-    return Rendered(fig, _alt(nodes, sizes, src, target, neuron, total), numbers,
-                    budget=budget_of(options))
+
+
+
+# --------------------------------------------------------------------------- sequences
+
+STRIP_IN = 4.2  # the drawn length of every strip (each to its own scale)
+STRIP_H_IN = 0.16
+STRIP_GAP_IN = 0.5  # between strips (the lines joining footprints run through it)
+STRIP_GRID = 64  # units a strip may hold before its cells are no longer outlined
+
+
+def _words(n: int, one: str, many: str) -> str:
+    return f"{fmt_count(n)} {one if n == 1 else many}"
+
+
+def _strip_texts(info: LayerInfo, box: Box, deps: int, src: LayerInfo, target: LayerInfo,
+                 unit: tuple[int, ...]) -> tuple[str, ...]:
+    """The numbers beside one strip: the units of it the chosen one depends on, the span
+    they make (padding included) where that is more, and what one of its units sees."""
+    (n,) = box_size(box)
+    rf = fmt_dims(info.rf)
+    if info is target:
+        return (f"unit {fmt_count(unit[0])}", f"sees {rf} input steps")
+    what = ("input step", "input steps") if info is src else ("unit", "units")
+    lines = [_words(deps, *what)]
+    if n != deps:
+        lines.append(f"spanning {fmt_count(n)}" + (", padding included" if _hangs(info, box)
+                                                      else ""))
+    if info is not src:
+        lines.append(f"each sees {rf} steps")
+    return tuple(lines)
+
+
+def _hangs(info: LayerInfo, box: Box) -> bool:
+    return not is_empty(box) and clip_box(box, info.shape) != box
+
+
+def _runs(units: Any) -> list[tuple[int, int]]:
+    """Sorted unit indices as runs (first, last) of consecutive ones."""
+    out: list[tuple[int, int]] = []
+    for u in (int(v) for v in units):
+        if out and out[-1][1] == u - 1:
+            out[-1] = (out[-1][0], u)
+        else:
+            out.append((u, u))
+    return out
+
+
+def _render_strips(analysis: Analysis, nodes: Sequence[LayerInfo], total: int,
+                   feet: Mapping[str, Box], target: LayerInfo, unit: tuple[int, ...],
+                   theme: Theme) -> tuple[Any, str]:
+    """A sequence: one strip per layer, the input at the bottom, each to its own scale, the
+    units the chosen one depends on filled (padding hatched), lines joining their ends."""
+    src = analysis.input
+    found = trace(analysis, target.name, unit[0]).units
+    deps = {n.name: found.get(n.name, ()) for n in nodes}
+    sheet = Sheet(theme)
+    chain_names = [n.name for n in _chain(analysis, target, 10**6)[0]]
+    notes: set[str] = set()
+    spans: list[tuple[float, float, float] | None] = []  # footprint ends and the strip's y
+    name_w = max(sheet.measure(n.name, TITLE_PT, True)[0] for n in nodes)
+    for i, info in enumerate(nodes):
+        y = i * (STRIP_H_IN + STRIP_GAP_IN)
+        length = info.shape[0]
+        box = feet[info.name]
+        (f0, f1), = box if not is_empty(box) else ((0, -1),)
+        lo, hi = (min(f0, 0), max(f1, length - 1)) if not is_empty(box) else (0, length - 1)
+        unit_w = STRIP_IN / (hi - lo + 1)
+
+        def x_of(u: float, lo: int = lo, unit_w: float = unit_w) -> float:
+            return (u - lo) * unit_w
+
+        color = theme.input if info is src else theme.maps
+        name = info.name
+        if (lo, hi) != (0, length - 1):
+            sheet.rect(x_of(lo), y, x_of(hi + 1) - x_of(lo), STRIP_H_IN, facecolor="none",
+                       edgecolor=theme.muted, hatch="////", hatchcolor=theme.padding,
+                       linewidth=THIN_PT, linestyle=(0, (2, 2)), zorder=1, gid=f"padding-{name}")
+            notes.add("padding")
+        sheet.rect(x_of(0), y, x_of(length) - x_of(0), STRIP_H_IN,
+                   facecolor=mix(color, theme.bg, 0.28), edgecolor=edge_color(color, theme),
+                   zorder=2, gid=f"map-{name}")
+        is_target = info is target
+        fill = theme.neuron if is_target else theme.field
+        edge = edge_color(fill, theme)
+        if is_empty(box):
+            spans.append(None)
+        else:
+            inside = clip_box(box, info.shape)
+            if inside is not None:  # the span, padding aside, in a pale tint
+                (a, b), = inside
+                sheet.rect(x_of(a), y, x_of(b + 1) - x_of(a), STRIP_H_IN, zorder=2.4,
+                           facecolor=mix(fill, theme.bg, 0.3), edgecolor="none", linewidth=0,
+                           gid=f"span-{name}")
+            for a, b in _runs(deps[name]):  # the units it depends on
+                sheet.rect(x_of(a), y, x_of(b + 1) - x_of(a), STRIP_H_IN, zorder=3,
+                           facecolor=fill if is_target else mix(fill, theme.bg, 0.85),
+                           edgecolor="none", linewidth=0, gid="neuron" if is_target
+                           else f"footprint-{name}")
+            if inside != box:
+                for a, b in ((f0, -1), (length, f1)):
+                    if a <= b:
+                        sheet.rect(x_of(a), y, x_of(b + 1) - x_of(a), STRIP_H_IN,
+                                   facecolor=mix(fill, theme.bg, 0.3), hatch="////",
+                                   hatchcolor=edge, edgecolor="none", linewidth=0, zorder=2.5,
+                                   gid=f"footprint-padding-{name}")
+            sheet.rect(x_of(f0), y, x_of(f1 + 1) - x_of(f0), STRIP_H_IN, facecolor="none",
+                       edgecolor=edge, zorder=4, gid=f"footprint-box-{name}")
+            spans.append((x_of(f0), x_of(f1 + 1), y))
+            if (f1 - f0 + 1) * unit_w < MIN_FEATURE_IN:
+                sheet.circle((x_of(f0) + x_of(f1 + 1)) / 2, y + STRIP_H_IN / 2, RING_IN,
+                             facecolor="none", edgecolor=fill if is_target else edge,
+                             linewidth=1.0, zorder=5, gid=f"marker-{name}")
+                if not is_target:
+                    notes.add("ringed")
+        if hi - lo + 1 <= STRIP_GRID and unit_w >= 0.025:
+            segs = [[(x_of(u), y), (x_of(u), y + STRIP_H_IN)] for u in range(lo + 1, hi + 1)]
+            sheet.ax.add_artist(LineCollection(segs, colors=mix(theme.muted, theme.bg, 0.55),
+                                               linewidths=0.3, zorder=3.2))
+        sheet.rect(x_of(0), y, x_of(length) - x_of(0), STRIP_H_IN, facecolor="none",
+                   edgecolor=edge_color(color, theme), zorder=4.2)
+        mid = y + STRIP_H_IN / 2
+        sheet.text(-0.12, mid + 0.01, name, size=TITLE_PT, bold=True, ha="right",
+                   va="bottom", gid="title")
+        sheet.text(-0.12, mid - 0.01, _words(length, "step", "steps"), ha="right", va="top",
+                   color=theme.muted, gid="shape")
+        texts = _strip_texts(info, box, len(deps[name]), src, target, unit)
+        line_h = sheet.measure("Ag")[1] + 0.02
+        top = mid + line_h * len(texts) / 2
+        for k, line in enumerate(texts):
+            sheet.text(STRIP_IN + 0.12, top - k * line_h, line, ha="left", va="top",
+                       color=theme.fg if k == 0 else theme.muted,
+                       gid="size" if k == 0 else "detail")
+        if i > 0:
+            skipped = chain_names.index(name) - chain_names.index(nodes[i - 1].name) - 1
+            if skipped:
+                sheet.text(-0.12 - name_w / 2, y - STRIP_GAP_IN / 2, f"+{skipped}",
+                           color=theme.muted, gid="skipped")
+    line_color = edge_color(theme.field, theme)
+    for below, above in zip(spans, spans[1:], strict=False):
+        if below is None or above is None:
+            continue
+        for xa, xb in ((above[0], below[0]), (above[1], below[1])):
+            sheet.line([xa, xb], [above[2], below[2] + STRIP_H_IN], color=line_color,
+                       linewidth=THIN_PT, alpha=0.9, zorder=6)
+    _notes_below(sheet, theme, notes, total, len(nodes), "strip")
+    return sheet.finish(), _alt_strips(nodes, feet, deps, src, target, unit, total)
+
+
+def _notes_below(sheet: Sheet, theme: Theme, notes: set[str], total: int, drawn: int,
+                 what: str) -> None:
+    lines = [f"Each {what} is drawn to its own scale."]
+    if "padding" in notes:
+        lines.append("Hatched: padding.")
+    if "ringed" in notes:
+        lines.append("Rings mark footprints too small to see.")
+    if total > drawn:
+        lines.append(f"{drawn} of {total} layers drawn; +n: n layers between, not drawn.")
+    x, y = sheet.bounds[0], sheet.bounds[1] - 0.08
+    for line in wrap_words(sheet, " ".join(lines), max(sheet.bounds[2] - x, 3.0)):
+        sheet.text(x, y, line, ha="left", va="top", color=theme.muted, gid="note")
+        y -= sheet.measure(line)[1] + 0.02
+
+
+def _alt_strips(nodes: Sequence[LayerInfo], feet: Mapping[str, Box], deps: Mapping[str, Any],
+                src: LayerInfo, target: LayerInfo, unit: tuple[int, ...], total: int) -> str:
+    """'Unit 20 of c3 (a receptive field of 15 input steps) depends on 3 units of c2
+    (spanning 9), ... and 7 of the 40 input steps (spanning 15, padding included).'"""
+    parts = []
+    for info in reversed(nodes[:-1]):
+        n, (span,) = len(deps[info.name]), box_size(feet[info.name])
+        text = (f"{fmt_count(n)} of the {fmt_count(src.shape[0])} input steps" if info is src
+                else f"{_words(n, 'unit', 'units')} of {info.name}")
+        if span != n:
+            text += f" (spanning {fmt_count(span)}"
+            text += ", padding included)" if _hangs(info, feet[info.name]) else ")"
+        parts.append(text)
+    text = (f"Unit {fmt_count(unit[0])} of {target.name} (a receptive field of "
+            f"{fmt_dims(target.rf)} input steps) depends on ")
+    text += ", ".join(parts[:-1]) + (" and " if len(parts) > 1 else "") + parts[-1]
+    if total > len(nodes):
+        text += f" ({total - len(nodes)} layers between not listed)"
+    return text + "."
+
+
+def _alt_nd(nodes: Sequence[LayerInfo], feet: Mapping[str, Box], src: LayerInfo,
+            target: LayerInfo, unit: tuple[int, ...], total: int) -> str:
+    """'Receptive field of unit 12 of c3: 3 units in c2, 5 units in c1, 7 steps of the
+    64-step input.' (volumes: '... 3×3×3 in conv2, 5×5×5 voxels in the 16×16×16 input')."""
+    seq = len(unit) == 1
+    parts = []
+    for info in reversed(nodes[:-1]):
+        size = box_size(feet[info.name])
+        n = math.prod(size)
+        inside = clip_box(feet[info.name], info.shape)
+        got = box_size(inside) if inside is not None else (0,) * len(size)
+        if seq:
+            text = (_words(size[0], "step", "steps") + f" of the {fmt_count(src.shape[0])}-step "
+                    "input" if info is src else
+                    ("none" if n == 0 else _words(size[0], "unit", "units")) + f" in {info.name}")
+        elif info is src:
+            text = (f"{fmt_dims(size)} voxel{'' if n == 1 else 's'} in the "
+                    f"{fmt_dims(src.shape[:-1])} input")
+        else:
+            text = ("none" if n == 0 else fmt_dims(size)) + f" in {info.name}"
+        if n and got != size:
+            text += f" ({fmt_dims(got) if not seq else fmt_count(got[0])} inside)"
+        parts.append(text)
+    which = f"unit {fmt_count(unit[0])}" if seq else f"neuron ({', '.join(map(str, unit))})"
+    text = f"Receptive field of {which} of {target.name}: " + ", ".join(parts)
+    if total > len(nodes):
+        text += f" ({total - len(nodes)} layers between not listed)"
+    return text + "."
+
+
+# --------------------------------------------------------------------------- volumes
+
+VOLUME_IN = 1.2  # the longest drawn extent of each volume (each to its own scale)
+VOLUME_DEPTH = 0.5  # depth drawn at half length (cabinet projection)
+
+
+def _volume_texts(info: LayerInfo, box: Box, src: LayerInfo, target: LayerInfo,
+                  unit: tuple[int, ...]) -> tuple[str, ...]:
+    size = box_size(box)
+    inside = clip_box(box, info.shape)
+    got = box_size(inside) if inside is not None else (0, 0, 0)
+    rf = fmt_dims(info.rf)
+    n = math.prod(size)
+    if info is target:
+        lines = [f"neuron ({', '.join(map(str, unit))})", f"sees {rf} voxels"]
+    elif info is src:
+        lines = [f"{fmt_dims(size)} voxel{'' if n == 1 else 's'}"]
+    else:
+        lines = ["no units" if n == 0 else f"{fmt_dims(size)} unit{'' if n == 1 else 's'}",
+                 f"each sees {rf} voxels"]
+    if info is not target and n and got != size:
+        lines.append(f"{fmt_dims(got)} inside the {'volume' if info is src else 'map'}")
+    return tuple(lines)
+
+
+def _render_volumes(analysis: Analysis, nodes: Sequence[LayerInfo], total: int,
+                    feet: Mapping[str, Box], target: LayerInfo, unit: tuple[int, ...],
+                    theme: Theme) -> tuple[Any, str]:
+    """A volume: one small volume per layer, input first, each to its own scale, with the
+    box of units the neuron depends on at its place (padding hatched), arrows between."""
+    src = analysis.input
+    sheet = Sheet(theme)
+    chain_names = [n.name for n in _chain(analysis, target, 10**6)[0]]
+    notes: set[str] = set()
+    per_row = len(nodes) if len(nodes) <= MAX_PER_ROW else math.ceil(len(nodes) / 2)
+    title_h = sheet.measure("Ag", TITLE_PT, True)[1] + 0.02
+    line_h = sheet.measure("Ag")[1] + 0.02
+    cos, sin = math.cos(VOLUME_ANGLE), math.sin(VOLUME_ANGLE)
+    laid = []
+    for info in nodes:
+        box = feet[info.name]
+        region: Box = tuple((0, n - 1) for n in info.shape[:3])
+        if not is_empty(box):
+            region = tuple((min(a, 0), max(b, n - 1))
+                           for (a, b), n in zip(box, info.shape, strict=False))
+        depth_n, rows_n, cols_n = box_size(region)
+        scale = VOLUME_IN / max(cols_n + VOLUME_DEPTH * depth_n * cos,
+                                rows_n + VOLUME_DEPTH * depth_n * sin)
+        d, h, w = info.shape[:3]
+        probe = Volume.at((d, h, w), 0.0, 0.0, w * scale, h * scale, VOLUME_DEPTH * d * scale)
+        corners = [probe.point(z, r, c) for z in (region[0][0], region[0][1] + 1)
+                   for r in (region[1][0], region[1][1] + 1)
+                   for c in (region[2][0], region[2][1] + 1)]
+        extent = (min(p[0] for p in corners), min(p[1] for p in corners),
+                  max(p[0] for p in corners), max(p[1] for p in corners))
+        title = split_name(sheet, info.name, VOLUME_IN)
+        texts = _volume_texts(info, box, src, target, unit)
+        slot = max([extent[2] - extent[0]] + [sheet.measure(t, TITLE_PT, True)[0] for t in title]
+                   + [sheet.measure(t)[0] for t in (fmt_dims(info.shape), *texts)])
+        laid.append((info, box, probe, extent, title, texts, slot))
+    columns = [max(s[6] for s in laid[i::per_row]) for i in range(per_row)]
+    top = 0.0
+    prev: tuple[float, float, str] | None = None  # right end of the last volume, row, name
+    for start in range(0, len(laid), per_row):
+        row = laid[start:start + per_row]
+        panel_top = top - max(len(s[4]) for s in row) * title_h - line_h - 0.1
+        tallest = max(s[3][3] - s[3][1] for s in row)
+        mid = panel_top - tallest / 2
+        x = 0.0
+        for column, (info, box, probe, extent, title, texts, _) in zip(columns, row, strict=False):
+            cx = x + column / 2
+            shift_x = cx - (extent[0] + extent[2]) / 2
+            shift_y = mid - (extent[1] + extent[3]) / 2
+            vol = Volume(probe.sizes, probe.x0 + shift_x, probe.y0 + shift_y, probe.fw,
+                         probe.fh, probe.dx, probe.dy)
+            color = theme.input if info is src else theme.maps
+            draw_volume(sheet, vol, box, theme, color=color, neuron=info is target,
+                        name=info.name, notes=notes)
+            y = panel_top + 0.06
+            sheet.text(cx, y, fmt_dims(info.shape), color=theme.muted, va="bottom", gid="shape")
+            y += line_h - 0.01
+            for t in reversed(title):
+                sheet.text(cx, y, t, size=TITLE_PT, bold=True, va="bottom", gid="title")
+                y += title_h
+            bottom = panel_top - tallest - 0.08
+            for k, t in enumerate(texts):
+                sheet.text(cx, bottom - k * line_h, t, va="top",
+                           color=theme.fg if k == 0 else theme.muted,
+                           gid="size" if k == 0 else "detail")
+            left = extent[0] + shift_x
+            if prev is not None and prev[1] == panel_top:
+                skipped = chain_names.index(info.name) - chain_names.index(prev[2]) - 1
+                x_a, x_b = prev[0] + 0.08, left - 0.08
+                if x_b - x_a >= 0.12:
+                    arrow = FancyArrowPatch((x_a, mid), (x_b, mid), arrowstyle="-|>",
+                                            mutation_scale=9, color=theme.muted,
+                                            linewidth=LINE_PT, zorder=6)
+                    arrow.set_gid("arrow")
+                    sheet.include((x_a, x_b), (mid - 0.05, mid + 0.05))
+                    sheet.ax.add_artist(arrow)
+                    if skipped:
+                        sheet.text((x_a + x_b) / 2, mid + 0.06, f"+{skipped}", va="bottom",
+                                   color=theme.muted, gid="skipped")
+            prev = (extent[2] + shift_x, panel_top, info.name)
+            x += column + GAP_IN
+        below = max(len(s[5]) for s in row)
+        top = panel_top - tallest - 0.08 - below * line_h - ROW_GAP_IN
+    _notes_below(sheet, theme, notes, total, len(nodes), "volume")
+    return sheet.finish(), _alt_nd(nodes, feet, src, target, unit, total)
 
 
 def estimate(net: Network, max_layers: int) -> Cost:
@@ -390,4 +731,5 @@ KIND = FigureKind(
     render_function=render,
     estimate_function=lambda network, options: estimate(network or parse_spec(DEFAULT_SPEC),
                                                         options["max_layers"]),
+    dimensions=(1, 2, 3),
 )
