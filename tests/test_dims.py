@@ -392,3 +392,54 @@ def _replace_input(layer: Layer) -> Layer:
     from dataclasses import replace
 
     return replace(layer, inputs=("input",))
+
+
+# --------------------------------------------------------------------------- role and command line
+
+def test_role_fields_in_every_dimension() -> None:
+    from rfdocs.compute import zoo_network
+    from rfdocs.sphinxext.roles import AXES, format_field
+
+    cases = {
+        "wavenet": {"rf": "3071", "shape": "16000×256", "size": "16000", "length": "16000",
+                    "jump": "1", "start": "-3070", "channels": "256"},
+        "c3d": {"rf": "76×150×150", "shape": "1×4×4×512", "size": "1×4×4", "depth": "1",
+                "height": "4", "width": "4", "jump": "16×32×32", "start": "-30×-59×-59"},
+        "vgg16": {"rf": "212×212", "shape": "7×7×512", "size": "7×7", "jump": "32",
+                  "height": "7"},
+    }
+    layers = {"wavenet": "softmax", "c3d": "pool5", "vgg16": "pool5"}
+    for model, fields in cases.items():
+        net = zoo_network(model)
+        node = analyze(net)[layers[model]]
+        for field, text in fields.items():
+            assert format_field(net, node, field, None) == text, (model, field)
+    c3d = analyze(zoo_network("c3d"))["pool5"]
+    assert [format_field(zoo_network("c3d"), c3d, "rf", AXES[3][a]) for a in "dhw"] == [
+        "76", "150", "150"]
+    assert AXES[1] == {"t": 0}
+    with pytest.raises(ValueError, match="length"):
+        format_field(zoo_network("wavenet"), analyze(zoo_network("wavenet")).output, "height",
+                     None)
+    # weights of 3x3x3 kernels: 27 taps per input channel and filter
+    assert format_field(zoo_network("c3d"), c3d, "params", None).replace(",", "").isdigit()
+
+
+def test_cli_rf_json_has_one_entry_per_spatial_axis(capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from rfdocs.cli import main
+    from rfdocs.compute import zoo_network
+
+    for model, ndim in (("wavenet", 1), ("c3d", 3), ("vgg16", 2)):
+        assert main(["rf", model, "--json"]) == 0
+        layers = json.loads(capsys.readouterr().out)["layers"]
+        out = analyze(zoo_network(model))
+        assert [layer["name"] for layer in layers] == [n.name for n in out.layers]
+        for layer, node in zip(layers, out.layers, strict=True):
+            assert len(layer["shape"]) == ndim + 1
+            assert all(len(layer[k]) == ndim for k in ("rf", "jump", "start", "padding"))
+            assert layer["rf"] == [int(v) for v in node.rf]
+        assert main(["rf", model]) == 0
+        table = capsys.readouterr().out.splitlines()
+        assert table[0].split()[:2] == ["layer", "op"] and len(table) == len(layers) + 3
