@@ -35,6 +35,7 @@ from matplotlib.transforms import Affine2D
 
 from rfdocs.compute import Analysis, LayerInfo, Network, analyze, clipped_box, parse_spec
 from rfdocs.compute.budget import Cost
+from rfdocs.compute.receptive import clipped_box_nd
 from rfdocs.figures.base import FigureKind, Rendered
 from rfdocs.figures.cost import BUDGET_OPTIONS, budget_of, diagram_cost, require
 from rfdocs.figures.geometry import (
@@ -43,13 +44,18 @@ from rfdocs.figures.geometry import (
     PASSTHROUGH_OPS,
     THIN_PT,
     TITLE_PT,
+    VOLUME_ANGLE,
     Sheet,
+    Volume,
     ancestors,
     box_size,
+    draw_volume,
     edge_color,
     evenly,
     face_colors,
     footprints,
+    int_tuple,
+    is_empty,
     mix,
     split_name,
     target_layer,
@@ -57,7 +63,7 @@ from rfdocs.figures.geometry import (
     unit_transform,
     wrap_words,
 )
-from rfdocs.figures.options import Option, OptionError, int_pair, name_list, word
+from rfdocs.figures.options import Option, OptionError, name_list, word
 from rfdocs.figures.style import Theme
 from rfdocs.figures.text import fmt_count, fmt_dims
 
@@ -114,9 +120,10 @@ def slab_count(channels: int, depth: float, face: float) -> int:
 OPTIONS = (
     Option("layer", word, None, "a layer name",
            "The layer whose neuron is shown (default: the last layer)."),
-    Option("neuron", int_pair(0, 10**6), None, "row,col inside the layer",
-           "The neuron, as row,col of its layer (default: (H//4, 2*W//3), off centre so the "
-           "field's position is visible)."),
+    Option("neuron", int_tuple(0, 10**6), None,
+           "row,col inside the layer (d,row,col for a volume)",
+           "The neuron, as row,col of its layer (d,row,col of a volume; default: (H//4, 2*W//3), "
+           "off centre so the field's position is visible, at the middle depth D//2)."),
     Option("layers", name_list(64), None, "a list of layer names",
            "The layers to draw as blocks between the input and the neuron's layer (default: "
            "every layer it depends on except pointwise ones (relu, batchnorm, ...); at most "
@@ -414,9 +421,14 @@ def render(network: Network | None, options: Mapping[str, Any], theme: Theme) ->
     require(options, estimate(net), "the block figure", ["the network's number of layers"])
     analysis = analyze(net)
     target = target_layer(analysis, options.get("layer"))
-    h_t, w_t = target.shape[:2]
-    neuron = target_neuron(target, options.get("neuron"), (h_t // 4, 2 * w_t // 3))
+    *_, h_t, w_t = target.spatial
+    default = (*(n // 2 for n in target.spatial[:-2]), h_t // 4, 2 * w_t // 3)
+    unit = target_neuron(target, options.get("neuron"), default)
     candidates = _candidates(analysis, target, options.get("layers"))
+    if target.ndim == 3:
+        drawn = _render_volumes(analysis, target, unit, candidates, theme)
+        return Rendered(drawn.figure, drawn.alt, drawn.numbers, budget=budget_of(options))
+    neuron = (unit[0], unit[1])
     feet = footprints(analysis, target.name, neuron)
     src = analysis.input
     (br0, br1), (bc0, bc1) = target.box(*neuron)
@@ -480,6 +492,140 @@ def render(network: Network | None, options: Mapping[str, Any], theme: Theme) ->
                     budget=budget_of(options))
 
 
+
+# --------------------------------------------------------------------------- volumes
+
+VOLUME_DEPTH = 0.5  # a volume's depth axis drawn at half length (cabinet projection)
+
+
+def _render_volumes(analysis: Analysis, target: LayerInfo, neuron: tuple[int, ...],
+                    candidates: Sequence[LayerInfo], theme: Theme) -> Rendered:
+    """A 3-D network: the input volume, the layers between and the neuron's layer drawn as
+    D×H×W volumes to one scale (log above 16 units, linear inside each), the field as a box at
+    its true place in the input (the part in the padding hatched), each later layer with the
+    box of units the neuron depends on, and the neuron."""
+    feet = footprints(analysis, target.name, neuron)
+    src = analysis.input
+    field_box = target.box(*neuron)
+    field_dims = (*(hi - lo + 1 for lo, hi in field_box), src.channels)
+    nodes = evenly(candidates, MAX_BLOCKS)
+    sheet = Sheet(theme)
+    cos, sin = math.cos(VOLUME_ANGLE), math.sin(VOLUME_ANGLE)
+
+    def caption(info: LayerInfo) -> str:
+        if info is target:
+            return f"neuron ({', '.join(str(u) for u in neuron)})"
+        if info is src:
+            return f"{fmt_dims(field_dims)} field"
+        return fmt_dims((*box_size(feet[info.name]), info.channels))
+
+    longest = max(max(drawn_length(info.shape[1]), drawn_length(info.shape[2]))
+                  + VOLUME_DEPTH * drawn_length(info.shape[0]) * max(cos, sin) for info in nodes)
+    scale = FACE_MAX_IN / longest
+    titles = [split_name(sheet, n.name, TITLE_MAX_IN) for n in nodes]
+    for _ in range(8):
+        placed = []
+        cursor = 0.0
+        for info, title in zip(nodes, titles, strict=True):
+            d, h, w = info.spatial
+            probe = Volume.at((d, h, w), 0.0, 0.0, drawn_length(w) * scale,
+                              drawn_length(h) * scale, VOLUME_DEPTH * drawn_length(d) * scale)
+            region = [(0, n - 1) for n in info.spatial]
+            box = feet[info.name]
+            if not is_empty(box):
+                region = [(min(a, 0), max(b, n - 1)) for (a, b), n in zip(box, info.spatial,
+                                                                         strict=True)]
+            pts = [probe.point(z, r, c) for z in (region[0][0], region[0][1] + 1)
+                   for r in (region[1][0], region[1][1] + 1) for c in (region[2][0], region[2][1] + 1)]
+            x0, x1 = min(p[0] for p in pts), max(p[0] for p in pts)
+            y0 = min(p[1] for p in pts)
+            texts = [sheet.measure(t, TITLE_PT, True)[0] for t in title]
+            texts += [sheet.measure(fmt_dims(info.shape))[0],
+                      sheet.measure(caption(info))[0] + SWATCH_IN + 0.06]
+            slot = max(x1 - x0, *texts)
+            shift = cursor + (slot - (x1 - x0)) / 2 - x0
+            placed.append((info, title, Volume(probe.sizes, probe.x0 + shift, probe.y0 - y0,
+                                               probe.fw, probe.fh, probe.dx, probe.dy),
+                           cursor + slot / 2))
+            cursor += slot + SLOT_GAP_IN
+        width = cursor - SLOT_GAP_IN
+        if width <= WIDTH_MAX_IN:
+            break
+        scale *= max(0.5, WIDTH_MAX_IN / width * 0.98)
+    notes: set[str] = set()
+    fronts = []
+    for info, _, vol, _ in placed:
+        color = theme.input if info is src else theme.maps
+        fronts.append(draw_volume(sheet, vol, feet[info.name], theme, color=color,
+                                  neuron=info is target, name=info.name, notes=notes))
+    line = edge_color(theme.field, theme)
+    for a, b in zip(fronts, fronts[1:], strict=False):
+        if a and b:
+            for p, q in zip(a, b, strict=True):
+                sheet.line([p[0], q[0]], [p[1], q[1]], color=line, linewidth=THIN_PT,
+                           alpha=0.9, zorder=6)
+    label_h = sheet.measure("Ag")[1]
+    title_h = sheet.measure("Ag", TITLE_PT, True)[1] + 0.02
+    y_top = sheet.bounds[1] - 0.1
+    for info, title, _, cx in placed:
+        y = y_top
+        for t in title:
+            sheet.text(cx, y, t, size=TITLE_PT, va="top", bold=True, gid="title")
+            y -= title_h
+        y = y_top - max(len(t) for t in titles) * title_h
+        sheet.text(cx, y, fmt_dims(info.shape), va="top", color=theme.muted, gid="shape")
+        mid = y - label_h - 0.05 - label_h / 2
+        text = caption(info)
+        left = cx - (sheet.measure(text)[0] + SWATCH_IN + 0.06) / 2
+        swatch = theme.neuron if info is target else theme.field
+        sheet.rect(left, mid - SWATCH_IN / 2, SWATCH_IN, SWATCH_IN, facecolor=swatch,
+                   edgecolor=edge_color(swatch, theme), linewidth=THIN_PT, zorder=9)
+        sheet.text(left + SWATCH_IN + 0.06, mid, text, ha="left", gid="caption")
+    lines = []
+    if any(max(n.spatial) > LOG_ABOVE for n in nodes):
+        lines.append(f"Edges longer than {LOG_ABOVE} are drawn on a log scale.")
+    lines.append(f"Depth drawn at {VOLUME_DEPTH:g} scale; the channels are in the labels.")
+    if "padding" in notes:
+        lines.append("Hatched: zero padding.")
+    if "ringed" in notes:
+        lines.append("Rings mark features too small to see.")
+    if len(candidates) > len(nodes):
+        lines.append(f"{len(nodes)} of {len(candidates)} layers drawn; "
+                     "the field is traced through all of them.")
+    x, y = sheet.bounds[0], sheet.bounds[1] - 0.1
+    for text in wrap_words(sheet, " ".join(lines), max(sheet.bounds[2] - x, 3.0)):
+        sheet.text(x, y, text, ha="left", va="top", color=theme.muted, gid="note")
+        y -= sheet.measure(text)[1] + 0.02
+    fig = sheet.finish()
+    inside = clipped_box_nd(target, neuron, src.spatial)
+    numbers = {
+        "input_shape": src.shape,
+        "field": field_dims,
+        "field_box": field_box,
+        "field_in_input": inside,
+        "layer": target.name,
+        "neuron": neuron,
+        "output_shape": target.shape,
+        "blocks": tuple(n.name for n in nodes),
+        "footprints": {n.name: feet[n.name] for n in nodes},
+        "log_scale": any(max(n.spatial) > LOG_ABOVE for n in nodes),
+    }
+    where = f"in a {fmt_dims(src.shape)} input"
+    if inside is None:
+        where += " (none of it on an input voxel)"
+    else:
+        got = tuple(b - a + 1 for a, b in inside)
+        if got != tuple(field_dims[:-1]):
+            where += f" ({fmt_dims(got)} of it inside the input, the rest padding)"
+    alt = (f"A {fmt_dims(field_dims)} receptive field {where} feeds neuron "
+           f"({', '.join(str(u) for u in neuron)}) of a {fmt_dims(target.shape)} block of "
+           f"feature maps ({target.name})")
+    between = nodes[1:-1]
+    if between:
+        alt += ", through " + ", ".join(f"{caption(n)} units of {n.name}" for n in between)
+    return Rendered(fig, alt + ".", numbers)
+
+
 def estimate(net: Network) -> Cost:
     """What the figure costs: the network's nodes, at most ``MAX_BLOCKS`` blocks of a few
     labels and up to ``MAX_SLABS`` sheets each, on a canvas at most ``WIDTH_MAX_IN`` wide."""
@@ -538,4 +684,6 @@ KIND = FigureKind(
     options=OPTIONS,
     render_function=render,
     estimate_function=lambda network, options: estimate(network or parse_spec(DEFAULT_SPEC)),
+    dimensions=(2, 3),
+    draws="images and volumes",
 )
