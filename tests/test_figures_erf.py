@@ -435,3 +435,93 @@ def test_trained_mode_uses_the_networks_own_weights() -> None:
     assert "the network's trained weights, mean over 3 random inputs" in rendered.alt
     random = module.compute_erf(trained, KIND.resolve({"samples": 3, "mode": "random"})).maps
     np.testing.assert_allclose(random["random"], untrained)
+
+
+# --- sequences -----------------------------------------------------------------------------
+
+
+SEQ_SPEC = """input 80x1
+c1: conv 2 x6 dil 1 causal
+r1: relu
+c2: conv 2 x6 dil 2 causal
+r2: relu
+c3: conv 3 x6 dil 4 causal
+"""
+
+
+def _brute_force_field_1d(net, layer: str, unit: int) -> set[int]:  # type: ignore[no-untyped-def]
+    """Input steps that change unit ``unit`` of ``layer``: an impulse at each step, through the
+    network with all-positive weights and no ReLU cut (every path counts)."""
+    from rfdocs.compute.forward import forward, init_weights
+
+    weights = init_weights(net, seed=0, kind="uniform")
+    base = forward(net, np.zeros(net.input), weights)[layer][unit].copy()
+    seen = set()
+    for t in range(net.input[0]):
+        x = np.zeros(net.input)
+        x[t, 0] = 1.0
+        if not np.allclose(forward(net, x, weights)[layer][unit], base):
+            seen.add(t)
+    return seen
+
+
+@pytest.mark.parametrize("unit", [79, 40, 3])
+def test_sequence_profiles_equal_the_engines_arrays_and_stay_in_the_field(unit: int) -> None:
+    from rfdocs.compute import parse_spec
+    from rfdocs.compute.erf import erf_random, erf_uniform
+
+    net = parse_spec(SEQ_SPEC)
+    kind = get_kind("erf")
+    rendered = kind.render(net, {"unit": str(unit), "samples": "3", "channels": "4"}, LIGHT)
+    profiles = {m: np.array(v) for m, v in rendered.numbers["profiles"].items()}
+    np.testing.assert_allclose(profiles["uniform"], np.abs(erf_uniform(net, "c3", (unit,))))
+    expected = sum(np.abs(erf_random(net, "c3", (unit,), seed=i, channels=4)) for i in range(3))
+    np.testing.assert_allclose(profiles["random"], expected / 3)
+    field = _brute_force_field_1d(parse_spec(SEQ_SPEC.replace("r1: relu\n", "").replace(
+        "r2: relu\n", "")), "c3", unit)
+    for g in profiles.values():
+        assert set(np.flatnonzero(g)) <= field
+    assert set(np.flatnonzero(profiles["uniform"])) == field
+    lo, hi = rendered.numbers["field"]
+    assert (max(lo, 0), hi) == (min(field), max(field))
+    assert f"theoretical field is steps {lo} to {hi}" in rendered.alt
+    assert "100% of the gradient inside the field" in rendered.alt
+
+
+def test_sequence_field_is_shaded_where_the_numbers_say() -> None:
+    from rfdocs.compute import parse_spec
+
+    net = parse_spec(SEQ_SPEC)
+    rendered = get_kind("erf").render(net, {"mode": "uniform", "unit": "50"}, LIGHT)
+    lo, hi = rendered.numbers["field"]
+    spans = [p for ax in rendered.figure.axes for p in ax.patches
+             if (p.get_gid() or "").startswith("field-")]
+    assert len(spans) == 1
+    xs = spans[0].get_patch_transform().transform(spans[0].get_path().vertices)[:, 0]
+    assert (xs.min(), xs.max()) == (lo - 0.5, hi + 0.5)
+    line = [ln for ax in rendered.figure.axes for ln in ax.lines
+            if ln.get_gid() == "profile-uniform"][0]
+    x, y = line.get_data()
+    g = np.array(rendered.numbers["profiles"]["uniform"])
+    a, b = rendered.numbers["view"]
+    np.testing.assert_allclose(x, np.arange(a, b + 1))
+    np.testing.assert_allclose(y, g[a:b + 1] / g.max())
+
+
+@pytest.mark.parametrize("theme", [LIGHT, DARK])
+def test_sequence_figure_is_deterministic_and_budgeted(theme) -> None:  # type: ignore[no-untyped-def]
+    from rfdocs.compute import parse_spec
+    from rfdocs.figures.output import figure_bytes
+
+    net = parse_spec(SEQ_SPEC)
+    kind = get_kind("erf")
+    given = {"samples": "2", "scale": "log"}
+    a = figure_bytes(kind.render(net, given, theme).figure, "svg")
+    assert a == figure_bytes(kind.render(net, given, theme).figure, "svg")
+    cost = kind.estimate(net, given)
+    with pytest.raises(OptionError, match="max_work"):
+        kind.render(net, {**given, "max_work": str(cost.work // 3)}, theme)
+    with pytest.raises(OptionError, match="one number"):
+        kind.render(net, {"unit": "3,4"}, theme)
+    with pytest.raises(OptionError, match="outside"):
+        kind.render(net, {"unit": "80"}, theme)

@@ -41,6 +41,7 @@ from rfdocs.compute.budget import (
 )
 from rfdocs.compute.conv import DEFAULT_MAX_BYTES
 from rfdocs.compute.erf import cap_channels, erf_random, erf_uniform
+from rfdocs.compute.receptive import clipped_box_nd
 from rfdocs.figures.base import FigureKind, LastResult, Rendered
 from rfdocs.figures.cost import (
     BUDGET_OPTIONS,
@@ -56,7 +57,7 @@ from rfdocs.figures.geometry import target_layer
 from rfdocs.figures.marks import colour_bar, text_width_in
 from rfdocs.figures.options import Option, OptionError, choice, flag, int_pair, int_range, word
 from rfdocs.figures.style import Theme, new_figure, text_kwargs
-from rfdocs.figures.text import TIMES, fmt_dims
+from rfdocs.figures.text import TIMES, fmt_dims, fmt_num
 
 FloatMap = NDArray[np.float64]
 Span = tuple[int, int]  # first, last (inclusive)
@@ -313,6 +314,8 @@ def compute_cost(net: Network, target: str, modes: Sequence[str],
 
 def estimate(network: Network | None, options: Mapping[str, Any]) -> Cost:
     """What the figure costs: ``compute_cost``, then the cropped maps drawn at 150 dpi."""
+    if network is not None and network.ndim == 1:
+        return estimate_sequence(network, options)
     net = network if network is not None else parse_spec(DEFAULT_SPEC)
     info, unit = _target(net, options)
     h, w = net.input[:2]
@@ -527,6 +530,8 @@ def _profile(ax: Axes, erf: ErfMaps, theme: Theme, scale: str, colours: Mapping[
 def render(network: Network | None, options: Mapping[str, Any], theme: Theme) -> Rendered:
     """The effective receptive field figure for resolved ``options``, its cost checked against
     their budget before anything large is allocated."""
+    if network is not None and network.ndim == 1:
+        return render_sequence(network, options, theme)
     modes = modes_of(network if network is not None else parse_spec(DEFAULT_SPEC),
                      options["mode"])
     require(options, estimate(network, options), _what(modes), _lower(modes))
@@ -775,6 +780,225 @@ def numbers(erf: ErfMaps) -> dict[str, Any]:
     return out
 
 
+# --------------------------------------------------------------------------- sequences
+
+
+@dataclass(frozen=True)
+class Profiles:
+    """The effective field of one unit of a 1-D network: its gradient over the input sequence
+    (``|g|``, one profile per mode, full length) and the theoretical field."""
+
+    network: Network
+    target: LayerInfo
+    unit: int
+    box: tuple[int | float, int | float]  # exact field, first and last step (may pass the input)
+    inside: Span | None  # whole steps of the field inside the input
+    view: Span  # steps drawn
+    profiles: Mapping[str, FloatMap]  # mode -> (T,) non-negative profile
+    samples: int
+    channels: int
+
+
+def _sequence_unit(info: LayerInfo, options: Mapping[str, Any]) -> int:
+    """The unit of a 1-D layer: ``unit`` (one number; '5' or '5,5') or the centre."""
+    n = info.spatial[0]
+    given = options.get("unit")
+    if given is None:
+        return n // 2
+    if given[0] != given[1]:
+        raise OptionError("unit", f"a unit of the 1-D layer {info.name} is one number, its "
+                          f"step, not {given[0]},{given[1]}")
+    if not 0 <= given[0] < n:
+        raise OptionError("unit", f"{given[0]} is outside {info.name} ({n} steps): 0 to {n - 1}")
+    return int(given[0])
+
+
+def _sequence_view(inside: Span | None, exact: tuple[float, float], n: int) -> Span:
+    """The steps drawn: the field plus a margin (at least MIN_VIEW steps), inside the input."""
+    lo, hi = inside if inside is not None else (math.floor(exact[0]), math.ceil(exact[1]))
+    lo, hi = max(lo, 0), min(hi, n - 1)
+    extra = max(math.ceil((hi - lo + 1) * MARGIN_SHARE), (MIN_VIEW - (hi - lo + 1) + 1) // 2)
+    a, b = lo - extra, hi + extra
+    if a < 0:
+        a, b = 0, b - a
+    if b > n - 1:
+        a, b = max(a - (b - n + 1), 0), n - 1
+    return (a, b)
+
+
+def sequence_cost(net: Network, options: Mapping[str, Any]) -> Cost:
+    """What ``sequence_profiles`` costs: ``compute_cost`` with the sequence's length."""
+    info = target_layer(analyze(net), options.get("layer"))
+    n = net.input[0]
+    modes = modes_of(net, options["mode"])
+    cost = Cost()
+    max_bytes = max(DEFAULT_MAX_BYTES, int(options.get("max_memory", 0)))
+    for mode in modes:
+        if mode == "uniform":
+            step = erf_uniform_cost(net, info.name).then(temporary(2 * F8 * n, 2 * n))
+        elif mode == "trained":
+            step = erf_random_cost(net, info.name, options["samples"], max_bytes)
+        else:
+            step = erf_random_cost(cap_channels(net, options["channels"]), info.name,
+                                   options["samples"], max_bytes)
+        cost = cost.then(Cost(step.work, step.peak, F8 * n))
+    return cost
+
+
+def sequence_profiles(net: Network, options: Mapping[str, Any]) -> Profiles:
+    """The gradient profiles of one unit of a 1-D network for resolved ``options``: uniform
+    (``erf_uniform``), random or trained (the mean ``|erf_random|`` over ``samples`` seeds)."""
+    info = target_layer(analyze(net), options.get("layer"))
+    unit = _sequence_unit(info, options)
+    n = net.input[0]
+    modes = modes_of(net, options["mode"])
+    require(options, sequence_cost(net, options), _what(modes), _lower(modes))
+    max_bytes = max(DEFAULT_MAX_BYTES, int(options.get("max_memory", DEFAULT_MAX_BYTES)))
+    profiles: dict[str, FloatMap] = {}
+    for mode in modes:
+        if mode == "uniform":
+            profiles[mode] = np.abs(erf_uniform(net, info.name, (unit,), max_bytes=max_bytes))
+        else:
+            own = net if mode == "trained" else replace(net, params={}, layers=tuple(
+                replace(layer, weights=()) for layer in net.layers))
+            total = np.zeros(n)
+            for i in range(options["samples"]):
+                total += np.abs(erf_random(own, info.name, (unit,), seed=options["seed"] + i,
+                                           max_bytes=max_bytes,
+                                           channels=options["channels"] if mode == "random"
+                                           else None))
+            profiles[mode] = total / options["samples"]
+    ((lo, hi),) = info.box(unit)
+    box = (as_plain(lo), as_plain(hi))
+    inside = clipped_box_nd(info, (unit,), (n,))
+    span = inside[0] if inside is not None else None
+    return Profiles(net, info, unit, box, span, _sequence_view(span, box, n), profiles,
+                    options["samples"], options["channels"])
+
+
+def estimate_sequence(net: Network, options: Mapping[str, Any]) -> Cost:
+    """What the 1-D figure costs: the profiles, then one small plot per mode."""
+    modes = modes_of(net, options["mode"])
+    n = net.input[0]
+    draw = canvas_cost(SEQ_WIDTH_IN, 0.9 + SEQ_PANEL_IN * len(modes), "png", DRAW_DPI)
+    points = Cost(400 * n * len(modes), 64 * n * len(modes), 32 * n * len(modes))
+    return with_slack(sequence_cost(net, options).then(points).then(
+        texts_cost(20 + 12 * len(modes))).then(draw))
+
+
+SEQ_WIDTH_IN = 6.4
+SEQ_PANEL_IN = 1.35
+
+
+def _profile_stats(g: FloatMap, inside: Span | None) -> dict[str, float | None]:
+    """Share of the mass inside the field, its mean and standard deviation (steps), and the
+    fewest steps holding MASS of it."""
+    total = float(g.sum())
+    if not total > 0.0:
+        return {"inside": None, "mean": None, "sigma": None, "steps": None}
+    share = 0.0 if inside is None else float(g[inside[0]:inside[1] + 1].sum()) / total
+    fit = gaussian_moments(g)
+    assert fit is not None
+    by_value = np.cumsum(np.sort(g)[::-1])
+    steps = int(np.searchsorted(by_value, MASS * by_value[-1])) + 1
+    return {"inside": share, "mean": fit[1], "sigma": fit[2], "steps": float(steps)}
+
+
+def _steps(n: float) -> str:
+    return f"{fmt_num(n)} step{'s' * (n != 1)}"
+
+
+def sequence_alt(pr: Profiles, stats: Mapping[str, Mapping[str, float | None]]) -> str:
+    """The 1-D figure's alt text, from the numbers."""
+    n = pr.network.input[0]
+    lo, hi = pr.box
+    size = hi - lo + 1
+    parts = [f"Effective receptive field of unit {pr.unit} of layer {pr.target.name} over a "
+             f"sequence of {n} steps: the theoretical field is steps {fmt_num(lo)} to "
+             f"{fmt_num(hi)} ({_steps(size)})"]
+    if pr.inside is not None and pr.inside != (lo, hi):
+        parts[0] += f", steps {pr.inside[0]} to {pr.inside[1]} inside the input"
+    for mode, st in stats.items():
+        title = MODE_TITLES[mode] if mode != "trained" else _own_title(pr.network)
+        name = title[0].lower() + title[1:]
+        if st["inside"] is None:
+            parts.append(f"{name}: the gradient is zero")
+            continue
+        assert st["sigma"] is not None and st["steps"] is not None and st["mean"] is not None
+        parts.append(f"{name}: {st['inside']:.0%} of the gradient inside the field, centred "
+                     f"at step {st['mean']:.1f} with a standard deviation of "
+                     f"{st['sigma']:.1f} steps, {MASS:.0%} of it on {_steps(st['steps'])}")
+    return "; ".join(parts) + "."
+
+
+def draw_sequence(pr: Profiles, options: Mapping[str, Any], theme: Theme) -> Rendered:
+    """One plot per mode, stacked and aligned in time: the profile (divided by its peak) over
+    the input steps in view, the theoretical field shaded and its ends marked."""
+    modes = list(pr.profiles)
+    stats = {mode: _profile_stats(g, pr.inside) for mode, g in pr.profiles.items()}
+    colours = {"uniform": theme.input, "random": theme.neuron, "trained": theme.neuron}
+    height = 0.9 + SEQ_PANEL_IN * len(modes)
+    fig = new_figure(SEQ_WIDTH_IN, height, theme)
+    top = 1 - 0.6 / height
+    bottom = 0.45 / height
+    grid = fig.add_gridspec(len(modes), 1, left=0.11, right=0.98, top=top, bottom=bottom,
+                            hspace=0.45)
+    a, b = pr.view
+    x = np.arange(a, b + 1)
+    lo, hi = pr.box
+    log = options["scale"] == "log"
+    fig.text(0.11, 1 - 0.1 / height, f"Effective receptive field of {pr.target.name}, unit "
+             f"{pr.unit} (theoretical field: steps {fmt_num(lo)} to {fmt_num(hi)})",
+             ha="left", va="top", **text_kwargs(theme, 9.0))
+    axes: list[Axes] = []
+    for i, mode in enumerate(modes):
+        ax = fig.add_subplot(grid[i], sharex=axes[0] if axes else None)
+        axes.append(ax)
+        g = pr.profiles[mode][a:b + 1]
+        peak = float(pr.profiles[mode].max())
+        y = g / peak if peak > 0 else g
+        ax.axvspan(float(lo) - 0.5, float(hi) + 0.5, color=theme.field, alpha=0.18, lw=0,
+                   gid=f"field-{mode}")
+        for end in (float(lo) - 0.5, float(hi) + 0.5):
+            ax.axvline(end, color=theme.field, lw=1.2, ls=(0, (4, 2)))
+        if log:
+            floor = 10.0 ** -LOG_DECADES
+            ax.set_yscale("log")
+            ax.set_ylim(floor, 1.6)
+            y = np.maximum(y, floor)
+        else:
+            ax.set_ylim(0, 1.12)
+        ax.fill_between(x, y, floor if log else 0, step="mid", color=colours[mode], alpha=0.35,
+                        lw=0)
+        ax.step(x, y, where="mid", color=colours[mode], lw=1.2, gid=f"profile-{mode}")
+        ax.set_facecolor("none")
+        title = MODE_TITLES[mode] if mode != "trained" else _own_title(pr.network)
+        if mode != "uniform":
+            title += f" (mean |gradient| of {pr.samples} samples)"
+        ax.set_title(title, loc="left", **text_kwargs(theme, 8.5))
+        ax.set_xlim(a - 0.5, b + 0.5)
+        ax.set_ylabel("|gradient| / peak", **text_kwargs(theme, 7.5))
+        _style_axes(ax, theme)
+    axes[-1].set_xlabel("input step", **text_kwargs(theme, 8.0))
+    for ax in axes[:-1]:
+        ax.tick_params(labelbottom=False)
+    nums: dict[str, Any] = {
+        "ndim": 1, "layer": pr.target.name, "unit": pr.unit, "field": [lo, hi],
+        "field_inside": None if pr.inside is None else list(pr.inside), "view": list(pr.view),
+        "modes": modes, "profiles": {m: g.tolist() for m, g in pr.profiles.items()},
+        "stats": stats, "samples": pr.samples,
+    }
+    return Rendered(fig, sequence_alt(pr, stats), nums)
+
+
+def render_sequence(net: Network, options: Mapping[str, Any], theme: Theme) -> Rendered:
+    """The 1-D effective field figure for resolved ``options``."""
+    modes = modes_of(net, options["mode"])
+    require(options, estimate_sequence(net, options), _what(modes), _lower(modes))
+    return replace(draw_sequence(sequence_profiles(net, options), options, theme),
+                   budget=budget_of(options))
+
+
 KIND = FigureKind(
     name="erf",
     summary="The effective receptive field: the input gradient of one unit as heat maps, "
@@ -782,4 +1006,6 @@ KIND = FigureKind(
     options=OPTIONS,
     render_function=render,
     estimate_function=estimate,
+    dimensions=(1, 2),
+    draws="the gradient of one unit over an image or a sequence",
 )
