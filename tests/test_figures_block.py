@@ -3,6 +3,7 @@ computed alt text, option errors and deterministic output."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -367,3 +368,78 @@ def test_random_networks_render_legibly(spec: dict[str, Any], a: int, b: int) ->
     assert f"neuron ({neuron[0]}, {neuron[1]})" in rendered.alt
     assert text_overlaps(rendered.figure) == []
     assert texts_outside(rendered.figure) == []
+
+
+# --------------------------------------------------------------------------- volumes
+
+C3D_LIKE = """input 16x112x112x3
+conv1: conv 3x3x3 pad 1 x64
+pool1: maxpool 1x2x2 /1x2x2
+conv2: conv 3x3x3 pad 1 x128
+pool2: maxpool 2x2x2 /2
+conv3: conv 3x3x3 pad 1 x256
+"""
+SMALL_VOLUME = "input 6x8x8x2\nc1: conv 3x3x3 pad 1 x4\nc2: conv 3x3x3 /2 x4\n"
+
+
+def _drawn_volume(fig: Figure, name: str) -> Any:
+    from rfdocs.figures.geometry import Volume
+
+    (faces,) = _by_gid(fig, f"volume-{name}")
+    front, top, _ = (np.asarray(p.vertices[:4]) for p in faces.get_paths())
+    fw, fh = front[1][0] - front[0][0], front[0][1] - front[2][1]
+    dx, dy = top[3] - top[0]
+    return front[0][0], front[0][1] - fh, fw, fh, dx, dy, Volume
+
+
+@pytest.mark.parametrize(("spec", "neuron"), [(SMALL_VOLUME, "0,0,0"), (SMALL_VOLUME, "1,2,1"),
+                                              (C3D_LIKE, "4,7,18")])
+def test_volume_field_box_is_the_brute_force_set_at_its_place(spec: str, neuron: str) -> None:
+    from tests.bruteforce import dependencies_nd, dependency_box_nd
+
+    net = parse_spec(spec)
+    analysis = analyze(net)
+    unit = tuple(int(v) for v in neuron.split(","))
+    rendered = KIND.render(net, {"neuron": neuron}, LIGHT)
+    target = analysis.output
+    if math.prod(analysis.input.spatial) <= 2000:
+        want = dependency_box_nd(dependencies_nd(net)[target.name], unit, analysis.input.spatial)
+    else:  # too large to brute-force: the analysis, clipped
+        from rfdocs.compute.receptive import clipped_box_nd
+
+        want = clipped_box_nd(target, unit, analysis.input.spatial)
+    assert rendered.numbers["field_in_input"] == want
+    x0, y0, fw, fh, dx, dy, volume = _drawn_volume(rendered.figure, "input")
+    vol = volume(analysis.input.spatial, x0, y0, fw, fh, dx, dy)
+    (box,) = _by_gid(rendered.figure, "footprint-input")
+    for got, expected in zip(box.get_paths(), vol.faces(want), strict=True):
+        assert np.allclose(np.asarray(got.vertices[:4]), np.asarray(expected), atol=1e-6)
+    field = "×".join(str(v) for v in (*target.rf, analysis.input.channels))
+    assert rendered.numbers["field"] == (*target.rf, analysis.input.channels)
+    texts = {t.get_text() for t in rendered.figure.findobj(Text)}
+    assert f"{field} field" in texts and f"neuron ({', '.join(map(str, unit))})" in texts
+    assert rendered.alt.startswith(f"A {field} receptive field in a "
+                                   f"{'×'.join(map(str, analysis.input.shape))} input")
+    assert text_overlaps(rendered.figure) == [] and texts_outside(rendered.figure) == []
+
+
+def test_volume_field_in_the_padding_is_hatched_and_said() -> None:
+    rendered = KIND.render(parse_spec(SMALL_VOLUME), {"neuron": "0,0,0"}, DARK)
+    assert _by_gid(rendered.figure, "footprint-padding-input")
+    assert "of it inside the input, the rest padding" in rendered.alt
+    assert any("Hatched" in t.get_text() for t in rendered.figure.findobj(Text))
+
+
+def test_volume_neuron_default_and_bytes_are_deterministic() -> None:
+    net = parse_spec(C3D_LIKE)
+    first = KIND.render(net, {}, LIGHT)
+    assert first.numbers["neuron"] == (4, 7, 18)  # D//2, H//4, 2W//3
+    again = KIND.render(net, {}, LIGHT)
+    assert figure_bytes(first.figure, "svg") == figure_bytes(again.figure, "svg")
+
+
+def test_sequences_are_refused_with_what_it_draws() -> None:
+    from rfdocs.figures.base import DimensionError
+
+    with pytest.raises(DimensionError, match="rf-block draws 2-D or 3-D networks"):
+        KIND.render(parse_spec("input 40x1\nc: conv 3 x4"), {}, LIGHT)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -195,3 +196,166 @@ def test_random_networks_render_legibly(spec: dict[str, Any], a: int, b: int) ->
     assert f"neuron ({neuron[0]}, {neuron[1]})" in rendered.alt
     assert text_overlaps(rendered.figure) == []
     assert texts_outside(rendered.figure) == []
+
+
+# --------------------------------------------------------------------------- sequences and volumes
+
+SEQUENCE = """input 40x1
+c1: conv 3 x8 causal
+r: relu
+c2: conv 3 x8 dil 2 causal
+c3: conv 3 x8 dil 4 pad 4
+"""
+VOLUME = """input 16x16x16x3
+conv1: conv 3x3x3 pad 1 x8
+pool1: maxpool 1x2x2 /1x2x2
+conv2: conv 3x3x3 /2 pad 1 x16
+conv3: conv 3x3x3 x16
+"""
+
+
+def _strip_units(fig: Figure, name: str) -> list[int]:
+    """The units drawn filled in ``name``'s strip, read back from the drawing: the map's
+    rectangle gives where unit 0 starts and how wide a unit is."""
+    (bar,) = _by_gid(fig, f"map-{name}")
+    rects = _by_gid(fig, f"footprint-{name}") or _by_gid(fig, "neuron")
+    length = analyze_cache[name]
+    unit_w = bar.get_width() / length
+    out: list[int] = []
+    for rect in rects:
+        first = round((rect.get_x() - bar.get_x()) / unit_w)
+        count = round(rect.get_width() / unit_w)
+        out += range(first, first + count)
+    return sorted(out)
+
+
+analyze_cache: dict[str, int] = {}
+
+
+def _cut(net: Any, name: str) -> Any:
+    """The layers after ``name`` with its output as their input (a chain)."""
+    from dataclasses import replace
+
+    from rfdocs.compute.spec import network_from_data
+
+    analysis = analyze(net)
+    names = [layer.name for layer in net.layers]
+    rest = net.layers[names.index(name) + 1:]
+    layers = [replace(rest[0], inputs=("input",)), *rest[1:]]
+    return network_from_data({"input": list(analysis[name].shape),
+                              "layers": [layer.to_dict() for layer in layers]})
+
+
+@pytest.mark.parametrize("unit", [0, 7, 20, 39])
+def test_sequence_strips_fill_exactly_the_brute_force_dependencies(unit: int) -> None:
+    from tests.bruteforce import dependencies_nd
+
+    net = parse_spec(SEQUENCE)
+    rendered = KIND.render(net, {"neuron": str(unit)}, LIGHT)
+    analysis = analyze(net)
+    analyze_cache.clear()
+    analyze_cache.update({n.name: n.shape[0] for n in analysis})
+    assert rendered.numbers["panels"] == ("input", "c1", "c2", "c3")
+    for name in ("input", "c1", "c2"):
+        cut = net if name == "input" else _cut(net, name)
+        want = np.flatnonzero(dependencies_nd(cut)["c3"][unit]).tolist()
+        assert _strip_units(rendered.figure, name) == want, name
+        box = rendered.numbers["footprints"][name]
+        (lo, hi), = box
+        n = analysis[name].shape[0]  # the span's ends are units it reads, or padding
+        assert lo <= want[0] and want[-1] <= hi
+        assert (lo < 0 or lo == want[0]) and (hi >= n or hi == want[-1])
+    # the field on the input is the analysis' box
+    assert rendered.numbers["footprints"]["input"] == tuple(
+        (int(a), int(b)) for a, b in analysis["c3"].box(unit))
+
+
+def test_sequence_alt_text_and_labels_from_the_numbers() -> None:
+    rendered = KIND.render(parse_spec(SEQUENCE), {"neuron": "20"}, LIGHT)
+    assert rendered.alt == ("Unit 20 of c3 (a receptive field of 15 input steps) depends on "
+                            "3 units of c2 (spanning 9), 7 units of c1 (spanning 13) and 15 of "
+                            "the 40 input steps.")
+    texts = {t.get_text() for t in rendered.figure.findobj(Text)}
+    assert {"unit 20", "sees 15 input steps", "3 units", "spanning 9", "each sees 7 steps",
+            "15 input steps"} <= texts
+    edge = KIND.render(parse_spec(SEQUENCE), {"neuron": "0"}, DARK)
+    assert "padding included" in edge.alt and _by_gid(edge.figure, "footprint-padding-input")
+    assert text_overlaps(edge.figure) == [] and texts_outside(edge.figure) == []
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.data())
+def test_random_sequences_fill_the_brute_force_input_units(data: st.DataObject) -> None:
+    from rfdocs.compute.spec import network_from_data
+    from tests.bruteforce import dependencies_nd
+    from tests.strategies import network_specs_nd
+
+    net = network_from_data(data.draw(network_specs_nd(1)))
+    analysis = analyze(net)
+    out = analysis.output
+    unit = data.draw(st.integers(0, out.shape[0] - 1))
+    rendered = KIND.render(net, {"neuron": str(unit)}, LIGHT)
+    analyze_cache.clear()
+    analyze_cache.update({n.name: n.shape[0] for n in analysis})
+    want = np.flatnonzero(dependencies_nd(net)[out.name][unit]).tolist()
+    got = _strip_units(rendered.figure, "input") if want else []
+    assert got == want
+    assert text_overlaps(rendered.figure) == []
+
+
+def _volume_of(fig: Figure, name: str) -> Any:
+    """The Volume a layer was drawn as, rebuilt from its drawn faces (front and top)."""
+    from rfdocs.figures.geometry import Volume
+
+    (faces,) = _by_gid(fig, f"volume-{name}")
+    front, top, _ = (np.asarray(p.vertices[:4]) for p in faces.get_paths())
+    x0, y_top = front[0]
+    fw, fh = front[1][0] - front[0][0], front[0][1] - front[2][1]
+    dx, dy = top[3] - top[0]
+    return x0, y_top - fh, fw, fh, dx, dy, Volume
+
+
+def test_volume_boxes_sit_where_the_brute_force_puts_them() -> None:
+    from tests.bruteforce import dependencies_nd, dependency_box_nd
+
+    net = parse_spec(VOLUME)
+    analysis = analyze(net)
+    unit = (1, 1, 0)
+    rendered = KIND.render(net, {"neuron": "1,1,0"}, LIGHT)
+    want = dependency_box_nd(dependencies_nd(net)["conv3"], unit, analysis.input.spatial)
+    assert want is not None
+    from rfdocs.figures.geometry import clip_box
+
+    assert clip_box(rendered.numbers["footprints"]["input"], analysis.input.spatial) == want
+    x0, y0, fw, fh, dx, dy, volume = _volume_of(rendered.figure, "input")
+    vol = volume.at(analysis.input.spatial, x0, y0, fw, fh, 1.0)
+    vol = volume(vol.sizes, x0, y0, fw, fh, dx, dy)
+    (box,) = _by_gid(rendered.figure, "footprint-input")
+    drawn = [np.asarray(p.vertices[:4]) for p in box.get_paths()]
+    for got, expected in zip(drawn, vol.faces(want), strict=True):
+        assert np.allclose(got, np.asarray(expected), atol=1e-6)
+    assert rendered.alt.startswith("Receptive field of neuron (1, 1, 0) of conv3: 3×3×3 in conv2")
+    texts = {t.get_text() for t in rendered.figure.findobj(Text)}
+    rf = "×".join(str(v) for v in analysis["conv3"].rf)
+    assert f"sees {rf} voxels" in texts and "neuron (1, 1, 0)" in texts
+    assert text_overlaps(rendered.figure) == [] and texts_outside(rendered.figure) == []
+
+
+@pytest.mark.parametrize("spec", [SEQUENCE, VOLUME])
+def test_sequences_and_volumes_draw_the_same_bytes_twice(spec: str) -> None:
+    net = parse_spec(spec)
+    first = figure_bytes(KIND.render(net, {}, DARK).figure, "svg")
+    assert first == figure_bytes(KIND.render(net, {}, DARK).figure, "svg")
+
+
+@pytest.mark.parametrize(("spec", "neuron", "words"), [
+    (SEQUENCE, "40", "t 0 to 39"),
+    (SEQUENCE, "1,2", "give 1 index"),
+    (VOLUME, "0,5,0", "row 0 to 1"),
+    (VOLUME, "0,0", "give 3 indices"),
+])
+def test_neurons_outside_a_sequence_or_volume_are_refused(spec: str, neuron: str, words: str
+                                                          ) -> None:
+    with pytest.raises(OptionError) as err:
+        KIND.render(parse_spec(spec), {"neuron": neuron}, LIGHT)
+    assert err.value.option == "neuron" and words in str(err.value)
