@@ -3,6 +3,7 @@ the layout is clean, bytes are deterministic, bad options name themselves."""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -473,3 +474,70 @@ def test_short_hands_build_a_network_with_named_kernels() -> None:
     maps = compute_maps(load_image("photo", size=20), KIND.resolve(
         {"kernels": "sobel-x, box", "layers": "2", "activation": "abs", "layer": "abs1"}))
     assert maps.maps.shape == (2, 18, 15) and maps.network is not None
+
+
+# --- sequences --------------------------------------------------------------------------------
+
+
+def test_sequence_signal_follows_its_formula() -> None:
+    from rfdocs.compute.signals import sequence_signal
+
+    x = sequence_signal(200, 2)
+    assert x.shape == (200, 2)
+    for i in (0, 37, 60, 124, 199):
+        t = i / 200
+        base = 0.8 * (t >= 0.62) + 0.5 * math.exp(-((t - 0.3) / 0.035) ** 2) * math.sin(
+            2 * math.pi * 40 * t)
+        for c in range(2):
+            chirp = 0.6 * math.sin(2 * math.pi * (2 * t + (12.5 - 2) * t * t / 2) + c * math.pi / 2)
+            assert x[i, c] == pytest.approx(chirp + base, abs=1e-12)
+    assert np.array_equal(x, sequence_signal(200, 2))
+
+
+SEQ_NET = """input 128x1
+c1: conv 9 x6 pad 4
+r1: relu
+p1: maxpool 2 /2
+c2: conv 5 x4 dil 2 causal
+"""
+
+
+@pytest.mark.parametrize(("layer", "jump"), [("r1", 1.0), ("c2", 2.0)])
+def test_sequence_strips_are_the_forward_activations(layer: str, jump: float) -> None:
+    from rfdocs.compute import analyze, parse_spec
+    from rfdocs.compute.forward import forward, init_weights
+    from rfdocs.compute.signals import sequence_signal
+
+    net = parse_spec(SEQ_NET)
+    rendered = get_kind("featuremaps").render(net, {"layer": layer, "seed": "3"}, LIGHT)
+    x = sequence_signal(128, 1)
+    acts = forward(net, x, init_weights(net, seed=3, kind="random"))[layer]
+    drawn = [im for ax in rendered.figure.axes for im in ax.images if im.get_gid() == "maps"]
+    assert len(drawn) == 1
+    np.testing.assert_allclose(np.asarray(drawn[0].get_array()), acts.T, atol=1e-12)
+    np.testing.assert_allclose(rendered.numbers["signal"], x)
+    # unit i is drawn over the centre of its field, computed by the analysis
+    info = analyze(net)[layer]
+    lo, hi = info.box(0)[0]
+    left, right, _, _ = drawn[0].get_extent()
+    n = acts.shape[0]
+    assert left == pytest.approx((lo + hi) / 2 - jump / 2)
+    assert right == pytest.approx((lo + hi) / 2 + (n - 1 + 0.5) * jump)
+    assert rendered.numbers["jump"] == jump
+    lines = [ln for ax in rendered.figure.axes for ln in ax.lines if ln.get_gid() == "signal-0"]
+    np.testing.assert_allclose(lines[0].get_ydata(), x[:, 0])
+    assert f"{acts.shape[1]} channels of {n} units" in rendered.alt
+
+
+@pytest.mark.parametrize("theme", [LIGHT, DARK])
+def test_sequence_maps_deterministic_and_budgeted(theme) -> None:  # type: ignore[no-untyped-def]
+    from rfdocs.compute import parse_spec
+    from rfdocs.figures.output import figure_bytes
+
+    net = parse_spec(SEQ_NET)
+    kind = get_kind("featuremaps")
+    a = figure_bytes(kind.render(net, {"maps": "3"}, theme).figure, "svg")
+    assert a == figure_bytes(kind.render(net, {"maps": "3"}, theme).figure, "svg")
+    cost = kind.estimate(net, {})
+    with pytest.raises(OptionError, match="max_work"):
+        kind.render(net, {"max_work": str(cost.work // 3)}, theme)

@@ -46,7 +46,7 @@ from matplotlib.colors import Normalize
 from matplotlib.patches import FancyArrowPatch, Rectangle
 from numpy.typing import NDArray
 
-from rfdocs.compute import Network, SpecError, analyze
+from rfdocs.compute import Network, SpecError, analyze, as_plain
 from rfdocs.compute.budget import (
     F8,
     FRESH,
@@ -503,7 +503,7 @@ def _in_network(net: Network, target: str, built: Shorthand | None,
     else:
         words = _weights_words(cut, options["seed"])
     convs = [lay for lay in cut.layers if lay.op in ("conv", "deconv")]
-    kernel = convs[0].kernel if convs else (1, 1)
+    kernel = (convs[0].kernel[0], convs[0].kernel[-1]) if convs else (1, 1)  # (kh, kw) in 2-D
     empty = np.zeros((0, 1, 1))
     return FeatureMaps(empty, labels, kernel, empty, words, named,
                        (target, layer.op, len(cut.layers), total, words))
@@ -612,6 +612,8 @@ def render(network: Network | None, options: Mapping[str, Any], theme: Theme) ->
     """The featuremaps figure for resolved ``options`` (of ``network`` run on the image, or of
     the network the short-hand options build), its cost checked against their budget before
     anything large is allocated."""
+    if network is not None and network.ndim == 1:
+        return render_sequence(network, options, theme)
     try:
         require(options, estimate(options, network), "the feature maps",
                 ["size", "maps", "layer"] if network is not None
@@ -694,6 +696,8 @@ def estimate(options: Mapping[str, Any], network: Network | None = None) -> Cost
     """What the figure will cost: loading the image (greyscale, resized), the network's
     forward pass up to the layer shown (every activation kept), the mosaic and drawing it
     (``render``'s code path)."""
+    if network is not None and network.ndim == 1:
+        return estimate_sequence(network, options)
     (h0, w0, c0), cost = _source(options["image"])
     channels = c0
     grey = not options["colour"] if network is None else _network_channels(network, options) == 1
@@ -1272,6 +1276,153 @@ def _index_ticks(ax: Any, columns: int, rows: int, h: int, w: int, gap: int, the
                    pad=2)
 
 
+# --- sequences ----------------------------------------------------------------------------------
+
+SEQ_WIDTH = 6.6  # inches
+SEQ_SIGNAL_H = 1.1  # the input signal's plot
+SEQ_STRIP_H = 0.26  # one channel's heat strip
+SEQ_LEFT, SEQ_RIGHT = 0.75, 0.75  # inches for the labels left and the colour bar right
+
+
+@dataclass(frozen=True)
+class SequenceMaps:
+    """A 1-D network's layer run on the package's test signal: the signal (T, C), the layer's
+    channels (n, T'), where each unit stands in input steps and where the weights come from."""
+
+    signal: FloatArray
+    maps: FloatArray
+    layer: str
+    total: int  # the layer's channels (``maps`` holds the first ``n``)
+    centres: FloatArray  # (T',) centre of each unit's field, input steps
+    jump: float  # input steps between units
+    words: str
+
+
+def sequence_maps(net: Network, options: Mapping[str, Any]) -> SequenceMaps:
+    """Layer ``layer`` (default: ``default_layer``) of the 1-D ``net`` on
+    ``signals.sequence_signal`` of the network's length and channels."""
+    from rfdocs.compute.signals import sequence_signal
+    from rfdocs.figures.filters import ancestors, conv_weights
+
+    target = options["layer"] or default_layer(net)
+    _known_layer(net, target)
+    cut = ancestors(net, target)
+    info = analyze(cut)[target]
+    x = sequence_signal(int(net.input[0]), int(net.input[1]))
+    acts = run_network(cut, x, conv_weights(cut, options["seed"]), target, _max_bytes(options))
+    if acts.ndim != 2:
+        raise OptionError("layer", f"layer {target} gives {fmt_dims(acts.shape)} values, not "
+                          "a sequence of channels")
+    total = int(acts.shape[1])
+    shown = min(options.get("maps", 0) or min(total, MAX_SEQ_MAPS), total)
+    n = int(acts.shape[0])
+    lo0, hi0 = (as_plain(v) for v in info.box(0)[0])
+    jump = float(as_plain(info.axes[0].box(1)[0]) - lo0) if n > 1 else 1.0
+    centres = np.asarray((float(lo0) + float(hi0)) / 2 + jump * np.arange(n), np.float64)
+    return SequenceMaps(x, np.ascontiguousarray(acts[:, :shown].T), target, total, centres, jump,
+                        _weights_words(cut, options["seed"]))
+
+
+MAX_SEQ_MAPS = 16  # channels drawn by default (``maps`` asks for more, up to MAX_MAPS)
+
+
+def estimate_sequence(net: Network, options: Mapping[str, Any]) -> Cost:
+    """The forward pass up to the layer shown and the strips drawn."""
+    from rfdocs.figures.filters import ancestors
+
+    target = options["layer"] or default_layer(net)
+    _known_layer(net, target)
+    cut = ancestors(net, target)
+    analysis = analyze(cut)
+    shape = analysis[target].shape
+    n = min(options.get("maps", 0) or min(shape[-1], MAX_SEQ_MAPS), shape[-1])
+    height = _sequence_height(n)
+    cells = n * int(shape[0])
+    from rfdocs.compute.forward import forward_cost
+
+    work, peak = forward_cost(cut, until=target, itemsize=8)
+    return with_slack(Cost(2 * work, peak, 0).then(
+        image_cost(n, int(shape[0]), SEQ_WIDTH, n * SEQ_STRIP_H, DRAW_DPI)).then(
+        alloc(8 * cells + 64 * int(net.input[0]), 2 * cells)).then(texts_cost(30 + n)).then(
+        canvas_cost(SEQ_WIDTH, height, "png", DRAW_DPI)))
+
+
+def _sequence_height(n: int) -> float:
+    return 0.45 + SEQ_SIGNAL_H + 0.3 + n * SEQ_STRIP_H + 0.5
+
+
+def render_sequence(net: Network, options: Mapping[str, Any], theme: Theme) -> Rendered:
+    """The signal on top and, under it aligned in time, one heat strip per channel of the
+    layer: unit ``i`` drawn over the input steps its field is centred on (``jump`` wide)."""
+    require(options, estimate_sequence(net, options), "the feature maps", ["maps", "layer"])
+    sm = sequence_maps(net, options)
+    n, units = sm.maps.shape
+    height = _sequence_height(n)
+    fig = new_figure(SEQ_WIDTH, height, theme)
+    t_len = sm.signal.shape[0]
+    left, right = SEQ_LEFT / SEQ_WIDTH, 1 - SEQ_RIGHT / SEQ_WIDTH
+    top = 1 - 0.45 / height
+    sig_ax = fig.add_axes((left, top - SEQ_SIGNAL_H / height, right - left,
+                           SEQ_SIGNAL_H / height))
+    steps = np.arange(t_len)
+    colours = [theme.input, theme.neuron, theme.maps, theme.field]
+    for c in range(sm.signal.shape[1]):
+        sig_ax.plot(steps, sm.signal[:, c], color=colours[c % len(colours)], lw=0.9,
+                    gid=f"signal-{c}")
+    x0 = float(sm.centres[0]) - sm.jump / 2
+    x1 = float(sm.centres[-1]) + sm.jump / 2
+    lo, hi = min(-0.5, x0), max(t_len - 0.5, x1)
+    sig_ax.set_xlim(lo, hi)
+    sig_ax.set_ylabel("input", **text_kwargs(theme, 8.0))
+    sig_ax.tick_params(labelbottom=False)
+    _style_sequence_axes(sig_ax, theme)
+    strips_h = n * SEQ_STRIP_H
+    map_ax = fig.add_axes((left, top - (SEQ_SIGNAL_H + 0.3 + strips_h) / height, right - left,
+                           strips_h / height), sharex=sig_ax)
+    peak = float(np.abs(sm.maps).max()) or 1.0
+    signed = bool((sm.maps < 0).any())
+    vmin, vmax = (-peak, peak) if signed else (0.0, peak)
+    cmap = diverging_cmap(theme) if signed else theme.cmap
+    image = map_ax.imshow(sm.maps, aspect="auto", interpolation="nearest", cmap=cmap,
+                          vmin=vmin, vmax=vmax, extent=(x0, x1, n - 0.5, -0.5), gid="maps")
+    map_ax.set_yticks(range(n), [str(i) for i in range(n)])
+    map_ax.set_ylabel(f"{sm.layer} channel", **text_kwargs(theme, 8.0))
+    map_ax.set_xlabel("input step", **text_kwargs(theme, 8.0))
+    _style_sequence_axes(map_ax, theme)
+    map_ax.tick_params(axis="y", labelsize=6.5 if n > 8 else 7.5)
+    bar = fig.add_axes((right + 0.12 / SEQ_WIDTH, map_ax.get_position().y0, 0.1 / SEQ_WIDTH,
+                        strips_h / height))
+    fig.colorbar(image, cax=bar)
+    _style_sequence_axes(bar, theme)
+    more = f" (the first {n} of {sm.total})" if n < sm.total else ""
+    fig.text(left, 1 - 0.1 / height, f"Feature maps of {sm.layer}: {sm.total} channels{more}, "
+             f"{units} units, {_every(sm.jump)}",
+             ha="left", va="top", **text_kwargs(theme, 9.0))
+    alt = (f"The test signal (a chirp with a step and a burst, {t_len} steps, "
+           f"{sm.signal.shape[1]} channel{'s' * (sm.signal.shape[1] != 1)}) run through the "
+           f"network to layer {sm.layer} ({sm.words}): {sm.total} channels of {units} units"
+           f"{more}, drawn as heat strips aligned with the input, {_every(sm.jump)}; values "
+           f"{_tick_text(float(sm.maps.min()))} to {_tick_text(float(sm.maps.max()))}."
+           ).replace(MINUS, "-")
+    numbers = {"ndim": 1, "layer": sm.layer, "signal": sm.signal.tolist(),
+               "maps": sm.maps.tolist(), "channels": sm.total, "centres": sm.centres.tolist(),
+               "jump": sm.jump, "weights": sm.words}
+    return Rendered(fig, alt, numbers, budget=budget_of(options))
+
+
+def _every(jump: float) -> str:
+    return "one per input step" if jump == 1 else f"one every {fmt_num(jump)} input steps"
+
+
+def _style_sequence_axes(ax: Any, theme: Theme) -> None:
+    ax.set_facecolor("none")
+    for spine in ax.spines.values():
+        spine.set_edgecolor(theme.muted)
+        spine.set_linewidth(0.6)
+    ax.tick_params(labelsize=7.5, colors=theme.muted, labelcolor=theme.fg, length=2.5,
+                   width=0.6, pad=2)
+
+
 KIND = FigureKind(
     name="featuremaps",
     summary="Feature maps of a real convolution of an image with a kernel bank, as one mosaic.",
@@ -1279,4 +1430,6 @@ KIND = FigureKind(
     render_function=render,
     uses_network=True,
     estimate_function=lambda network, options: estimate(options, network),
+    dimensions=(1, 2),
+    draws="an image's or a sequence's feature maps",
 )
