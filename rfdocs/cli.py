@@ -169,12 +169,17 @@ def _network_arg(spec: str | None, until: str | None = None,
         raise UsageError(f"{shorten(spec)}: {err.strerror}") from None
 
 
+_AXES = {1: ("T",), 2: ("H", "W"), 3: ("D", "H", "W")}
+
+
 def _shape_arg(text: str) -> tuple[int, ...]:
-    """``HxW`` or ``HxWxC`` (argparse type)."""
+    """The input's spatial sizes, optionally then channels (argparse type): T, HxW, DxHxW, each
+    with an optional xC; which it is, the model's dimension decides."""
     parts = text.lower().split("x")
-    if len(parts) not in (2, 3) or not all(p.isascii() and p.isdigit() and len(p) <= 7
-                                           for p in parts):
-        raise argparse.ArgumentTypeError(f"expected HxW or HxWxC such as 224x224, got {text!r}")
+    if len(parts) not in (1, 2, 3, 4) or not all(p.isascii() and p.isdigit() and len(p) <= 7
+                                                 for p in parts):
+        raise argparse.ArgumentTypeError(f"expected sizes such as 224x224 (HxW), 16000 (T) or "
+                                         f"16x112x112 (DxHxW), got {text!r}")
     dims = tuple(int(p) for p in parts)
     if not all(1 <= d <= MAX_DIM for d in dims):
         raise argparse.ArgumentTypeError(f"sizes must be between 1 and {MAX_DIM}, got {text!r}")
@@ -227,11 +232,9 @@ def _read_array(name: str) -> Any:
             from None
     if not isinstance(array, np.ndarray):
         raise UsageError(f"{shorten(name)}: holds several arrays (.npz); give one .npy array")
-    if array.ndim == 2:
-        array = array[:, :, None]
-    if array.ndim != 3 or min(array.shape) < 1:
+    if array.ndim not in (2, 3, 4) or min(array.shape) < 1:
         raise UsageError(f"{shorten(name)}: an array of shape {array.shape}; give an H x W x C "
-                         "array (channels last)")
+                         "array (channels last; T x C for a sequence, D x H x W x C for a volume)")
     if not (np.issubdtype(array.dtype, np.floating) or np.issubdtype(array.dtype, np.integer)):
         raise UsageError(f"{shorten(name)}: an array of {array.dtype}; give numbers (float32)")
     values = array.astype(np.float32)
@@ -249,8 +252,18 @@ def cmd_activations(args: argparse.Namespace) -> int:
     from rfdocs.files import write_atomic
 
     x = _read_array(args.input)
-    net = _network_arg(args.model, args.layer, args.input_shape or x.shape[:2])
+    if x.ndim == 2:  # T x C for a sequence model; H x W (one channel) for an image model
+        try:
+            probe = load_network(args.model, until=args.layer)
+        except (SpecError, OSError):
+            probe = None
+        if probe is None or probe.ndim != 1:
+            x = x[:, :, None]
+    net = _network_arg(args.model, args.layer, args.input_shape or x.shape[:-1])
     assert net is not None
+    if net.ndim != x.ndim - 1:
+        raise UsageError(f"{shorten(args.input)}: an array of shape {x.shape} for a {net.ndim}-D "
+                         f"network; give {' x '.join(_AXES[net.ndim])} x C")
     try:
         acts = forward(net, x)
     except SpecError as err:
@@ -352,7 +365,8 @@ def build_parser() -> argparse.ArgumentParser:
                   "ONNX model (.onnx)")
     until_help = ("the last layer to read (its rfdocs name, or an ONNX node or output name): "
                   "stops before an operator rfdocs does not support")
-    shape_help = "input height and width (HxW, or HxWxC) of a model that leaves them open"
+    shape_help = ("input sizes of a model that leaves them open: HxW (T for a sequence, DxHxW "
+                  "for a volume), optionally followed by xC")
     rf = sub.add_parser("rf", help="per-layer shapes and receptive fields of a network")
     rf.add_argument("spec", metavar="MODEL", help=model_help)
     rf.add_argument("--json", action="store_true", help="print JSON instead of a table")

@@ -299,7 +299,7 @@ def test_rf_of_a_model_with_an_open_input_size(tmp_path: Path) -> None:
     one_line_failure(run("rf", str(path)), "not fixed", "--input-shape 224x224")
     done = run("rf", str(path), "--input-shape", "28x24", "--json")
     assert json.loads(done.stdout)["layers"][-1]["shape"] == [14, 12, 4]
-    one_line_failure(run("rf", str(path), "--input-shape", "28"), "HxW")
+    one_line_failure(run("rf", str(path), "--input-shape", "28"), "(height, width)", "got (28,)")
 
 
 def test_rf_of_a_model_with_an_unsupported_operator(tmp_path: Path) -> None:

@@ -30,7 +30,7 @@ SEQUENCE = f"""# Time
 :network: wave
 ```
 
-```{{rf-growth}}
+```{{rf-block}}
 :network: wave
 ```
 """
@@ -61,18 +61,15 @@ def test_sequence_and_volume_pages(tmp_path: Path) -> None:
                         "numfig = True\n")
     built = build(src)
     warnings = built.parsed_warnings()
-    # the 2-D kinds refuse, each once, at its own line, naming kind, dimension and input
-    assert len(warnings) == 3, built.warnings
+    # kinds that do not draw a dimension refuse, each once, at its own line, naming kind,
+    # dimension and input
+    assert len(warnings) == 2, built.warnings
     by_file = {Path(w["location"]).name + str("explorer" in w["message"]): w for w in warnings}
-    growth = by_file["time.mdFalse"]
-    assert int(growth["line"]) == line_of(SEQUENCE, "{rf-growth}")
-    assert growth["message"].startswith("rf-growth: draws 2-D networks")
-    assert "this network is 1-D (a sequence), input 64×1" in growth["message"]
-    assert growth["type"] == "rfdocs.dimension"
-    block = by_file["volume.rstFalse"]
-    assert int(block["line"]) == line_of(VOLUME, ".. rf-block::")
-    assert block["message"].startswith("rf-block: draws 2-D networks")
-    assert "this network is 3-D (a volume), input 8×16×16×3" in block["message"]
+    block1 = by_file["time.mdFalse"]
+    assert int(block1["line"]) == line_of(SEQUENCE, "{rf-block}")
+    assert block1["message"].startswith("rf-block: draws 2-D or 3-D networks (images and volumes)")
+    assert "this network is 1-D (a sequence), input 64×1" in block1["message"]
+    assert block1["type"] == "rfdocs.dimension"
     explorer = by_file["volume.rstTrue"]
     assert int(explorer["line"]) == line_of(VOLUME, ".. rf-explorer::")
     assert explorer["message"].startswith("rf-explorer: draws 2-D networks")
@@ -93,6 +90,8 @@ def test_sequence_and_volume_pages(tmp_path: Path) -> None:
     assert last[:4] == ["d16", "conv", "64×16", str(out.rf[0])]
 
     volume = built.text("volume.html")
+    blocks = re.findall(r'<img [^>]*?alt="([^"]+)"[^>]*?src="([^"]*block[^"]+)"', volume)
+    assert blocks and "receptive field" in unescape(blocks[0][0])  # the volume's block is drawn
     vrows = re.findall(r"<tr[^>]*>(.*?)</tr>", volume, re.S)
     c2 = [unescape(re.sub(r"<[^>]+>", "", c)).strip()
           for c in re.findall(r"<td[^>]*>(.*?)</td>", vrows[-1], re.S)]
@@ -103,7 +102,7 @@ def test_sequence_and_volume_pages(tmp_path: Path) -> None:
 
 
 def test_sequence_page_in_latex(tmp_path: Path) -> None:
-    page = SEQUENCE.split("```{rf-growth}")[0]
+    page = SEQUENCE.split("```{rf-block}")[0]
     built = build(write_project(tmp_path / "src", {"time.md": page}), "latex",
                   warningiserror=True)
     assert built.warning_lines() == [], built.warnings

@@ -118,19 +118,22 @@ class Layer:
 
     name: str
     op: str
-    kernel: Pair = (1, 1)
-    stride: Pair = (1, 1)
-    padding: Pads | str = (0, 0, 0, 0)  # (top, bottom, left, right), "same", "same_lower", "valid"
-    dilation: Pair = (1, 1)
+    # per spatial axis (the defaults are 2-D; parsed specs give one entry per axis of theirs)
+    kernel: tuple[int, ...] = (1, 1)
+    stride: tuple[int, ...] = (1, 1)
+    # (before, after) per axis: (top, bottom, left, right) in 2-D; or a rule: "same",
+    # "same_lower", "valid", "causal" (1-D)
+    padding: tuple[int, ...] | str = (0, 0, 0, 0)
+    dilation: tuple[int, ...] = (1, 1)
     filters: int | None = None
     groups: int = 1
-    output_padding: Pair = (0, 0)
+    output_padding: tuple[int, ...] = (0, 0)
     ceil_mode: bool = False
     inputs: tuple[str, ...] = ()
     line: int | None = field(default=None, compare=False)
     count_include_pad: bool = True  # avgpool: divide by the taps in input and pads (PyTorch)
     weights: tuple[str, ...] = ()  # conv/deconv: kernel specs, one for all filters or one each
-    factor: Pair = (1, 1)  # upsample
+    factor: tuple[int, ...] = (1, 1)  # upsample
     mode: str = "nearest"  # upsample: nearest (floor of o / factor) or linear (half-pixel)
     value: float = 0.0  # pad: the constant
     alpha: float = 0.0  # leakyrelu, prelu (slope), hardsigmoid

@@ -44,8 +44,9 @@ def load_network(
     """A network from a spec file (YAML, JSON or compact), a zoo model name or an ONNX file.
 
     ``until``: the last layer to keep (for ONNX also an ONNX node or output name); the layers it
-    does not depend on are dropped. ``input_shape``: (H, W) or (H, W, C) for the input, needed
-    for ONNX models whose height and width are not fixed. ``base_dir`` (ONNX): the folder external
+    does not depend on are dropped. ``input_shape``: the input's spatial sizes ((T,), (H, W) or
+    (D, H, W)), optionally followed by its channels; needed for ONNX models whose sizes are not
+    fixed. ``base_dir`` (ONNX): the folder external
     weight files must lie in (default: the model's folder); ``max_bytes``: the size limit of the
     model file and its external data (default DEFAULT_MAX_MODEL_BYTES); ``external_files`` (ONNX):
     a list the external weight files read are appended to.
@@ -57,19 +58,23 @@ def load_network(
                          input_shape=input_shape, external_files=external_files)
     net = load_spec(source)
     if input_shape is not None:
-        net = net.with_input(_full_shape(input_shape, net.input[2]))
+        net = net.with_input(_full_shape(input_shape, net))
     if until is not None:
         net = truncate(net, until)
     return net
 
 
-def _full_shape(shape: Sequence[int], channels: int) -> tuple[int, ...]:
+def _full_shape(shape: Sequence[int], net: Network) -> tuple[int, ...]:
+    """``shape`` as the network's whole input shape: its spatial sizes, then its channels
+    (added from the network when left out)."""
     dims = tuple(shape)
-    if len(dims) == 2:
-        return (*dims, channels)
-    if len(dims) != 3:
-        raise SpecError(f"must be (height, width) or (height, width, channels), got {quote(dims)}",
-                        field="input_shape")
+    ndim = net.ndim
+    if len(dims) == ndim:
+        return (*dims, net.input[-1])
+    if len(dims) != ndim + 1:
+        axes = {1: "length", 2: "height, width", 3: "depth, height, width"}[ndim]
+        raise SpecError(f"must be ({axes}) or ({axes}, channels) for this {ndim}-D network, got "
+                        f"{quote(dims)}", field="input_shape")
     return dims
 
 
