@@ -1,5 +1,7 @@
-"""rf-explorer: every layer drawn as a grid in the page; pointing at a unit lights up its receptive
-field in every earlier layer (numbers computed at build time, a short script shows them).
+"""rf-explorer: every layer drawn in the page, as a grid of units (images) or a strip (sequences);
+pointing at a unit lights up its receptive field in every earlier layer (numbers computed at build
+time, a short script shows them).  A volume's explorer gives its numbers and the static fallback
+(a sentence with the chosen unit's field, the growth slices, the table) without the script.
 
 The footprints and the embedded data come from ``rfdocs.compute.footprints`` (exact integer
 maps a browser evaluates; bounded work and size).  Non-HTML builders and readers without
@@ -35,7 +37,7 @@ from rfdocs.compute.footprints import (
     footprint_maps,
     grid_step,
 )
-from rfdocs.compute.receptive import WorkLimit
+from rfdocs.compute.receptive import WorkLimit, as_plain
 from rfdocs.compute.spec import INPUT_NAME
 from rfdocs.messages import quote
 from rfdocs.sphinxext.directives import (
@@ -54,7 +56,15 @@ FIGURE_CLASS = "rfdocs-explorer-figure"
 WRAP_CLASS = "rfdocs-explorer-wrap"
 HTML_CLASS = "rfdocs-explorer-html"
 FALLBACK_CLASS = "rfdocs-explorer-fallback"
+NOTE_CLASS = "rfdocs-explorer-note"
 SCRIPT = "rfdocs-explorer.js"
+#: Spatial dimensions the page's script draws: a strip of units per layer, or a grid.
+DRAWN = (1, 2)
+#: Units drawn along a sequence before a strip is sampled (a strip has room for more).
+DEFAULT_MAX_CELLS_1D = 64
+AXIS_WORDS = {1: ("steps",), 2: ("rows", "columns"), 3: ("depths", "rows", "columns")}
+UNIT_WORDS = {1: "a step", 2: "a row and a column", 3: "a depth, a row and a column"}
+UNIT_EXAMPLES = {1: "d4 31", 2: "conv2 3 4", 3: "conv2 1 3 4"}
 STYLESHEET = "rfdocs-explorer.css"
 
 
@@ -64,17 +74,46 @@ def data_json(data: dict[str, Any]) -> str:
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
-def explorer_html(uid: str, data_text: str) -> str:
+def explorer_html(uid: str, data_text: str, ndim: int = 2) -> str:
     """The mount point: data (``data_json``), help text and an empty stage the script fills."""
-    help_text = ("Point at a unit in any layer, or click or tab to it to keep it: its receptive "
-                 "field lights up in every earlier layer and its numbers appear beside the grids. "
-                 "Arrow keys move within a layer, Tab to the next layer.")
+    if ndim == 1:
+        help_text = ("Point at a unit of any layer, or click or tab to it to keep it: the units "
+                     "it depends on light up in every earlier layer and its numbers appear "
+                     "beside the strips. Arrow keys move along a layer, Tab to the next layer.")
+    else:
+        help_text = ("Point at a unit in any layer, or click or tab to it to keep it: its "
+                     "receptive field lights up in every earlier layer and its numbers appear "
+                     "beside the grids. Arrow keys move within a layer, Tab to the next layer.")
     return (
         f'<div class="rfdocs-explorer" id="{html.escape(uid)}">'
         f'<script type="application/json" class="rfx-data">{data_text}</script>'
         f'<p class="rfx-help" id="{html.escape(uid)}-help" hidden>{html.escape(help_text)}</p>'
         '</div>'
     )
+
+
+def _times(values: Sequence[Any]) -> str:
+    return "\u00d7".join(str(as_plain(v)) for v in values)
+
+
+def volume_sentence(analysis: Analysis, shown: Sequence[str], select: tuple[Any, ...]) -> str:
+    """What a volume's explorer shows instead of the interactive view, with the chosen unit's
+    field from the analysis."""
+    layer, coords = select[0], tuple(select[1:])
+    if layer == INPUT_NAME and shown[-1] != INPUT_NAME:
+        layer = shown[-1]
+        coords = tuple(n // 2 for n in analysis[layer].spatial)
+    text = ("The interactive explorer draws sequences and images; for this volume it gives the "
+            "numbers: each layer's shape, receptive field, jump and start per axis (depth, "
+            "rows, columns)")
+    if layer == INPUT_NAME:
+        return text + "."
+    info = analysis[layer]
+    box = info.box(*coords)
+    where = ", ".join(f"{as_plain(lo)}\u2013{as_plain(hi)}" for lo, hi in box)
+    return (f"{text}. Unit ({', '.join(map(str, coords))}) of {layer} sees "
+            f"{_times(info.rf)} input units (depths, rows, columns {where}) of the "
+            f"{_times(analysis.input.spatial)} input.")
 
 
 # --------------------------------------------------------------------------- the directive
@@ -92,8 +131,10 @@ class RfExplorerDirective(RfdocsDirective):
     directive_name = "rf-explorer"
     EXPLORER_OPTIONS: ClassVar[dict[str, str]] = {
         "layers": "only these layers (names separated by commas or spaces; the input is always drawn)",
-        "max-cells": f"most units drawn per side before a layer is sampled (default {DEFAULT_MAX_CELLS})",
-        "select": "the unit shown first: a layer name and optionally its row and column",
+        "max-cells": ("most units drawn per side before a layer is sampled (default "
+                      f"{DEFAULT_MAX_CELLS}; {DEFAULT_MAX_CELLS_1D} along a sequence)"),
+        "select": ("the unit shown first: a layer name and optionally its position (a step; a "
+                   "row and a column; a depth, a row and a column)"),
     }
 
     def make_nodes(self) -> list[nodes.Node]:
@@ -110,26 +151,24 @@ class RfExplorerDirective(RfdocsDirective):
             offset = err.line if self.body_text().strip() else None
             text = str(err).removeprefix(f"line {err.line}: ") if offset else str(err)
             raise DirectiveProblem(f"bad network spec: {text}", "spec", offset) from None
-        from rfdocs.figures.base import DimensionError, require_dimensions
-
-        try:  # the page's script draws grids of units; other dimensions are not drawn yet
-            require_dimensions("explorer", net, (2,), "a grid of units per layer")
-        except DimensionError as err:
-            text = str(err).removeprefix("rf-explorer ")  # the warning names the directive
-            raise DirectiveProblem(f"{text}; rf-table gives its numbers", "dimension") from None
+        ndim = analysis.input.ndim
         shown = self.shown_layers(analysis)
-        max_cells = self.max_cells()
+        max_cells = self.max_cells(ndim)
         select = self.selected(analysis, shown)
-        try:
-            data = explorer_data(analysis, shown, max_cells, select)
-        except WorkLimit as err:
-            raise DirectiveProblem(f"{err}: too many paths of different jumps for one explorer; "
-                                   "choose fewer layers with :layers:", "limit") from None
-        data_text = data_json(data)
-        if len(data_text) > footprints.MAX_DATA_BYTES:
-            raise DirectiveProblem(f"the explorer's data would add {len(data_text):,} bytes to "
-                                   f"the page, more than {footprints.MAX_DATA_BYTES:,}; choose "
-                                   "fewer layers with :layers: or a smaller :max-cells:", "limit")
+        data_text = ""
+        if ndim in DRAWN:
+            try:
+                data = explorer_data(analysis, shown, max_cells, select)
+            except WorkLimit as err:
+                raise DirectiveProblem(f"{err}: too many paths of different jumps for one "
+                                       "explorer; choose fewer layers with :layers:",
+                                       "limit") from None
+            data_text = data_json(data)
+            if len(data_text) > footprints.MAX_DATA_BYTES:
+                raise DirectiveProblem(f"the explorer's data would add {len(data_text):,} bytes "
+                                       f"to the page, more than {footprints.MAX_DATA_BYTES:,}; "
+                                       "choose fewer layers with :layers: or a smaller "
+                                       ":max-cells:", "limit")
 
         serial = self.env.new_serialno("rfdocs-explorer")
         digest = hashlib.sha1(self.env.docname.encode(), usedforsecurity=False).hexdigest()[:8]
@@ -139,8 +178,13 @@ class RfExplorerDirective(RfdocsDirective):
         wrap = nodes.container("", classes=[WRAP_CLASS])
         self.set_source_info(wrap)
         figure += wrap
-        wrap += nodes.raw("", explorer_html(uid, data_text), format="html", classes=[HTML_CLASS])
+        if ndim in DRAWN:
+            wrap += nodes.raw("", explorer_html(uid, data_text, ndim), format="html",
+                              classes=[HTML_CLASS])
         fallback = nodes.container("", classes=[FALLBACK_CLASS], ids=[f"{uid}-fallback"])
+        if ndim not in DRAWN:  # a volume: its numbers and the growth slices, said so
+            fallback += nodes.paragraph("", volume_sentence(analysis, shown, select),
+                                        classes=[NOTE_CLASS])
         fallback += self.growth_figure(analysis, shown, select)
         fallback += self.table(analysis, shown)
         wrap += fallback
@@ -179,35 +223,37 @@ class RfExplorerDirective(RfdocsDirective):
                                    "limit")
         return names
 
-    def max_cells(self) -> int:
+    def max_cells(self, ndim: int) -> int:
         raw = self.options.get("max-cells")
         if raw is None:
-            return DEFAULT_MAX_CELLS
+            return DEFAULT_MAX_CELLS_1D if ndim == 1 else DEFAULT_MAX_CELLS
         text = raw.strip()
         if not _small_count(text, 3) or not 4 <= int(text) <= 128:
             raise DirectiveProblem(f":max-cells: {quote(raw)} is not allowed; give a whole "
                                    "number from 4 to 128", "option")
         return int(text)
 
-    def selected(self, analysis: Analysis, shown: Sequence[str]) -> tuple[str, int, int]:
-        """The unit shown first: ``:select:`` or the centre (H//2, W//2) of the last layer drawn."""
+    def selected(self, analysis: Analysis, shown: Sequence[str]) -> tuple[Any, ...]:
+        """The unit shown first: ``:select:`` or the centre of the last layer drawn, as (layer,
+        t), (layer, y, x) or (layer, z, y, x)."""
+        ndim = analysis.input.ndim
         raw = self.options.get("select")
         if raw is None:
-            h, w, _ = analysis[shown[-1]].shape
-            return shown[-1], h // 2, w // 2
+            return (shown[-1], *(n // 2 for n in analysis[shown[-1]].spatial))
         parts = raw.replace(",", " ").split()
-        if not parts or parts[0] not in shown or len(parts) not in (1, 3):
+        if not parts or parts[0] not in shown or len(parts) not in (1, ndim + 1):
             raise DirectiveProblem(f":select: {quote(raw)} is not allowed; give a drawn layer's "
-                                   "name and optionally a row and a column, e.g. conv2 3 4",
-                                   "option")
-        h, w, _ = analysis[parts[0]].shape
+                                   f"name and optionally {UNIT_WORDS[ndim]}, e.g. "
+                                   f"{UNIT_EXAMPLES[ndim]}", "option")
+        size = analysis[parts[0]].spatial
         if len(parts) == 1:
-            return parts[0], h // 2, w // 2
-        if not (_small_count(parts[1], 13) and _small_count(parts[2], 13)
-                and int(parts[1]) < h and int(parts[2]) < w):
-            raise DirectiveProblem(f":select: {quote(raw)}: {parts[0]} has rows 0 to {h - 1} and "
-                                   f"columns 0 to {w - 1}", "option")
-        return parts[0], int(parts[1]), int(parts[2])
+            return (parts[0], *(n // 2 for n in size))
+        coords = parts[1:]
+        if not all(_small_count(c, 13) and int(c) < n for c, n in zip(coords, size, strict=True)):
+            ranges = ", ".join(f"{word} 0 to {n - 1}"
+                               for word, n in zip(AXIS_WORDS[ndim], size, strict=True))
+            raise DirectiveProblem(f":select: {quote(raw)}: {parts[0]} has {ranges}", "option")
+        return (parts[0], *(int(c) for c in coords))
 
     def same_network(self, directive: type[RfdocsDirective], name: str,
                      options: dict[str, str]) -> list[nodes.Node]:
@@ -218,7 +264,7 @@ class RfExplorerDirective(RfdocsDirective):
         return other.make_nodes()
 
     def growth_figure(self, analysis: Analysis, shown: Sequence[str],
-                      select: tuple[str, int, int]) -> list[nodes.Node]:
+                      select: tuple[Any, ...]) -> list[nodes.Node]:
         """The static growth figure of the same network and neuron, where that kind exists
         (an input pixel has no field to grow: then the centre of the last layer drawn)."""
         from rfdocs.figures import KIND_MODULES
@@ -226,15 +272,14 @@ class RfExplorerDirective(RfdocsDirective):
         module = KIND_MODULES.get("growth")
         if module is None or find_spec(module) is None:
             return []
-        layer, y, x = select
+        layer, coords = select[0], select[1:]
         if layer == INPUT_NAME:
             layer = shown[-1]
             if layer == INPUT_NAME:
                 return []
-            h, w, _ = analysis[layer].shape
-            y, x = h // 2, w // 2
+            coords = tuple(n // 2 for n in analysis[layer].spatial)
         return self.same_network(figure_directive("growth"), "rf-growth",
-                                 {"layer": layer, "neuron": f"{y},{x}"})
+                                 {"layer": layer, "neuron": ",".join(map(str, coords))})
 
     def table(self, analysis: Analysis, shown: Sequence[str]) -> list[nodes.Node]:
         """The rf-table of the layers drawn."""

@@ -1,5 +1,6 @@
-/* rfdocs rf-explorer: draws each layer of the embedded data as a grid of units; pointing at,
-   clicking or focusing a unit lights up its receptive field in every earlier layer.
+/* rfdocs rf-explorer: draws each layer of the embedded data as a grid of units (a strip for a
+   sequence); pointing at, clicking or focusing a unit lights up its receptive field in every
+   earlier layer.
    Every number was computed when the page was built; this script only looks them up.
    No framework, no network: it works from a local file. */
 (function () {
@@ -11,6 +12,9 @@
   var SIDE = 168; // pixels across the largest grid; every grid of an explorer shares its cell size
   var MIN_SCALE = 0.75; // grids shrink to this before another row is started
   var FLOOR = 0.3; // and never below this, however narrow the page
+  var STRIP = 560; // pixels along the longest strip of a sequence's explorer
+  var TALL = 2.5; // a strip's cells are this many times as tall as wide
+  var EDGE = 0.3; // cells of room above and below a strip (its padding is before and after)
 
   /* ---- footprint maths (mirrors rfdocs.sphinxext.explorer.AxisMap) ----
      An axis map is [d, [[j, lo, hi], ...]], integers: unit x of the later layer sees
@@ -117,6 +121,16 @@
     return {scale: Math.max(scale, FLOOR), starts: from[n] || []};
   }
 
+  /* Strips: one per row, all to one scale (at most 1) so the longest fits beside its label. */
+  function stack(items, width) {
+    var scale = 1, starts = [];
+    items.forEach(function (item, i) {
+      if (i) starts.push(i);
+      if (item.svg > 0) scale = Math.min(scale, (width - item.text - item.pad) / item.svg);
+    });
+    return {scale: Math.max(scale, FLOOR), starts: starts};
+  }
+
   function el(tag, attrs, text) {
     var node = tag.indexOf("svg:") === 0 ? document.createElementNS(SVG, tag.slice(4))
                                          : document.createElement(tag);
@@ -125,9 +139,30 @@
     return node;
   }
 
+  /* A sequence's data as one-row grids: shape [1, T, C], a row map every unit of which sees
+     row 0, select [l, 0, t].  The grid code then draws, lights and moves along strips. */
+  function asRows(data) {
+    var row = [1, [[0, 0, 0]]];
+    return {
+      version: data.version,
+      select: [data.select[0], 0, data.select[1]],
+      layers: data.layers.map(function (layer) {
+        return {name: layer.name, op: layer.op, shape: [1].concat(layer.shape), rf: layer.rf,
+                jump: layer.jump, start: layer.start, aligned: layer.aligned, step: layer.step,
+                from: layer.from.map(function (m) { return m ? [row, m[0]] : null; })};
+      })
+    };
+  }
+
   /* ---- one explorer ---- */
   function Explorer(root, data) {
     this.root = root;
+    this.nd = data.layers[0].shape.length - 1; // spatial axes: 1 (strips) or 2 (grids)
+    this.given = data; // as embedded: the numbers the text shows
+    if (this.nd === 1) {
+      data = asRows(data);
+      root.classList.add("rfx-1d");
+    }
     this.data = data;
     this.grids = [];
     this.current = null; // {l, y, x} shown now
@@ -139,14 +174,16 @@
     var self = this, data = this.data, id = this.root.id;
     var stage = el("div", {"class": "rfx-stage"});
     var layers = el("div", {"class": "rfx-layers", role: "group",
-                            "aria-label": "Layers of the network, input first",
+                            "aria-label": (this.nd === 1 ? "Layers of the sequence network, "
+                                           : "Layers of the network, ") + "input first",
                             "aria-describedby": id + "-help"});
     this.layers = layers;
     this.breaks = []; // breaks[l - 1] ends a row before layer l when shown
     var most = Math.max.apply(null, data.layers.map(function (layer) {
       return Math.ceil(Math.max(layer.shape[0], layer.shape[1]) / layer.step);
     }));
-    this.px = Math.max(4, Math.min(18, Math.floor(SIDE / (most + 2 * MARGIN))));
+    this.px = this.nd === 1 ? Math.max(8, Math.min(24, Math.floor(STRIP / (most + 2 * MARGIN))))
+                            : Math.max(4, Math.min(18, Math.floor(SIDE / (most + 2 * MARGIN))));
     data.layers.forEach(function (layer, l) {
       if (l > 0) {
         var cut = el("div", {"class": "rfx-break", "aria-hidden": "true"});
@@ -179,23 +216,28 @@
     var h = layer.shape[0], w = layer.shape[1], step = layer.step;
     var rows = Math.ceil(h / step), cols = Math.ceil(w / step);
     var px = this.px;
+    var strip = this.nd === 1, tall = strip ? TALL : 1, edge = strip ? EDGE : MARGIN;
     var box = el("div", {"class": "rfx-layer", "data-layer": layer.name});
+    var labels = strip ? el("div", {"class": "rfx-labels"}) : box;
     var title = el("div", {"class": "rfx-title"});
     title.appendChild(el("span", {"class": "rfx-name"}, layer.name));
     title.appendChild(el("span", {"class": "rfx-op"}, " " + layer.op));
-    box.appendChild(title);
-    var label = layer.name + ", " + layer.op + ", " + h + " by " + w + " units, " +
+    labels.appendChild(title);
+    if (strip) box.appendChild(labels);
+    var label = layer.name + ", " + layer.op + ", " +
+      (strip ? w + " steps, " : h + " by " + w + " units, ") +
       layer.shape[2] + " channel" + (layer.shape[2] === 1 ? "" : "s") +
       (step > 1 ? ", sampled: every " + ordinal(step) + " unit shown, each cell stands for " +
-       step + " by " + step + " units" : "");
+       (strip ? step : step + " by " + step) + " units" : "");
     var svg = el("svg:svg", {
       "class": "rfx-grid", role: "grid", "aria-label": label,
       "aria-rowcount": h, "aria-colcount": w,
-      viewBox: [-MARGIN, -MARGIN, cols + 2 * MARGIN, rows + 2 * MARGIN].join(" "),
-      width: (cols + 2 * MARGIN) * px, height: (rows + 2 * MARGIN) * px,
+      viewBox: [-MARGIN, -edge, cols + 2 * MARGIN, rows * tall + 2 * edge].join(" "),
+      width: (cols + 2 * MARGIN) * px, height: (rows * tall + 2 * edge) * px,
       "data-layer": layer.name, "data-step": step
     });
-    svg.appendChild(el("svg:rect", {"class": "rfx-frame", x: 0, y: 0, width: cols, height: rows}));
+    svg.appendChild(el("svg:rect", {"class": "rfx-frame", x: 0, y: 0, width: cols,
+                                    height: rows * tall}));
     var cellsOf = [];
     for (var i = 0; i < rows; i++) {
       var row = el("svg:g", {role: "row", "aria-rowindex": i * step + 1});
@@ -203,7 +245,7 @@
       for (var j = 0; j < cols; j++) {
         var cell = el("svg:rect", {
           "class": "rfx-cell", role: "gridcell", tabindex: -1,
-          x: j + 0.06, y: i + 0.06, width: 0.88, height: 0.88,
+          x: j + 0.06, y: i * tall + 0.06, width: 0.88, height: tall - 0.12,
           "data-y": i * step, "data-x": j * step, "aria-colindex": j * step + 1
         });
         row.appendChild(cell);
@@ -215,14 +257,14 @@
     var outline = el("svg:rect", {"class": "rfx-field", visibility: "hidden"});
     svg.appendChild(outline);
     box.appendChild(svg);
-    var note = el("div", {"class": "rfx-note"}, dims(layer.shape));
+    var note = el("div", {"class": "rfx-note"}, dims(strip ? layer.shape.slice(1) : layer.shape));
     if (step > 1) {
       note.appendChild(el("br", {}));
       note.appendChild(el("span", {"class": "rfx-sampled",
-        title: "Sampled: each cell stands for " + step + TIMES + step + " units"},
+        title: "Sampled: each cell stands for " + (strip ? step : step + TIMES + step) + " units"},
         "every " + ordinal(step) + " unit shown"));
     }
-    box.appendChild(note);
+    labels.appendChild(note);
 
     svg.addEventListener("pointerover", function (event) {
       var c = self.cellAt(event.target);
@@ -240,10 +282,11 @@
     });
     svg.addEventListener("keydown", function (event) { self.key(event, l); });
 
-    rove(cellsOf[0][0]);
+    this.rove(cellsOf[0][0]);
     this.grids.push({box: box, svg: svg, cells: cellsOf, rows: rows, cols: cols, step: step,
                      outline: outline, lit: [], roving: cellsOf[0][0], selected: null,
-                     title: title, note: note, natural: (cols + 2 * MARGIN) * px});
+                     title: title, note: note, labels: strip ? labels : null,
+                     tall: tall, edge: edge, natural: (cols + 2 * MARGIN) * px});
     return box;
   };
 
@@ -267,6 +310,10 @@
       var style = getComputedStyle(g.box);
       var pad = ["paddingLeft", "paddingRight", "borderLeftWidth", "borderRightWidth"]
         .reduce(function (sum, key) { return sum + (parseFloat(style[key]) || 0); }, 0);
+      if (g.labels) { // a strip: its labels beside it, the box's gap between
+        return {svg: g.natural, pad: pad,
+                text: g.labels.offsetWidth + (parseFloat(style.columnGap) || 0)};
+      }
       return {svg: g.natural, text: Math.max(g.title.scrollWidth, g.note.scrollWidth), pad: pad};
     })};
   };
@@ -276,7 +323,8 @@
     if (!width || width === this.width) return; // hidden, or nothing changed
     this.width = width;
     if (!this.sizes) this.sizes = this.measure();
-    var plan = arrange(this.sizes.items, this.sizes.gap, width - 1); // a pixel for rounding
+    var plan = this.nd === 1 ? stack(this.sizes.items, width - 1)
+                             : arrange(this.sizes.items, this.sizes.gap, width - 1); // a pixel for rounding
     this.grids.forEach(function (g) {
       g.svg.style.width = Math.floor(g.natural * plan.scale * 100) / 100 + "px";
     });
@@ -305,15 +353,16 @@
     if (g.roving === cell) return;
     g.roving.setAttribute("tabindex", -1);
     g.roving.removeAttribute("aria-label");
-    rove(cell);
+    this.rove(cell);
     g.roving = cell;
   };
 
-  function rove(cell) {
+  Explorer.prototype.rove = function (cell) {
     cell.setAttribute("tabindex", 0);
-    cell.setAttribute("aria-label", "row " + cell.getAttribute("data-y") +
-                      ", column " + cell.getAttribute("data-x"));
-  }
+    cell.setAttribute("aria-label", this.nd === 1 ? "step " + cell.getAttribute("data-x")
+                      : "row " + cell.getAttribute("data-y") +
+                        ", column " + cell.getAttribute("data-x"));
+  };
 
   Explorer.prototype.key = function (event, l) {
     var c = this.cellAt(event.target);
@@ -373,13 +422,15 @@
       }
       self.outline(g, span(maps[0], u.y), span(maps[1], u.x));
     });
-    this.describe(u, announce);
+    if (this.nd === 1) this.describeSteps(u, announce);
+    else this.describe(u, announce);
   };
 
   /* The exact field as an outline, reaching into the padding drawn around the grid. */
   Explorer.prototype.outline = function (g, rows, cols) {
     var s = g.step;
-    var y0 = Math.max(rows[0] / s, -MARGIN), y1 = Math.min((rows[1] + 1) / s, g.rows + MARGIN);
+    var y0 = Math.max(rows[0] / s * g.tall, -g.edge);
+    var y1 = Math.min((rows[1] + 1) / s * g.tall, g.rows * g.tall + g.edge);
     var x0 = Math.max(cols[0] / s, -MARGIN), x1 = Math.min((cols[1] + 1) / s, g.cols + MARGIN);
     if (y1 <= y0 || x1 <= x0) return;
     g.outline.setAttribute("x", x0);
@@ -446,6 +497,55 @@
     if (announce) this.live.textContent = summary;
   };
 
+  /* A sequence's unit: the input steps it reads and the steps it depends on in each layer. */
+  Explorer.prototype.describeSteps = function (u, announce) {
+    var data = this.data, layer = this.given.layers[u.l], info = this.info, t = u.x;
+    info.textContent = "";
+    info.appendChild(el("p", {"class": "rfx-head"}, layer.name + " \u00b7 unit " + t));
+    var list = el("dl", {});
+    function item(term, value) {
+      list.appendChild(el("dt", {}, term));
+      list.appendChild(el("dd", {}, value));
+    }
+    item("Layer", layer.op + ", " + dims(layer.shape));
+    item("Position", "step " + t);
+    var summary = layer.name + " unit " + t;
+    if (u.l === 0) {
+      item("Receptive field", "the step itself");
+    } else {
+      var steps = span(data.layers[u.l].from[0][1], t), size = steps[1] - steps[0] + 1;
+      item("Receptive field", num(size) + " input step" + (size === 1 ? "" : "s"));
+      item("Input steps", range(steps[0], steps[1]));
+      var fp = footprint(data, u.l, 0, 0, t);
+      if (!fp || fp[1][0] !== steps[0] || fp[1][1] !== steps[1]) {
+        item("Inside the sequence", fp ? range(fp[1][0], fp[1][1]) : "none");
+      }
+      item("Jump", num(layer.jump[0]));
+      item("Start", num(layer.start[0]));
+      if (!layer.aligned) item("Paths", "not aligned: the field is their envelope");
+      summary += ": receptive field " + num(size) + " input steps, " +
+        range(steps[0], steps[1]) + ", jump " + num(layer.jump[0]) + ", start " +
+        num(layer.start[0]) + ".";
+    }
+    info.appendChild(list);
+    if (u.l > 1) {
+      var earlier = el("ul", {"class": "rfx-earlier"});
+      for (var k = 1; k < u.l; k++) {
+        var fpk = footprint(data, u.l, k, 0, t), text;
+        if (!data.layers[u.l].from[k]) text = "not on a path to " + layer.name;
+        else if (!fpk) text = "only padding";
+        else text = "steps " + range(fpk[1][0], fpk[1][1]) + " (" + (fpk[1][1] - fpk[1][0] + 1) + ")";
+        var li = el("li", {});
+        li.appendChild(el("span", {"class": "rfx-name"}, data.layers[k].name));
+        li.appendChild(document.createTextNode(": " + text));
+        earlier.appendChild(li);
+      }
+      info.appendChild(el("p", {"class": "rfx-sub"}, "Depends on, in earlier layers"));
+      info.appendChild(earlier);
+    }
+    if (announce) this.live.textContent = summary;
+  };
+
   function start() {
     var roots = document.querySelectorAll(".rfdocs-explorer");
     for (var i = 0; i < roots.length; i++) {
@@ -463,7 +563,7 @@
   }
 
   window.rfdocsExplorer = {span: span, cells: cells, footprint: footprint, arrange: arrange,
-                           start: start};
+                           stack: stack, start: start};
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
   else start();
 })();
