@@ -745,3 +745,135 @@ def test_explorer_refuses_past_its_work_and_page_budgets(tmp_path: Path,
     _, warnings = build(tmp_path / "bytes", {"index.md": myst(spec)})
     lines = [line for line in warnings.splitlines() if "WARNING" in line]
     assert len(lines) == 1 and "[rfdocs.limit]" in lines[0] and "more than 1,000" in lines[0]
+
+
+# --------------------------------------------------------------------------- sequences and volumes (issue 14)
+
+SEQUENCE = ("input 40x1\nc0: conv 2 x4 causal\nd1: conv 2 x4 dil 1 causal\n"
+            "d2: conv 2 x4 dil 2 causal\np: maxpool 2 /2\nd4: conv 3 x4 dil 2 pad 2\n")
+SEQ_LAYERS = [line.split(":")[0] for line in SEQUENCE.splitlines()[1:]]
+VOLUME = "input 6x10x10x2\nc1: conv 3 /1 x4 pad 1\nc2: conv 3 /2 x4\n"
+
+
+def cut_from(source: str) -> Network:
+    """The sequence chain from ``source`` on: its output shape as the input, the layers after."""
+    analysis = analyze(parse_spec(SEQUENCE))
+    t, c = analysis[source].shape
+    lines = SEQUENCE.splitlines()[1:]
+    after = lines[SEQ_LAYERS.index(source) + 1:] if source != "input" else lines
+    return parse_spec("\n".join([f"input {t}x{c}", *after]))
+
+
+def sequence_cells(data: dict[str, Any], later: str, earlier: str, t: int) -> tuple[int, int] | None:
+    """What the page's script lights up (its cells() on the embedded map), from the data alone."""
+    names = [layer["name"] for layer in data["layers"]]
+    maps = data["layers"][names.index(later)]["from"][names.index(earlier)]
+    if maps is None:
+        return None
+    (d, paths), = maps
+    axis = AxisMap(d, tuple(tuple(p) for p in paths))  # type: ignore[misc]
+    return axis.cells(t, data["layers"][names.index(earlier)]["shape"][0])
+
+
+def test_sequence_data_lights_the_brute_force_dependencies(tmp_path: Path) -> None:
+    """1-D: in every earlier layer the lit span holds every unit the chosen one depends on (the
+    N-D brute force on the network cut at that layer), from the first to the last of them,
+    wherever the field lies inside the layer; the first unit shown is the selected one."""
+    from tests.bruteforce import dependencies_nd
+
+    out, warnings = build(tmp_path, {"index.md": myst(SEQUENCE, ":select: d4 7\n")})
+    assert warnings == ""
+    (data,) = embedded((out / "index.html").read_text(encoding="utf-8"))
+    names = [layer["name"] for layer in data["layers"]]
+    assert names == ["input", *SEQ_LAYERS] and data["select"] == [names.index("d4"), 7]
+    analysis = analyze(parse_spec(SEQUENCE))
+    assert [layer["shape"] for layer in data["layers"]] == [list(n.shape) for n in analysis]
+    checked = 0
+    for k, earlier in enumerate(names[:-1]):
+        deps = dependencies_nd(cut_from(earlier))
+        n = analysis[earlier].shape[0]
+        for later in names[k + 1:]:
+            dep = deps[later]
+            for t in range(dep.shape[0]):
+                read = np.flatnonzero(dep[t])
+                lit = sequence_cells(data, later, earlier, t)
+                if read.size == 0:
+                    assert lit is None
+                    continue
+                assert lit is not None and lit[0] <= read.min() and read.max() <= lit[1]
+                (d, paths), = data["layers"][names.index(later)]["from"][k]
+                lo = min(a + t * j for j, a, _ in paths) / d
+                hi = max(b + t * j for j, _, b in paths) / d
+                if lo >= 0 and hi <= n - 1:
+                    assert lit == (read.min(), read.max()), (earlier, later, t)
+                    checked += 1
+    assert checked > 100
+
+
+def test_volume_explorer_gives_numbers_in_every_builder(tmp_path: Path) -> None:
+    """3-D: no warning, no script; the sentence with the centre unit's field, the growth slices
+    and the table, in HTML and LaTeX."""
+    analysis = analyze(parse_spec(VOLUME))
+    c2 = analysis["c2"]
+    centre = tuple(n // 2 for n in c2.spatial)
+    want = (f"Unit ({', '.join(map(str, centre))}) of c2 sees {'×'.join(map(str, c2.rf))} input "
+            "units (depths, rows, columns "
+            + ", ".join(f"{lo}–{hi}" for lo, hi in c2.box(*centre)) + ") of the 6×10×10 input.")
+    for builder in ("html", "latex"):
+        out, warnings = build(tmp_path / builder, {"index.md": myst(VOLUME, ":caption: Clip.\n")},
+                              builder)
+        assert warnings == "", warnings
+        text = "\n".join(p.read_text(encoding="utf-8") for p in out.rglob("*")
+                         if p.suffix in (".html", ".tex"))
+        assert "rfx-data" not in text and "rfdocs-explorer.js" not in text
+        flat = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", text))
+        assert want in flat.replace("\\textendash{}", "–"), builder
+        assert "Clip." in text and "growth-" in text
+        assert "×".join(map(str, c2.rf)) in flat  # the table's field
+
+
+@pytest.fixture(scope="module")
+def sequence_page(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out, warnings = build(tmp_path_factory.mktemp("sequence-page"),
+                          {"index.md": myst(SEQUENCE, ":caption: A dilated causal stack.\n")})
+    assert warnings == ""
+    return out / "index.html"
+
+
+def test_browser_sequence_hover_lights_the_dependencies(browser: Browser,
+                                                        sequence_page: Path) -> None:
+    """Pointing at a unit of a strip lights, in every earlier strip, exactly the cells the
+    embedded data says, and on the input the brute-force dependencies; the text gives the
+    analysis' field, jump and start.  Saved in light and dark with RFDOCS_SCREENSHOTS."""
+    from tests.bruteforce import dependencies_nd
+
+    browser.open(sequence_page.as_uri())
+    assert browser.run("return document.querySelectorAll('.rfx-1d[data-rfx-ready]').length") == 1
+    (root,) = roots(browser)
+    data = embedded(sequence_page.read_text(encoding="utf-8"))[0]
+    analysis = analyze(parse_spec(SEQUENCE))
+    inputs = dependencies_nd(parse_spec(SEQUENCE))
+    for layer, t in (("d2", 20), ("d4", 9), ("p", 0)):
+        browser.hover(unit(root, layer, 0, t))
+        for earlier in ["input", *SEQ_LAYERS[:SEQ_LAYERS.index(layer)]]:
+            lit = {x for _, x in map(tuple, browser.run(HIGHLIGHTED, 0, earlier))}
+            cells = sequence_cells(data, layer, earlier, t)
+            assert lit == (set() if cells is None else set(range(cells[0], cells[1] + 1)))
+        read = np.flatnonzero(inputs[layer][t])
+        lit_input = {x for _, x in map(tuple, browser.run(HIGHLIGHTED, 0, "input"))}
+        assert lit_input == set(range(read.min(), read.max() + 1))
+        info = browser.run("return document.querySelector('.rfdocs-explorer .rfx-info').textContent")
+        node = analysis[layer]
+        lo, hi = node.box(t)[0]
+        assert f"{layer} · unit {t}" in info
+        assert f"Receptive field{node.rf[0]} input steps" in info
+        assert f"Jump{node.jump[0]}" in info
+    folder = os.environ.get("RFDOCS_SCREENSHOTS")
+    for theme in ("light", "dark"):
+        browser.run("localStorage.setItem('theme', arguments[0]); "
+                    "document.body.dataset.theme = arguments[0];", theme)
+        browser.hover(unit(root, "d4", 0, 9))
+        assert browser.run("return getComputedStyle(document.querySelector("
+                           "'.rfx-cell.rfx-in')).fill") == "rgb(230, 159, 0)"
+        if folder:
+            browser.screenshot(Path(folder) / f"rfdocs-explorer-1d-{theme}.png")

@@ -61,19 +61,15 @@ def test_sequence_and_volume_pages(tmp_path: Path) -> None:
                         "numfig = True\n")
     built = build(src)
     warnings = built.parsed_warnings()
-    # kinds that do not draw a dimension refuse, each once, at its own line, naming kind,
-    # dimension and input
-    assert len(warnings) == 2, built.warnings
-    by_file = {Path(w["location"]).name + str("explorer" in w["message"]): w for w in warnings}
-    block1 = by_file["time.mdFalse"]
+    # a kind that does not draw a dimension refuses, once, at its own line, naming kind,
+    # dimension and input; rf-explorer on a volume gives its numbers instead (no warning)
+    assert len(warnings) == 1, built.warnings
+    block1 = warnings[0]
+    assert Path(block1["location"]).name == "time.md"
     assert int(block1["line"]) == line_of(SEQUENCE, "{rf-block}")
     assert block1["message"].startswith("rf-block: draws 2-D or 3-D networks (images and volumes)")
     assert "this network is 1-D (a sequence), input 64×1" in block1["message"]
     assert block1["type"] == "rfdocs.dimension"
-    explorer = by_file["volume.rstTrue"]
-    assert int(explorer["line"]) == line_of(VOLUME, ".. rf-explorer::")
-    assert explorer["message"].startswith("rf-explorer: draws 2-D networks")
-    assert explorer["type"] == "rfdocs.dimension"
 
     html = built.text("time.html")
     images = re.findall(r'<img [^>]*?alt="([^"]+)"[^>]*?src="([^"]+)"', html)
@@ -92,6 +88,19 @@ def test_sequence_and_volume_pages(tmp_path: Path) -> None:
     volume = built.text("volume.html")
     blocks = re.findall(r'<img [^>]*?alt="([^"]+)"[^>]*?src="([^"]*block[^"]+)"', volume)
     assert blocks and "receptive field" in unescape(blocks[0][0])  # the volume's block is drawn
+    # the volume's explorer: no script data, a sentence with the centre unit's field from the
+    # analysis, then the growth slices and the table in its figure
+    figure = volume.split('rfdocs-explorer-figure')[1].split("block-")[0]  # up to rf-block
+    assert 'class="rfx-data"' not in figure and "rfdocs-explorer.js" not in volume
+    c2info = analyze(parse_spec(VOLUME.split("clip\n\n")[1].split("\n\n")[0].replace("   ", ""))
+                     )["c2"]
+    centre = tuple(n // 2 for n in c2info.spatial)
+    box = c2info.box(*centre)
+    said = unescape(re.sub(r"<[^>]+>", "", figure))
+    assert (f"Unit ({', '.join(map(str, centre))}) of c2 sees {'×'.join(map(str, c2info.rf))} "
+            "input units (depths, rows, columns "
+            + ", ".join(f"{lo}–{hi}" for lo, hi in box) + ") of the 8×16×16 input.") in said
+    assert "_images/growth-" in figure and "<table" in figure
     vrows = re.findall(r"<tr[^>]*>(.*?)</tr>", volume, re.S)
     c2 = [unescape(re.sub(r"<[^>]+>", "", c)).strip()
           for c in re.findall(r"<td[^>]*>(.*?)</td>", vrows[-1], re.S)]

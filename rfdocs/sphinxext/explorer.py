@@ -340,10 +340,12 @@ class KeepExplorerForHtml(SphinxPostTransform):
 
 def add_assets(app: Sphinx, pagename: str, templatename: str, context: dict[str, Any],
                doctree: nodes.document | None) -> None:
-    """html-page-context: the script and stylesheet, only on pages with an explorer."""
+    """html-page-context: the script and stylesheet, only on pages with an explorer it draws."""
     if doctree is None or not is_html(app.builder):
         return
-    if next(_explorers(doctree), None) is not None:
+    drawn = any(HTML_CLASS in raw.get("classes", []) for figure in _explorers(doctree)
+                for raw in figure.findall(nodes.raw))  # a volume's explorer has no script
+    if drawn:
         app.add_css_file(STYLESHEET)
         app.add_js_file(SCRIPT, defer="defer")
 
