@@ -61,6 +61,7 @@ CHARACTERS = (
     Character("\u2264", r"\ensuremath{\leq}", "limits in the README"),
     Character("\u2265", r"\ensuremath{\geq}", "limits in the README"),
     Character("\u221a", r"\ensuremath{\surd}", "√ in the manual"),
+    Character("\u2013", r"\textendash{}", "runs of steps 0–2 in rf-stack's alt text"),
 )
 
 _TEMPLATE = r"""%% rfdocs.sty, written by rfdocs @VERSION@ (rfdocs/sphinxext/latex.py) for Sphinx's
