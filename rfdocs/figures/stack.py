@@ -28,8 +28,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from matplotlib import ft2font
 from matplotlib.font_manager import FontProperties, findfont, get_font
-from matplotlib.ft2font import LoadFlags
 from matplotlib.patches import PathPatch
 from matplotlib.path import Path
 from matplotlib.textpath import TextPath
@@ -346,13 +346,19 @@ def _ranges(values: np.ndarray) -> str:
     return ", ".join(runs[:3]) + (", \u2026" if len(runs) > 3 else "")
 
 
+#: FreeType's "no hinting" load flag: ``LoadFlags.NO_HINTING`` from matplotlib 3.10, the plain
+#: ``LOAD_NO_HINTING`` constant before.
+_NO_HINTING: Any = (ft2font.LoadFlags.NO_HINTING if hasattr(ft2font, "LoadFlags")
+                    else getattr(ft2font, "LOAD_NO_HINTING"))  # noqa: B009 (gone from the stubs)
+
+
 @functools.lru_cache(maxsize=2048)
 def _glyph(char: str, size: float, bold: bool) -> tuple[np.ndarray, np.ndarray, float]:
     """Outline (points, origin at the pen) and advance of one character."""
     prop = FontProperties(size=size, weight="bold" if bold else "normal")
     font = get_font(findfont(prop))
     font.set_size(size, 72)
-    advance = font.load_char(ord(char), flags=LoadFlags.NO_HINTING).linearHoriAdvance / 65536
+    advance = font.load_char(ord(char), flags=_NO_HINTING).linearHoriAdvance / 65536
     if char.isspace():
         return np.zeros((0, 2)), np.zeros(0, dtype=Path.code_type), float(advance)
     path = TextPath((0, 0), char, prop=prop)
