@@ -1209,12 +1209,7 @@ def _alt_text(fm: FeatureMaps, options: Mapping[str, Any], vmin: float, vmax: fl
     text = (f"The {fmt_dims(fm.image.shape[:2])} {tone} {what} convolved with {count} ({bank})"
             f"{then}{layers} gives {n} feature map{'s' if n != 1 else ''} of {fmt_dims((h, w))}; "
             f"values range from {fmt_num(vmin)} to {fmt_num(vmax)}")
-    if scale == "shared":
-        return text + (", on one colour scale." if n > 1 else ".")
-    each = "; ".join(f"{label} {fmt_num(a)} to {fmt_num(b)}"
-                     for label, (a, b) in zip(fm.labels, ranges, strict=True))
-    listed = f" ({each})" if n <= 8 else ""
-    return text + f", each map drawn on its own colour scale{listed}."
+    return text + _scale_words(scale, fm.labels, ranges)
 
 
 def _network_alt(fm: FeatureMaps, options: Mapping[str, Any], vmin: float, vmax: float,
@@ -1228,12 +1223,20 @@ def _network_alt(fm: FeatureMaps, options: Mapping[str, Any], vmin: float, vmax:
             f"({depth} layer{'s' if depth != 1 else ''}, {words}) up to layer {layer} ({op}) "
             f"gives {first} feature map{'s' if n != 1 else ''} of {fmt_dims((h, w))}; values "
             f"range from {fmt_num(vmin)} to {fmt_num(vmax)}")
+    return text + _scale_words(scale, fm.labels, ranges)
+
+
+def _scale_words(scale: str, labels: Sequence[str],
+                 ranges: Sequence[tuple[float, float]]) -> str:
+    """How the maps are coloured, ending the alt text: one scale, or each its own (listed up
+    to eight maps)."""
+    n = len(ranges)
     if scale == "shared":
-        return text + (", on one colour scale." if n > 1 else ".")
+        return ", on one colour scale." if n > 1 else "."
     each = "; ".join(f"{label} {fmt_num(a)} to {fmt_num(b)}"
-                     for label, (a, b) in zip(fm.labels, ranges, strict=True))
+                     for label, (a, b) in zip(labels, ranges, strict=True))
     listed = f" ({each})" if n <= 8 else ""
-    return text + f", each map drawn on its own colour scale{listed}."
+    return f", each map drawn on its own colour scale{listed}."
 
 
 def _preprocessing_words(options: Mapping[str, Any]) -> str:
