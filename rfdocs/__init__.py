@@ -1,8 +1,10 @@
 """rfdocs: computed convolution and receptive-field figures for Sphinx documentation.
 
-The Python API: ``load_network`` (a spec file, zoo name or ONNX model) and ``from_torch`` (a
-live PyTorch module) give the one ``Network`` every figure kind takes. Both import their heavy
-parts (onnx, torch, Sphinx) only when called: ``import rfdocs`` stays light.
+The Python API (``rfdocs.api``): ``network`` (a spec text or file, a zoo name, an ONNX model),
+``from_torch`` (a live PyTorch module), ``analyze`` (per-layer receptive fields), ``figure`` (a
+computed figure that notebooks show and ``save`` writes), ``rf_value`` (the rf role's numbers)
+and ``RfdocsError``, the one exception they raise.  Everything heavy (numpy, matplotlib, onnx,
+torch, Sphinx) is imported on first use: ``import rfdocs`` stays light.
 """
 
 from __future__ import annotations
@@ -16,7 +18,13 @@ __version__ = "0.1.0"
 if TYPE_CHECKING:
     from sphinx.application import Sphinx
 
+    from rfdocs.api import FigureResult, analyze, figure, network, rf_value
     from rfdocs.compute.spec import Network
+
+from rfdocs.errors import RfdocsError
+
+#: Names of the Python API, imported from ``rfdocs.api`` on first use.
+_API = ("FigureResult", "analyze", "figure", "network", "rf_value")
 
 
 def setup(app: Sphinx) -> dict[str, Any]:
@@ -50,4 +58,13 @@ def from_torch(module: Any, input_shape: Sequence[int], *, until: str | None = N
     return convert(module, input_shape, until=until)
 
 
-__all__ = ["__version__", "from_torch", "load_network", "setup"]
+def __getattr__(name: str) -> Any:
+    if name in _API:
+        from rfdocs import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'rfdocs' has no attribute {name!r}")
+
+
+__all__ = ["FigureResult", "RfdocsError", "__version__", "analyze", "figure", "from_torch",
+           "load_network", "network", "rf_value", "setup"]

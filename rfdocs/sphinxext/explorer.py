@@ -16,8 +16,6 @@ caption.  Builders other than HTML keep the fallback: the growth figure's images
 from __future__ import annotations
 
 import hashlib
-import html
-import json
 from collections.abc import Iterator, Sequence
 from importlib.util import find_spec
 from typing import Any, ClassVar
@@ -27,19 +25,35 @@ from docutils.parsers.rst import directives
 from sphinx.application import Sphinx
 from sphinx.transforms.post_transforms import SphinxPostTransform
 
-from rfdocs.compute import Analysis, SpecError, analyze, footprints
+from rfdocs.compute import Analysis, SpecError, analyze
 from rfdocs.compute.footprints import (
     DATA_VERSION,
     DEFAULT_MAX_CELLS,
-    MAX_GRIDS,
     AxisMap,
     explorer_data,
     footprint_maps,
     grid_step,
 )
-from rfdocs.compute.receptive import WorkLimit, as_plain
 from rfdocs.compute.spec import INPUT_NAME
-from rfdocs.messages import quote
+from rfdocs.explorer import (
+    DEFAULT_MAX_CELLS_1D,
+    DRAWN,
+    FALLBACK_CLASS,
+    FIGURE_CLASS,
+    HTML_CLASS,
+    NOTE_CLASS,
+    SCRIPT,
+    STYLESHEET,
+    WRAP_CLASS,
+    ExplorerProblem,
+    data_json,
+    data_text,
+    explorer_html,
+    max_cells,
+    selected,
+    shown_layers,
+    volume_sentence,
+)
 from rfdocs.sphinxext.directives import (
     DirectiveProblem,
     RfdocsDirective,
@@ -49,80 +63,10 @@ from rfdocs.sphinxext.directives import (
 from rfdocs.sphinxext.sources import SOURCE_OPTIONS
 from rfdocs.sphinxext.state import is_html, settings
 
-__all__ = ["DATA_VERSION", "AxisMap", "explorer_data", "footprint_maps", "grid_step",
-           "setup_explorer"]
-
-FIGURE_CLASS = "rfdocs-explorer-figure"
-WRAP_CLASS = "rfdocs-explorer-wrap"
-HTML_CLASS = "rfdocs-explorer-html"
-FALLBACK_CLASS = "rfdocs-explorer-fallback"
-NOTE_CLASS = "rfdocs-explorer-note"
-SCRIPT = "rfdocs-explorer.js"
-#: Spatial dimensions the page's script draws: a strip of units per layer, or a grid.
-DRAWN = (1, 2)
-#: Units drawn along a sequence before a strip is sampled (a strip has room for more).
-DEFAULT_MAX_CELLS_1D = 64
-AXIS_WORDS = {1: ("steps",), 2: ("rows", "columns"), 3: ("depths", "rows", "columns")}
-UNIT_WORDS = {1: "a step", 2: "a row and a column", 3: "a depth, a row and a column"}
-UNIT_EXAMPLES = {1: "d4 31", 2: "conv2 3 4", 3: "conv2 1 3 4"}
-STYLESHEET = "rfdocs-explorer.css"
-
-
-def data_json(data: dict[str, Any]) -> str:
-    """JSON safe inside a <script> element (no '<', '>' or '&' left to end it early)."""
-    text = json.dumps(data, separators=(",", ":"), ensure_ascii=True)
-    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-
-
-def explorer_html(uid: str, data_text: str, ndim: int = 2) -> str:
-    """The mount point: data (``data_json``), help text and an empty stage the script fills."""
-    if ndim == 1:
-        help_text = ("Point at a unit of any layer, or click or tab to it to keep it: the units "
-                     "it depends on light up in every earlier layer and its numbers appear "
-                     "beside the strips. Arrow keys move along a layer, Tab to the next layer.")
-    else:
-        help_text = ("Point at a unit in any layer, or click or tab to it to keep it: its "
-                     "receptive field lights up in every earlier layer and its numbers appear "
-                     "beside the grids. Arrow keys move within a layer, Tab to the next layer.")
-    return (
-        f'<div class="rfdocs-explorer" id="{html.escape(uid)}">'
-        f'<script type="application/json" class="rfx-data">{data_text}</script>'
-        f'<p class="rfx-help" id="{html.escape(uid)}-help" hidden>{html.escape(help_text)}</p>'
-        '</div>'
-    )
-
-
-def _times(values: Sequence[Any]) -> str:
-    return "\u00d7".join(str(as_plain(v)) for v in values)
-
-
-def volume_sentence(analysis: Analysis, shown: Sequence[str], select: tuple[Any, ...]) -> str:
-    """What a volume's explorer shows instead of the interactive view, with the chosen unit's
-    field from the analysis."""
-    layer, coords = select[0], tuple(select[1:])
-    if layer == INPUT_NAME and shown[-1] != INPUT_NAME:
-        layer = shown[-1]
-        coords = tuple(n // 2 for n in analysis[layer].spatial)
-    text = ("The interactive explorer draws sequences and images; for this volume it gives the "
-            "numbers: each layer's shape, receptive field, jump and start per axis (depth, "
-            "rows, columns)")
-    if layer == INPUT_NAME:
-        return text + "."
-    info = analysis[layer]
-    box = info.box(*coords)
-    where = ", ".join(f"{as_plain(lo)}\u2013{as_plain(hi)}" for lo, hi in box)
-    return (f"{text}. Unit ({', '.join(map(str, coords))}) of {layer} sees "
-            f"{_times(info.rf)} input units (depths, rows, columns {where}) of the "
-            f"{_times(analysis.input.spatial)} input.")
-
+__all__ = ["DATA_VERSION", "AxisMap", "data_json", "explorer_data", "explorer_html",
+           "footprint_maps", "grid_step", "setup_explorer", "volume_sentence"]
 
 # --------------------------------------------------------------------------- the directive
-
-
-def _small_count(text: str, digits: int) -> bool:
-    """``text`` is a whole number of at most ``digits`` ASCII digits (str.isdigit() alone also
-    takes '²', which int() refuses, and int() refuses numbers of over 4,300 digits)."""
-    return text.isascii() and text.isdigit() and len(text) <= digits
 
 
 class RfExplorerDirective(RfdocsDirective):
@@ -152,23 +96,13 @@ class RfExplorerDirective(RfdocsDirective):
             text = str(err).removeprefix(f"line {err.line}: ") if offset else str(err)
             raise DirectiveProblem(f"bad network spec: {text}", "spec", offset) from None
         ndim = analysis.input.ndim
-        shown = self.shown_layers(analysis)
-        max_cells = self.max_cells(ndim)
-        select = self.selected(analysis, shown)
-        data_text = ""
-        if ndim in DRAWN:
-            try:
-                data = explorer_data(analysis, shown, max_cells, select)
-            except WorkLimit as err:
-                raise DirectiveProblem(f"{err}: too many paths of different jumps for one "
-                                       "explorer; choose fewer layers with :layers:",
-                                       "limit") from None
-            data_text = data_json(data)
-            if len(data_text) > footprints.MAX_DATA_BYTES:
-                raise DirectiveProblem(f"the explorer's data would add {len(data_text):,} bytes "
-                                       f"to the page, more than {footprints.MAX_DATA_BYTES:,}; "
-                                       "choose fewer layers with :layers: or a smaller "
-                                       ":max-cells:", "limit")
+        try:
+            shown = shown_layers(analysis, self.options.get("layers"))
+            select = selected(analysis, shown, self.options.get("select"))
+            data = (data_text(analysis, shown, max_cells(self.options.get("max-cells"), ndim),
+                              select) if ndim in DRAWN else "")
+        except ExplorerProblem as err:
+            raise DirectiveProblem(str(err), err.subtype) from None
 
         serial = self.env.new_serialno("rfdocs-explorer")
         digest = hashlib.sha1(self.env.docname.encode(), usedforsecurity=False).hexdigest()[:8]
@@ -179,7 +113,7 @@ class RfExplorerDirective(RfdocsDirective):
         self.set_source_info(wrap)
         figure += wrap
         if ndim in DRAWN:
-            wrap += nodes.raw("", explorer_html(uid, data_text, ndim), format="html",
+            wrap += nodes.raw("", explorer_html(uid, data, ndim), format="html",
                               classes=[HTML_CLASS])
         fallback = nodes.container("", classes=[FALLBACK_CLASS], ids=[f"{uid}-fallback"])
         if ndim not in DRAWN:  # a volume: its numbers and the growth slices, said so
@@ -206,54 +140,6 @@ class RfExplorerDirective(RfdocsDirective):
         except ValueError:
             raise DirectiveProblem(f":class: {self.options['class']!r} is not a list of class "
                                    "names", "option") from None
-
-    def shown_layers(self, analysis: Analysis) -> list[str]:
-        names = [n.name for n in analysis]
-        if self.options.get("layers"):
-            wanted = [w for w in self.options["layers"].replace(",", " ").split() if w]
-            missing = [w for w in wanted if w not in names]
-            if missing:
-                raise DirectiveProblem(f":layers: no layer {missing[0]!r}; layers are "
-                                       + ", ".join(names[1:]), "option")
-            chosen = {INPUT_NAME, *wanted}
-            names = [n for n in names if n in chosen]
-        if len(names) > MAX_GRIDS:
-            raise DirectiveProblem(f"the network has {len(names)} nodes to draw; at most "
-                                   f"{MAX_GRIDS} fit one explorer: choose some with :layers:",
-                                   "limit")
-        return names
-
-    def max_cells(self, ndim: int) -> int:
-        raw = self.options.get("max-cells")
-        if raw is None:
-            return DEFAULT_MAX_CELLS_1D if ndim == 1 else DEFAULT_MAX_CELLS
-        text = raw.strip()
-        if not _small_count(text, 3) or not 4 <= int(text) <= 128:
-            raise DirectiveProblem(f":max-cells: {quote(raw)} is not allowed; give a whole "
-                                   "number from 4 to 128", "option")
-        return int(text)
-
-    def selected(self, analysis: Analysis, shown: Sequence[str]) -> tuple[Any, ...]:
-        """The unit shown first: ``:select:`` or the centre of the last layer drawn, as (layer,
-        t), (layer, y, x) or (layer, z, y, x)."""
-        ndim = analysis.input.ndim
-        raw = self.options.get("select")
-        if raw is None:
-            return (shown[-1], *(n // 2 for n in analysis[shown[-1]].spatial))
-        parts = raw.replace(",", " ").split()
-        if not parts or parts[0] not in shown or len(parts) not in (1, ndim + 1):
-            raise DirectiveProblem(f":select: {quote(raw)} is not allowed; give a drawn layer's "
-                                   f"name and optionally {UNIT_WORDS[ndim]}, e.g. "
-                                   f"{UNIT_EXAMPLES[ndim]}", "option")
-        size = analysis[parts[0]].spatial
-        if len(parts) == 1:
-            return (parts[0], *(n // 2 for n in size))
-        coords = parts[1:]
-        if not all(_small_count(c, 13) and int(c) < n for c, n in zip(coords, size, strict=True)):
-            ranges = ", ".join(f"{word} 0 to {n - 1}"
-                               for word, n in zip(AXIS_WORDS[ndim], size, strict=True))
-            raise DirectiveProblem(f":select: {quote(raw)}: {parts[0]} has {ranges}", "option")
-        return (parts[0], *(int(c) for c in coords))
 
     def same_network(self, directive: type[RfdocsDirective], name: str,
                      options: dict[str, str]) -> list[nodes.Node]:
