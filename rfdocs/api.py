@@ -47,7 +47,7 @@ def _label(source: Any) -> str:
         return "network"
     if isinstance(source, Mapping) or (isinstance(source, str) and "\n" in source):
         return "network spec"
-    return shorten(os.fspath(source))
+    return shorten(os.fspath(source)) if isinstance(source, str | os.PathLike) else "network"
 
 
 def network(source: Network | str | os.PathLike[str] | Mapping[str, Any], *,
@@ -310,7 +310,7 @@ class FigureResult:
             try:
                 fmt = format_of(out)
             except ValueError as err:
-                raise RfdocsError(str(err)) from None
+                raise self._fail(err) from None
         data = self.to_bytes(fmt, theme=theme, dpi=dpi)
         try:
             write_atomic(out, data)
