@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SPHINXOPTS ?= -W --keep-going
 
-.PHONY: html test clean bench figures pdf latex epub fuzz venv docs-check rtd browser tex \
+.PHONY: html test clean bench figures pdf latex epub fuzz venv docs-check rtd browser tex mystmd \
 	test-lowest test-newest
 
 venv: $(STAMP)
@@ -29,7 +29,7 @@ epub: $(STAMP)
 pdf: latex
 	cd docs/_build/latex && latexmk -pdf -interaction=nonstopmode -halt-on-error rfdocs.tex
 
-test: $(STAMP) browser tex
+test: $(STAMP) browser tex mystmd
 	$(BIN)/ruff check rfdocs tests
 	$(BIN)/mypy
 	$(MAKE) --no-print-directory rtd
@@ -42,6 +42,15 @@ browser:
 	  { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; } || \
 	  echo "rfdocs: chromium not installed; the browser test will be skipped"
+
+# mystmd (MyST-MD, Jupyter Book 2's engine) from the npm registry at the version tests/mystmd pins,
+# for tests/test_mystmd.py; without npm that test skips and says why.
+mystmd:
+	@if command -v npm >/dev/null; then \
+	  test -x tests/mystmd/node_modules/.bin/myst && \
+	    [ tests/mystmd/node_modules/.package-lock.json -nt tests/mystmd/package-lock.json ] || \
+	    (cd tests/mystmd && npm ci --no-audit --no-fund --loglevel=error); \
+	else echo "rfdocs: npm not found; the mystmd test will be skipped"; fi
 
 # TeX Live (pdflatex, xelatex, lualatex, latexmk, the fonts Sphinx uses) and poppler-utils for the
 # PDF steps: installed where we can (root with apt), else those steps skip and say why.

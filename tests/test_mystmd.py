@@ -1,0 +1,216 @@
+"""The MyST-MD plugin (rfdocs-myst) in the real mystmd, pinned in tests/mystmd (``make mystmd``).
+
+One ``myst build`` of the manual's example (docs/manual/mystmd.md, as written there) and a page
+with every figure kind, to Markdown, LaTeX, Typst and JATS (the exports that build offline).
+The drawn files are compared with ``rfdocs render``, the numbers with ``rfdocs rf --json``, the
+alt text with the figure's own; errors are checked by running the plugin's page transform."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from rfdocs.figures import KIND_MODULES
+from rfdocs.mystplugin import CACHE_DIR, main, run_directive, run_role, run_transform
+
+ROOT = Path(__file__).resolve().parent.parent
+MYST = ROOT / "tests" / "mystmd" / "node_modules" / ".bin" / "myst"
+PLUGIN = Path(sys.executable).parent / "rfdocs-myst"
+RFDOCS = Path(sys.executable).parent / "rfdocs"
+MANUAL = ROOT / "docs" / "manual" / "mystmd.md"
+
+
+def example_files() -> dict[str, str]:
+    """The manual's example: each code block captioned with a file name."""
+    text = MANUAL.read_text(encoding="utf-8")
+    blocks = re.findall(r"```\{code-block\} \w+\n:caption: (\S+)\n\n(.*?)\n```\n", text, re.S)
+    return {name: body + "\n" for name, body in blocks}
+
+
+def kinds_page() -> str:
+    parts = ["# Every kind\n"]
+    for kind in KIND_MODULES:
+        parts.append(f":::{{rf-{kind}}}\n:caption: The {kind} figure.\n:label: fig-{kind}\n:::\n")
+    return "\n".join(parts)
+
+
+def rf_json(spec: Path) -> dict[str, dict[str, object]]:
+    out = subprocess.run([str(RFDOCS), "rf", str(spec), "--json"], check=True,
+                         capture_output=True, text=True).stdout
+    return {layer["name"]: layer for layer in json.loads(out)["layers"]}
+
+
+def times(values: list[int]) -> str:
+    return "×".join(str(v) for v in values)
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    if shutil.which("node") is None or not MYST.exists():
+        pytest.skip("mystmd is not installed in tests/mystmd (run `make mystmd`; it needs npm)")
+    if not PLUGIN.exists():
+        pytest.skip(f"the rfdocs-myst command is not installed beside {sys.executable}")
+    project = tmp_path_factory.mktemp("book")
+    for name, body in example_files().items():
+        (project / name).parent.mkdir(parents=True, exist_ok=True)
+        (project / name).write_text(body, encoding="utf-8")
+    config = (project / "myst.yml").read_text(encoding="utf-8")
+    assert "path: .venv/bin/rfdocs-myst" in config
+    config = config.replace("path: .venv/bin/rfdocs-myst", f"path: {PLUGIN}")
+    config = config.replace("  exports:\n", "  exports:\n"
+                            "    - {format: md, output: exports/kinds.md, articles: [kinds.md]}\n"
+                            "    - {format: tex, template: null, output: exports/kinds/kinds.tex,"
+                            " articles: [kinds.md]}\n")
+    (project / "myst.yml").write_text(config, encoding="utf-8")
+    (project / "kinds.md").write_text(kinds_page(), encoding="utf-8")
+    env = {**os.environ, "RFDOCS_MYST_ON_ERROR": "raise"}
+    run = subprocess.run([str(MYST), "build", "--md", "--tex", "--typst", "--jats"], cwd=project,
+                         capture_output=True, text=True, timeout=600, env=env)
+    log = run.stdout + run.stderr
+    assert "rfdocs:" not in log and "Non-zero error code" not in log, log
+    for name in ("exports/chapter.md", "exports/tex/chapter.tex", "exports/typst/chapter.typ",
+                 "exports/jats/chapter.xml", "exports/kinds.md", "exports/kinds/kinds.tex"):
+        assert (project / name).is_file(), f"{name} missing\n{log}"
+    return project
+
+
+def markdown_figures(text: str) -> dict[str, tuple[str, str]]:
+    """label -> (image path, alt) of every figure in a Markdown export."""
+    found = re.findall(r":::\{figure\} (\S+)\n:name: (\S+)\n(?::class: [^\n]*\n)?:alt: ([^\n]*)\n",
+                       text)
+    return {label: (url, alt) for url, label, alt in found}
+
+
+def test_numbers_and_table_are_rfdocs_rf(built: Path) -> None:
+    small = rf_json(built / "nets" / "small.txt")
+    vgg = subprocess.run([str(RFDOCS), "rf", "vgg16", "--json"], check=True, capture_output=True,
+                         text=True).stdout
+    pool5 = next(la for la in json.loads(vgg)["layers"] if la["name"] == "pool5")
+    md = (built / "exports" / "chapter.md").read_text(encoding="utf-8")
+    conv2 = small["conv2"]
+    assert f"it sees a {times(conv2['rf'])} patch" in md  # type: ignore[arg-type]
+    jump = conv2["jump"]
+    assert isinstance(jump, list) and len(set(jump)) == 1  # the role says an equal jump once
+    assert f"jumping {jump[0]} pixels" in md
+    assert f"`pool5`\nsees {times(pool5['rf'])}." in md.replace("’", "'")
+    tex = (built / "exports" / "tex" / "chapter.tex").read_text(encoding="utf-8")
+    rows = re.findall(r"^(\w+) & (\w+) & ([^&]+) & ([^&]+) & ", tex, re.M)
+    by_name = {name: (op, shape, field) for name, op, shape, field in rows}
+    for name, layer in small.items():
+        shape = times(layer["shape"]).replace("×", "$\\times$")  # type: ignore[arg-type]
+        field = times(layer["rf"]).replace("×", "$\\times$")  # type: ignore[arg-type]
+        assert by_name[name] == (layer["op"], shape.strip(), field.strip()), (name, rows)
+    assert "\\label{tbl-small}" in tex
+
+
+def test_figures_are_rfdocs_render(built: Path, tmp_path: Path) -> None:
+    md = (built / "exports" / "chapter.md").read_text(encoding="utf-8")
+    figures = markdown_figures(md)
+    assert set(figures) == {"fig-block", "fig-growth"}, md
+    growth_spec = tmp_path / "growth.txt"
+    body = re.search(r":label: fig-growth\n(input .*?):::", example_files()["chapter.md"], re.S)
+    assert body is not None
+    growth_spec.write_text(body.group(1), encoding="utf-8")
+    for label, kind, spec in (("fig-block", "block", built / "nets" / "small.txt"),
+                              ("fig-growth", "growth", growth_spec)):
+        url, alt = figures[label]
+        drawn = built / url
+        assert drawn.parent == built / CACHE_DIR and drawn.suffix == ".svg"
+        reference = tmp_path / f"{kind}.svg"
+        printed = subprocess.run([str(RFDOCS), "render", kind, "--spec", str(spec), "-o",
+                                  str(reference)], check=True, capture_output=True, text=True)
+        assert drawn.read_bytes() == reference.read_bytes(), label
+        assert alt == printed.stdout.strip()  # the computed alt text, not the caption
+        assert drawn.with_suffix(".pdf").read_bytes().startswith(b"%PDF")
+    md = md.replace("\N{NO-BREAK SPACE}", " ")
+    assert "[Figure 1](#fig-block) shows" in md and "Figure 2](#fig-growth) grows faster" in md
+
+
+def test_latex_typst_jats(built: Path) -> None:
+    tex = (built / "exports" / "tex" / "chapter.tex").read_text(encoding="utf-8")
+    included = re.findall(r"\\includegraphics\[[^]]*\]\{([^}]+)\}", tex)
+    assert len(included) == 2 and all(name.endswith(".pdf") for name in included)
+    for name in included:
+        assert (built / "exports" / "tex" / name).read_bytes().startswith(b"%PDF")
+    assert "\\label{fig-block}" in tex and "Figure~\\ref{fig-block}" in tex
+    typst = (built / "exports" / "typst" / "chapter.typ").read_text(encoding="utf-8")
+    images = re.findall(r'image\("([^"]+\.svg)"', typst)
+    assert len(images) == 2 and "<fig-block>" in typst and "<tbl-small>" in typst
+    md = (built / "exports" / "chapter.md").read_text(encoding="utf-8")
+    alts = [alt for _, alt in markdown_figures(md).values()]
+    jats = (built / "exports" / "jats" / "chapter.xml").read_text(encoding="utf-8")
+    assert re.findall(r"<alt-text>(.*?)</alt-text>", jats) == alts
+
+
+def test_every_kind(built: Path, tmp_path: Path) -> None:
+    md = (built / "exports" / "kinds.md").read_text(encoding="utf-8")
+    figures = markdown_figures(md)
+    assert set(figures) == {f"fig-{kind}" for kind in KIND_MODULES}, md
+    for kind in KIND_MODULES:
+        url, alt = figures[f"fig-{kind}"]
+        reference = tmp_path / f"{kind}.svg"
+        printed = subprocess.run([str(RFDOCS), "render", kind, "-o", str(reference)], check=True,
+                                 capture_output=True, text=True)
+        assert (built / url).read_bytes() == reference.read_bytes(), kind
+        assert alt == printed.stdout.strip(), kind
+    tex = (built / "exports" / "kinds" / "kinds.tex").read_text(encoding="utf-8")
+    assert len(re.findall(r"\\includegraphics\[[^]]*\]\{[^}]+\.pdf\}", tex)) == len(KIND_MODULES)
+
+
+# --- the protocol, without mystmd: cheap checks of what mystmd cannot show -----------------------
+
+def test_specification_lists_every_directive(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([]) == 0
+    spec = json.loads(capsys.readouterr().out)
+    names = {d["name"] for d in spec["directives"]}
+    assert names == {f"rf-{k}" for k in KIND_MODULES} | {"rf-table", "rf-network"}
+    assert [r["name"] for r in spec["roles"]] == ["rf"]
+    assert spec["transforms"] == [{"name": "rfdocs-page", "stage": "document",
+                                   "doc": spec["transforms"][0]["doc"]}]
+
+
+def _directive(name: str, line: int, options: dict[str, object], body: str = "",
+               arg: str | None = None) -> list[dict[str, object]]:
+    node = {"type": "mystDirective", "name": name, "position": {"start": {"line": line}},
+            "children": [{"type": "mystDirectiveBody", "position": {"start": {"line": line + 1}}}]}
+    return run_directive(name, {"name": name, "node": node, "options": options, "body": body,
+                                **({"arg": arg} if arg else {})})
+
+
+def test_errors_name_the_page_and_line(tmp_path: Path) -> None:
+    page = ("# P\n\n:::{rf-network} a\ninput 8x8x1\nc: conv 3x3 x4\n:::\n\n"
+            ":::{rf-block}\n:network: b\n:::\n\nSee {rf}`a:c:rf` and {rf}`a:nope:rf`.\n\n"
+            ":::{rf-growth}\ninput 8x8x1\nc: conv 3x3 /0 x4\n:::\n")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "page.md").write_text(page, encoding="utf-8")
+    (tmp_path / "other.md").write_text("# nothing here\n", encoding="utf-8")
+    role_line = 12
+    tree = {"type": "root", "children": [
+        *_directive("rf-network", 3, {}, "input 8x8x1\nc: conv 3x3 x4", arg="a"),
+        *_directive("rf-block", 8, {"network": "b"}),
+        {"type": "paragraph", "children": [
+            *run_role({"body": "a:c:rf", "node": {"position": {"start": {"line": role_line}}}}),
+            *run_role({"body": "a:nope:rf", "node": {"position": {"start": {"line": role_line}}}})]},
+        *_directive("rf-growth", 14, {}, "input 8x8x1\nc: conv 3x3 /0 x4")]}
+    with pytest.raises(Exception) as raised:
+        run_transform(json.loads(json.dumps(tree)), tmp_path)
+    lines = str(raised.value).splitlines()
+    assert lines[0].startswith("sub/page.md:8: rf-block: :network: 'b' is not defined"), lines
+    assert lines[1].startswith("sub/page.md:12: rf: rf role: ") and "nope" in lines[1], lines
+    assert lines[2].startswith("sub/page.md:16: rf-growth: bad network spec in the directive body"), lines
+    assert len(lines) == 3
+    os.environ["RFDOCS_MYST_ON_ERROR"] = "box"
+    try:
+        out = run_transform(json.loads(json.dumps(tree)), tmp_path)
+    finally:
+        del os.environ["RFDOCS_MYST_ON_ERROR"]
+    kinds = [node.get("kind") for node in out["children"]]
+    assert kinds == ["error", None, "error"]  # rf-network's node is gone; the paragraph stays
+    assert out["children"][1]["children"][0] == {"type": "text", "value": "3×3"}
