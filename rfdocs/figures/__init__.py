@@ -23,6 +23,7 @@ KIND_MODULES = {
     "erf": "rfdocs.figures.erf",
     "filters": "rfdocs.figures.filters",
     "stack": "rfdocs.figures.stack",
+    "architecture": "rfdocs.figures.architecture",
 }
 
 _LAZY = {
