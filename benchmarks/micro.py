@@ -78,6 +78,24 @@ def stack_wavenet(repeat: int) -> Samples:
     return samples
 
 
+def architecture_inception(repeat: int) -> Samples:
+    """The rf-architecture figure of Inception-v3 (122 layers), stages expanded where it
+    fits: structure, layout, render plus SVG bytes."""
+    from rfdocs.compute import zoo_network
+    from rfdocs.figures import LIGHT, get_kind
+    from rfdocs.figures.output import figure_bytes
+
+    kind = get_kind("architecture")
+    net = zoo_network("inceptionv3")
+
+    def once() -> bytes:
+        return figure_bytes(kind.render(net, {"expand": "all"}, LIGHT).figure, "svg")
+
+    samples = measure(once, repeat=max(repeat, 5), warmup=1)
+    log(f"render architecture (Inception-v3, all expanded): median {samples.median * 1000:.0f} ms")
+    return samples
+
+
 # --------------------------------------------------------------------------- receptive fields
 
 

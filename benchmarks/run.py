@@ -138,6 +138,13 @@ class Bench:
         self.details["render"]["stack_wavenet30"] = stack.to_json()
         self.add(Row("render", "render stack: 30-layer WaveNet, 16,000 steps (light, SVG)",
                      stack.median, "s", ms(stack.median), "≤ 150 ms", at_most(stack.median, 0.15)))
+        from benchmarks.micro import architecture_inception
+
+        arch = architecture_inception(self.s.repeat)
+        self.details["render"]["architecture_inceptionv3"] = arch.to_json()
+        self.add(Row("render", "render architecture: Inception-v3, 122 layers, every stage "
+                     "expanded (light, SVG)", arch.median, "s", ms(arch.median), "≤ 1 s",
+                     at_most(arch.median, 1.0)))
         missing = [k for k in KINDS if k not in self.kinds]
         if missing:
             self.notes.append("figure kinds not available yet (left out of the site): "

@@ -42,6 +42,10 @@ def code_fingerprint() -> str:
         for path in sorted((package / folder).glob("*.py")):
             digest.update(path.name.encode())
             digest.update(path.read_bytes())
+    for path in (package / "queries.py", package / "explorer.py"):  # role numbers, explorer data
+        if path.is_file():
+            digest.update(path.name.encode())
+            digest.update(path.read_bytes())
     for dist in ("matplotlib", "numpy", "pillow"):
         try:
             digest.update(f"{dist}={metadata.version(dist)}".encode())
