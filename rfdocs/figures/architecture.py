@@ -688,12 +688,8 @@ class Drawer:
 
 
 def _has_taps(stage: Stage) -> bool:
-    def any_pendants(item: Item) -> bool:
-        if isinstance(item, Stage):
-            return any(any_pendants(i) for i in item.items)
-        units = item.units if isinstance(item, Repeat) else (item,)
-        return any(_part_pendants(p) for u in units for p in u.parts)
-    return any(any_pendants(i) for i in stage.items)
+    """Whether some layer inside ``stage`` hangs off it with a tap (so the stack gets one)."""
+    return _item_pendants(stage)
 
 
 def _part_pendants(part: Any) -> bool:
