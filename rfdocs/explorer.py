@@ -12,12 +12,14 @@ import html
 import json
 from collections.abc import Sequence
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rfdocs.compute import Analysis, footprints
+from rfdocs.compute import footprints
 from rfdocs.compute.footprints import DEFAULT_MAX_CELLS, MAX_GRIDS, explorer_data
-from rfdocs.compute.receptive import WorkLimit, as_plain
 from rfdocs.compute.spec import INPUT_NAME
+
+if TYPE_CHECKING:  # the receptive-field code loads with the first explorer, not the module
+    from rfdocs.compute.receptive import Analysis
 from rfdocs.messages import quote
 
 
@@ -70,6 +72,8 @@ def explorer_html(uid: str, data_text: str, ndim: int = 2) -> str:
 
 
 def _times(values: Sequence[Any]) -> str:
+    from rfdocs.compute.receptive import as_plain
+
     return "\u00d7".join(str(as_plain(v)) for v in values)
 
 
@@ -87,6 +91,8 @@ def volume_sentence(analysis: Analysis, shown: Sequence[str], select: tuple[Any,
         return text + "."
     info = analysis[layer]
     box = info.box(*coords)
+    from rfdocs.compute.receptive import as_plain
+
     where = ", ".join(f"{as_plain(lo)}\u2013{as_plain(hi)}" for lo, hi in box)
     return (f"{text}. Unit ({', '.join(map(str, coords))}) of {layer} sees "
             f"{_times(info.rf)} input units (depths, rows, columns {where}) of the "
@@ -158,6 +164,8 @@ def selected(analysis: Analysis, shown: Sequence[str],
 def data_text(analysis: Analysis, shown: Sequence[str], cells: int,
               select: tuple[Any, ...]) -> str:
     """The embedded data (``data_json``) of an explorer the script draws, within the limits."""
+    from rfdocs.compute.receptive import WorkLimit
+
     try:
         data = explorer_data(analysis, shown, cells, select)
     except WorkLimit as err:

@@ -10,8 +10,13 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from rfdocs.compute import ZOO_NAMES, LayerInfo, Network, SpecError, analyze, zoo_network
+from rfdocs.compute.spec import Network, SpecError
+from rfdocs.compute.zoo import ZOO_NAMES, zoo_network
+
+if TYPE_CHECKING:
+    from rfdocs.compute.receptive import LayerInfo
 
 #: The fields a query may ask for.
 FIELDS = ("shape", "rf", "jump", "start", "padding", "center", "aligned", "height", "width",
@@ -92,6 +97,8 @@ def format_field(net: Network, node: LayerInfo, field: str, axis: int | None) ->
     if field == "layers":
         return str(len(net.layers))
     if field == "params":
+        from rfdocs.compute.receptive import analyze
+
         analysis = analyze(net)
         return fmt_count(_params(net, {n.name: n.shape[-1] for n in analysis}))
     if field == "aligned":
@@ -140,6 +147,8 @@ def answer(text: str, networks: Mapping[str, Network] | None = None,
     query = parse_query(text)
     source = query.source
     net = query_network(source, networks or {}, load_model)
+    from rfdocs.compute.receptive import analyze
+
     try:
         analysis = analyze(net)
     except SpecError as err:

@@ -166,6 +166,34 @@ def test_removed_directive_is_pruned(tmp_path: Path) -> None:
     assert "3 stale file(s) pruned" in second.summary_lines()[-1]
 
 
+def test_no_op_build_skips_the_prune_only_while_the_folder_is_unchanged(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A build with nothing to do does not list the cache (the last prune kept the same keys
+    and no file came or went since); a file that appears in the folder makes it prune again."""
+    src = write_project(tmp_path / "src", {"index.rst": figure_page()})
+    first = build(src)
+    key = one_key(first)
+    scans: list[int] = []
+    real_iterdir = Path.iterdir
+
+    def counting(self: Path) -> object:
+        if self == first.cache_dir:
+            scans.append(1)
+        return real_iterdir(self)
+
+    monkeypatch.setattr(Path, "iterdir", counting)
+    quiet = build(src)
+    assert quiet.rendered_lines() == [] and scans == []
+    stale = first.cache_dir / ("block-" + "0" * 24 + ".svg")  # an old figure of rfdocs' own
+    stale.write_bytes((first.cache_dir / f"{key}.svg").read_bytes())
+    old = stale.stat().st_mtime_ns - 10**12  # used long before any build now running
+    os.utime(stale, ns=(old, old))
+    again = build(src)
+    assert scans and not stale.exists()
+    assert "1 stale file(s) pruned" in again.summary_lines()[-1]
+    assert key in {p.name.split(".")[0] for p in again.cache_files()}
+
+
 def test_removed_page_is_pruned(tmp_path: Path) -> None:
     src = write_project(tmp_path / "src", {"a.rst": figure_page(),
                                            "b.rst": figure_page(":neuron: 1,1")})

@@ -67,9 +67,32 @@ def test_new_rfdocs_code_redraws_pages_on_an_incremental_build(
     assert not same.rendered_lines()
     for module in (ext, cache, directives, roles):
         monkeypatch.setattr(module, "code_fingerprint", lambda: "new code")
+    monkeypatch.setattr(ext, "code_stamp", lambda: "files changed")  # what an edit does
     again = build(srcdir, "html")
     assert len(again.rendered_lines()) == 1
     assert "1 stale file(s)" in again.summary_lines()[-1] or "pruned" in again.summary_lines()[-1]
     html = (again.outdir / "fig.html").read_text(encoding="utf-8")
     key = again.rendered_lines()[0].split()[2]
     assert key in html
+
+
+def test_code_stamp_follows_every_fingerprinted_file(tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """The stamp that lets a no-op build skip hashing the code changes with any edit of a
+    hashed file (contents or only its time) and with nothing else."""
+    import os
+
+    import rfdocs.sphinxext.cache as cache
+
+    files = [tmp_path / f"m{n}.py" for n in range(3)]
+    for n, path in enumerate(files):
+        path.write_text(f"x = {n}\n")
+    monkeypatch.setattr(cache, "_code_files", lambda: list(files))
+    first = cache.code_stamp()
+    assert cache.code_stamp() == first
+    files[1].write_text("x = 10\n")  # same size, new contents
+    edited = cache.code_stamp()
+    assert edited != first
+    st = files[2].stat()
+    os.utime(files[2], ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000))
+    assert cache.code_stamp() not in (first, edited)

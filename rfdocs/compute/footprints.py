@@ -20,17 +20,12 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rfdocs.compute.receptive import (
-    MAX_LINES,
-    Analysis,
-    AxisRF,
-    Fields,
-    PathBox,
-    as_plain,
-)
 from rfdocs.compute.spec import INPUT_NAME
+
+if TYPE_CHECKING:  # the receptive-field code loads when a map is computed, not with the module
+    from rfdocs.compute.receptive import Analysis, AxisRF, Fields, PathBox
 
 #: Bump when the embedded data changes shape (the script checks it).
 DATA_VERSION = 1
@@ -87,12 +82,16 @@ def _swept(fields: Fields, node: int, axis: int, xs: Sequence[int]) -> tuple[Pat
 
 
 def footprint_maps(analysis: Analysis, shown: Sequence[str], units: Units | None = None, *,
-                   max_lines: int = MAX_LINES, max_work: int | None = None,
+                   max_lines: int | None = None, max_work: int | None = None,
                    ) -> dict[tuple[str, str], tuple[AxisMap, ...]]:
     """(later, earlier) -> one map per spatial axis (rows and columns in 2-D), for every pair of
     ``shown`` nodes joined by a path.  Exact for every unit; where fields are swept, for
     ``units[later]`` (one list of units per axis; every unit when not given).  Raises
-    ``receptive.WorkLimit`` past ``max_work`` steps."""
+    ``receptive.WorkLimit`` past ``max_work`` steps; ``max_lines``: ``receptive.MAX_LINES``
+    by default."""
+    from rfdocs.compute.receptive import MAX_LINES, Fields
+
+    lines = MAX_LINES if max_lines is None else max_lines
     index, graph = analysis.index, analysis.graph
     ndim = graph.ndim
     budget = [max_work]
@@ -103,7 +102,7 @@ def footprint_maps(analysis: Analysis, shown: Sequence[str], units: Units | None
         return range(graph.units[index[name]][axis])
 
     def run(source: int, later: Sequence[str]) -> Fields:
-        return Fields(graph, source, [index[n] for n in later], max_lines, budget[0])
+        return Fields(graph, source, [index[n] for n in later], lines, budget[0])
 
     def spend(fields: Fields) -> None:
         if budget[0] is not None:
@@ -156,6 +155,8 @@ def explorer_data(analysis: Analysis, shown: Sequence[str], max_cells: int,
     ``receptive.WorkLimit`` when the footprints would take more than ``max_work`` steps,
     ``MAX_WORK`` by default).  ``select``: (layer, y, x) in 2-D, (layer, t) in 1-D, (layer,
     z, y, x) in 3-D; every list per unit holds one entry per spatial axis."""
+    from rfdocs.compute.receptive import as_plain
+
     if max_work is None:
         max_work = MAX_WORK
     layer, coords = select[0], tuple(select[1:])

@@ -14,7 +14,7 @@ from sphinx.transforms.post_transforms import SphinxPostTransform
 from sphinx.util import logging
 
 import rfdocs
-from rfdocs.sphinxext.cache import FigureCache, code_fingerprint
+from rfdocs.sphinxext.cache import FigureCache, code_fingerprint, code_stamp
 from rfdocs.sphinxext.config import setup_config
 from rfdocs.sphinxext.deferred import setup_deferred
 from rfdocs.sphinxext.directives import setup_directives
@@ -71,7 +71,7 @@ def warm_up(app: Sphinx, env: BuildEnvironment, docnames: list[str]) -> None:
     matplotlib when the cache is empty, i.e. a cold build that will draw)."""
     if not docnames:
         return  # a no-op rebuild: nothing to warm
-    code_fingerprint()
+    current_fingerprint(env)  # also recorded on the environment for the next build
     build = settings(env)
     cold = not any(build.config.cache_dir.glob("*.json")) if build.config.cache_dir.is_dir() else True
     if app.parallel > 1 and len(docnames) > 1 and cold and build.config.execute != "never":
@@ -88,9 +88,21 @@ def outdated_by_code(app: Sphinx, env: BuildEnvironment, added: set[str], change
     docs = records(env)
     if not docs:
         return []
-    current = code_fingerprint()
+    current = current_fingerprint(env)
     return sorted(name for name, doc in docs.items()
                   if name in env.all_docs and getattr(doc, "fingerprint", "") not in ("", current))
+
+
+def current_fingerprint(env: BuildEnvironment) -> str:
+    """The code fingerprint, read from the environment while the code's stamp is unchanged (a
+    build with nothing to do reads no source file and no package metadata)."""
+    stamp = code_stamp()
+    memo = getattr(env, "rfdocs_code", None)
+    if isinstance(memo, tuple) and len(memo) == 2 and memo[0] == stamp:
+        return str(memo[1])
+    current = code_fingerprint()
+    env.rfdocs_code = (stamp, current)  # type: ignore[attr-defined]
+    return current
 
 
 def finish(app: Sphinx, exception: Exception | None) -> None:
@@ -114,7 +126,8 @@ def summarise(env: BuildEnvironment, build: BuildSettings) -> None:
     removed = 0
     if build.draws and not build.temporary_cache:
         try:
-            removed = FigureCache(build.config.cache_dir).prune(keep, formats, build.lease)
+            removed = FigureCache(build.config.cache_dir).prune(
+                keep, formats, build.lease, unless_settled=not build.rendered)
         except OSError as err:
             logger.warning(f"rfdocs: could not remove unused figures from the cache folder "
                            f"{build.config.cache_dir}: {err.strerror or err}", type="rfdocs",

@@ -33,26 +33,56 @@ RENDER_VERSION = 1
 META_SUFFIX = "-meta.json"
 
 
+#: What the fingerprint hashes: rfdocs' drawing and computing code, and the libraries that draw.
+_CODE_FOLDERS = ("compute", "figures")
+_CODE_FILES = ("queries.py", "explorer.py")  # role numbers, explorer data
+_DRAWING_LIBRARIES = {"matplotlib": "matplotlib", "numpy": "numpy", "pillow": "PIL"}
+
+
+def _code_files() -> list[Path]:
+    package = Path(rfdocs.__file__).parent
+    files = [path for folder in _CODE_FOLDERS for path in sorted((package / folder).glob("*.py"))]
+    return files + [package / name for name in _CODE_FILES if (package / name).is_file()]
+
+
 @cache
 def code_fingerprint() -> str:
     """Hash of the compute and figure code and of the libraries that draw (changes re-render)."""
     digest = hashlib.sha256()
-    package = Path(rfdocs.__file__).parent
-    for folder in ("compute", "figures"):
-        for path in sorted((package / folder).glob("*.py")):
-            digest.update(path.name.encode())
-            digest.update(path.read_bytes())
-    for path in (package / "queries.py", package / "explorer.py"):  # role numbers, explorer data
-        if path.is_file():
-            digest.update(path.name.encode())
-            digest.update(path.read_bytes())
-    for dist in ("matplotlib", "numpy", "pillow"):
+    for path in _code_files():
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    for dist in _DRAWING_LIBRARIES:
         try:
             digest.update(f"{dist}={metadata.version(dist)}".encode())
         except metadata.PackageNotFoundError:
             digest.update(f"{dist}=none".encode())
     digest.update(f"rfdocs={rfdocs.__version__};render={RENDER_VERSION}".encode())
     return digest.hexdigest()
+
+
+def code_stamp() -> str:
+    """A cheap stand-in for :func:`code_fingerprint`, from ``stat`` calls only: the size, time
+    and inode of every file the fingerprint hashes and of each drawing library's top module
+    (an upgrade rewrites it). Equal stamps mean the fingerprint recorded with the stamp still
+    holds, so a build with nothing to do skips reading the code and the package metadata."""
+    from importlib.util import find_spec
+
+    parts = []
+    for path in _code_files():
+        st = path.stat()
+        parts.append(f"{path.name}:{st.st_size}:{st.st_mtime_ns}:{st.st_ino}")
+    for module in _DRAWING_LIBRARIES.values():
+        try:
+            spec = find_spec(module)
+            origin = spec.origin if spec is not None else None
+            found = os.stat(origin) if origin else None
+        except (ImportError, ValueError, OSError):
+            found = None
+        parts.append(f"{module}:" + (f"{found.st_size}:{found.st_mtime_ns}:{found.st_ino}"
+                                     if found else "none"))
+    parts.append(f"rfdocs={rfdocs.__version__};render={RENDER_VERSION}")
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 
 def jsonable(value: Any) -> Any:
@@ -276,16 +306,34 @@ class FigureCache:
         else:  # not claimed (a CLI or test cache): no other build to guard against
             yield
 
-    def prune(self, keep: set[str], formats: Iterable[str], lease: Lease | None = None) -> int:
+    def _settled(self, keep: set[str], wanted: set[str]) -> str:
+        """What a prune depends on: the keys kept, the formats, and the folder's entries (its
+        modification time changes whenever a file is added, renamed or removed)."""
+        digest = hashlib.sha256("\n".join(sorted(keep) + sorted(wanted)).encode())
+        digest.update(str(self.root.stat().st_mtime_ns).encode())
+        return digest.hexdigest()
+
+    def prune(self, keep: set[str], formats: Iterable[str], lease: Lease | None = None, *,
+              unless_settled: bool = False) -> int:
         """Delete rfdocs' own ``formats`` files of keys not in ``keep``, metadata left without
         files, and temporary files left by builds that died; returns a count. Nothing that a
         running build has used since it started is deleted, nor any file rfdocs did not write.
         Other formats belong to other builders sharing the cache (LaTeX's PDFs survive an HTML
-        build)."""
+        build). ``unless_settled``: skip the scan when the last complete prune kept the same
+        keys and nothing was added to or removed from the folder since (a build with nothing
+        to do then costs two ``stat`` calls here, not a listing of every figure)."""
         if not (self.root / _STATE).is_dir():
             return 0
         wanted = {f".{fmt}" for fmt in formats}
+        memo = self.root / _STATE / "pruned"
+        if unless_settled:
+            try:
+                if memo.read_text(encoding="ascii") == self._settled(keep, wanted):
+                    return 0
+            except (OSError, UnicodeDecodeError):
+                pass
         removed = 0
+        deferred = False  # a file kept only because a running build may still use it
         with _locked(self.root, shared=False):
             threshold = oldest_live_lease(self.root, lease)
             remaining: set[str] = set()
@@ -305,15 +353,25 @@ class FigureCache:
                     if not recent:
                         path.unlink(missing_ok=True)
                         removed += 1
+                    else:
+                        deferred = True
                 elif is_meta:
                     metas.append((key, path))
                 elif key not in keep and path.suffix in wanted and not recent:
                     path.unlink(missing_ok=True)
                     removed += 1
                 else:
+                    deferred |= key not in keep and path.suffix in wanted
                     remaining.add(key)
             for key, path in metas:
                 if key not in keep and key not in remaining:
                     path.unlink(missing_ok=True)
                     removed += 1
+            try:
+                if deferred:
+                    memo.unlink(missing_ok=True)
+                else:
+                    write_atomic(memo, self._settled(keep, wanted).encode("ascii"))
+            except OSError:
+                pass  # only the next build's shortcut is lost
         return removed

@@ -13,7 +13,7 @@ from docutils.parsers.rst import directives
 from sphinx.application import Sphinx
 from sphinx.util.docutils import SphinxDirective
 
-from rfdocs.compute import Network, SpecError, analyze
+from rfdocs.compute.spec import Network, SpecError
 from rfdocs.messages import quote, shorten
 from rfdocs.sphinxext.cache import FigureCache, code_fingerprint, figure_key, file_digest
 from rfdocs.sphinxext.errors import FigureProblem, report
@@ -106,6 +106,8 @@ class RfdocsDirective(SphinxDirective):
             raise DirectiveProblem(str(err), err.subtype, err.line_offset) from None
 
     def analysed(self, net: Network) -> None:
+        from rfdocs.compute.receptive import analyze
+
         try:
             analyze(net)
         except SpecError as err:
@@ -279,6 +281,8 @@ class RfTableDirective(RfdocsDirective):
         if net is None:
             raise DirectiveProblem("rf-table needs a network: a body, :model:, :spec: or :network:",
                                    "network")
+        from rfdocs.compute.receptive import analyze
+
         try:
             analysis = analyze(net)
         except SpecError as err:

@@ -18,14 +18,13 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator, Sequence
 from importlib.util import find_spec
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from docutils import nodes
 from docutils.parsers.rst import directives
 from sphinx.application import Sphinx
 from sphinx.transforms.post_transforms import SphinxPostTransform
 
-from rfdocs.compute import Analysis, SpecError, analyze
 from rfdocs.compute.footprints import (
     DATA_VERSION,
     DEFAULT_MAX_CELLS,
@@ -34,7 +33,7 @@ from rfdocs.compute.footprints import (
     footprint_maps,
     grid_step,
 )
-from rfdocs.compute.spec import INPUT_NAME
+from rfdocs.compute.spec import INPUT_NAME, SpecError
 from rfdocs.explorer import (
     DEFAULT_MAX_CELLS_1D,
     DRAWN,
@@ -63,6 +62,9 @@ from rfdocs.sphinxext.directives import (
 from rfdocs.sphinxext.sources import SOURCE_OPTIONS
 from rfdocs.sphinxext.state import is_html, settings
 
+if TYPE_CHECKING:  # the receptive-field code loads with the first explorer, not the extension
+    from rfdocs.compute.receptive import Analysis
+
 __all__ = ["DATA_VERSION", "AxisMap", "data_json", "explorer_data", "explorer_html",
            "footprint_maps", "grid_step", "setup_explorer", "volume_sentence"]
 
@@ -89,6 +91,8 @@ class RfExplorerDirective(RfdocsDirective):
         if net is None:
             raise DirectiveProblem("rf-explorer needs a network: a body, :model:, :spec: or "
                                    ":network:", "network")
+        from rfdocs.compute.receptive import analyze
+
         try:
             analysis = analyze(net)
         except SpecError as err:  # an impossible shape: point at the body's line where there is one

@@ -14,8 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rfdocs.compute import Network, SpecError, analyze
-from rfdocs.compute.spec import network_from_data
+from rfdocs.compute.spec import Network, SpecError, network_from_data
 from rfdocs.sphinxext.cache import FigureCache, jsonable
 from rfdocs.sphinxext.errors import FigureProblem
 
@@ -64,8 +63,10 @@ def prepare(kind_name: str, given: Mapping[str, str], net: Network | None,
         if not kind.uses_network:
             raise FigureProblem("this figure takes no network (remove the body, :model:, "
                                 ":spec: or :network:)", "option")
-        analyze(net)
+        from rfdocs.compute.receptive import analyze
         from rfdocs.figures.base import DimensionError
+
+        analyze(net)
 
         try:
             kind.check_dimensions(net)

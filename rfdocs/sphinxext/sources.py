@@ -18,8 +18,8 @@ from typing import Any
 
 from sphinx.environment import BuildEnvironment
 
-from rfdocs.compute import ZOO_NAMES, Network, SpecError, parse_spec, zoo_network
-from rfdocs.compute.spec import read_spec_text
+from rfdocs.compute.spec import Network, SpecError, parse_spec, read_spec_text
+from rfdocs.compute.zoo import ZOO_NAMES, zoo_network
 from rfdocs.messages import quote, shorten, tidy
 
 NETWORKS_KEY = "rfdocs_networks"  # env.temp_data: networks defined on the page being read
