@@ -34,6 +34,11 @@ def figure_bytes(fig: Figure, fmt: str, *, dpi: float = 150, budget: Budget | No
     # rcParams are per process; Sphinx parallel builds fork processes, so this is safe there.
     with matplotlib.rc_context({"svg.hashsalt": "rfdocs", "svg.fonttype": "path",
                                 "pdf.fonttype": 42}):
+        if fmt == "svg":  # matplotlib's bytes, its text layouts remembered across figures
+            from rfdocs.figures.svgtext import svg_text
+
+            return svg_text(fig, dpi=dpi, metadata=_METADATA[fmt],
+                            transparent=True).encode("utf-8")
         fig.savefig(buf, format=fmt, dpi=dpi, metadata=_METADATA[fmt], transparent=True)
     return buf.getvalue()
 

@@ -1,0 +1,72 @@
+"""The SVG writer that remembers text layouts writes matplotlib's own bytes, byte for byte."""
+
+from __future__ import annotations
+
+import io
+
+import matplotlib
+import pytest
+from matplotlib.figure import Figure
+
+from rfdocs.figures import KIND_MODULES, THEMES, get_kind
+from rfdocs.figures.output import _METADATA, figure_bytes
+from rfdocs.figures.svgtext import _GLYPHS, _SIZES, clear_caches
+
+
+def stock_svg(fig: Figure) -> bytes:
+    """What matplotlib's own SVG canvas writes, with figure_bytes' settings."""
+    buf = io.BytesIO()
+    with matplotlib.rc_context({"svg.hashsalt": "rfdocs", "svg.fonttype": "path"}):
+        fig.savefig(buf, format="svg", dpi=150, metadata=_METADATA["svg"], transparent=True)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("name", list(KIND_MODULES))
+def test_every_kind_is_written_as_matplotlib_writes_it(name: str) -> None:
+    kind = get_kind(name)
+    for theme in THEMES.values():
+        fig = kind.render(None, {}, theme).figure
+        canvas = fig.canvas
+        ours = figure_bytes(fig, "svg")
+        assert fig.canvas is canvas  # the figure's canvas is given back
+        assert ours == stock_svg(fig)
+        assert figure_bytes(fig, "svg") == ours  # again, from what was remembered
+
+
+def _texts(fig: Figure) -> None:
+    """The same strings in other fonts, sizes (placed by their size), angles, colours;
+    mathtext; glyphs that only some strings use; a string that differs in its last glyph."""
+    for i, (text, extra) in enumerate([
+            ("conv1 3×3 / 1", {}), ("conv1 3×3 / 1", {"fontweight": "bold"}),
+            ("conv1 3×3 / 1", {"fontsize": 14, "ha": "center", "va": "top"}),
+            ("conv1 3×3 / 1", {"rotation": 90}),
+            ("conv1 3×3 / 1", {"style": "italic", "color": "#D55E00", "alpha": 0.5}),
+            ("conv1 3×3 / 2", {}), ("−0.25…1e−3 AVfi ", {}), ("$r_{k} = 2^{n}$", {}),
+            ("two\nlines", {"family": "monospace"}), ("", {})]):
+        fig.text(0.05 + 0.08 * (i % 2), 0.05 + 0.09 * i, text, **extra)
+
+
+def test_mixed_texts_match_with_and_without_remembered_layouts() -> None:
+    clear_caches()
+    first = Figure(figsize=(3, 4))
+    _texts(first)
+    cold = figure_bytes(first, "svg")
+    assert _GLYPHS.items and _SIZES.items  # layouts were remembered ...
+    assert cold == stock_svg(first)
+    second = Figure(figsize=(3, 4))  # ... and are used by another figure
+    _texts(second)
+    second.text(0.9, 0.5, "conv1 3×3 / 2", fontsize=11, ha="right", va="center")  # new size
+    warm = figure_bytes(second, "svg")
+    assert warm == stock_svg(second)
+    assert warm != cold
+
+
+def test_a_full_memo_forgets_its_oldest_entries(monkeypatch: pytest.MonkeyPatch) -> None:
+    clear_caches()
+    monkeypatch.setattr(_GLYPHS, "size", 3)
+    fig = Figure(figsize=(2, 2))
+    for i in range(6):
+        fig.text(0.1, 0.15 * i, f"label {i}")
+    assert figure_bytes(fig, "svg") == stock_svg(fig)
+    assert len(_GLYPHS.items) == 3
+    assert [key[1] for key in _GLYPHS.items] == ["label 3", "label 4", "label 5"]
