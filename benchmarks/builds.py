@@ -47,9 +47,14 @@ class Site:
 
 
 def _cache_state(site: Site) -> dict[str, int]:
-    if not site.cache.is_dir():
-        return {}
-    return {p.name: p.stat().st_mtime_ns for p in site.cache.iterdir() if p.is_file()}
+    """Modification times of the drawn files: rfdocs' cache, or the images matplotlib's
+    plot_directive writes beside the doctrees (``out/plot_directive``; its ``.py`` copies of the
+    code are rewritten whenever a page is read, so they do not count)."""
+    files = [p for p in site.cache.iterdir() if p.is_file()] if site.cache.is_dir() else []
+    plots = site.out / "plot_directive"
+    if plots.is_dir():
+        files += [p for p in plots.rglob("*") if p.is_file() and p.suffix != ".py"]
+    return {p.name: p.stat().st_mtime_ns for p in files}
 
 
 def _page_times(site: Site) -> dict[str, int]:
@@ -71,6 +76,8 @@ class Build:
     warnings: int
     pages_written: int
     cache_files_written: int
+    #: Names of the drawn files (cache or plot_directive images) this build wrote.
+    written: tuple[str, ...] = ()
 
     @property
     def warning_lines(self) -> list[str]:
@@ -84,14 +91,15 @@ class Build:
     def to_json(self) -> dict[str, object]:
         return {"kind": self.kind, "jobs": self.jobs, **self.run.to_json(), "warnings": self.warnings,
                 "warning_lines": self.warning_lines, "pages_written": self.pages_written,
-                "cache_files_written": self.cache_files_written}
+                "cache_files_written": self.cache_files_written, "written": list(self.written)}
 
 
-def build(site: Site, kind: str, *, jobs: int = 1, logs: Path) -> Build:
+def build(site: Site, kind: str, *, jobs: int = 1, logs: Path, quiet: bool = True) -> Build:
     """``cold``: output, doctrees and figure cache deleted; ``clean``: output and the doctrees'
     pages deleted (every page read and written again), the figure cache kept (by default it
     lives in the doctrees folder, ``rfdocs-cache``); ``noop``: nothing deleted (the previous
-    build is up to date)."""
+    build is up to date); ``edit``: nothing deleted (the caller has just edited a page).
+    ``quiet``: ``-q`` (cold builds print, so rfdocs' per-figure times reach the log)."""
     if kind == "cold":
         shutil.rmtree(site.out, ignore_errors=True)
     elif kind == "clean":
@@ -99,18 +107,20 @@ def build(site: Site, kind: str, *, jobs: int = 1, logs: Path) -> Build:
         for path in site.doctrees.iterdir() if site.doctrees.is_dir() else ():
             if path.name != "rfdocs-cache":
                 shutil.rmtree(path) if path.is_dir() else path.unlink()
-    elif kind != "noop":
+    elif kind not in ("noop", "edit"):
         raise ValueError(kind)
     cache_before, pages_before = _cache_state(site), _page_times(site)
-    cmd = [SPHINX_BUILD, "-b", "html", "-q", "-d", str(site.doctrees), str(site.src), str(site.html)]
+    cmd = [SPHINX_BUILD, "-b", "html", *(["-q"] if quiet else []), "-d", str(site.doctrees),
+           str(site.src), str(site.html)]
     if jobs > 1:
         cmd += ["-j", str(jobs)]
     number = len(list(logs.glob(f"{site.label}-{kind}-j{jobs}-*.log"))) + 1
     run = run_process(cmd, log_path=logs / f"{site.label}-{kind}-j{jobs}-{number}.log", env=BUILD_ENV)
     cache_after, pages_after = _cache_state(site), _page_times(site)
+    written = tuple(sorted(k for k, v in cache_after.items() if cache_before.get(k) != v))
     result = Build(kind, jobs, run, run.output.count("WARNING"),
                    sum(1 for k, v in pages_after.items() if pages_before.get(k) != v),
-                   sum(1 for k, v in cache_after.items() if cache_before.get(k) != v))
+                   len(written), written)
     log(f"{site.label}: {kind} build -j{jobs}: {run.seconds:.2f} s, {run.max_rss_mib:.0f} MiB"
         + (f", {result.warnings} warning(s)" if result.warnings else "")
         + (f", exit {run.returncode}" if run.returncode else ""))

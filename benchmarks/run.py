@@ -22,8 +22,8 @@ from typing import Any
 from benchmarks.timing import START, Samples, log, median, parallel_ceiling
 
 REPO = Path(__file__).resolve().parent.parent
-SECTIONS = ("render", "compute", "diamonds", "conv", "models", "site", "docs")
-KINDS = ("block", "growth", "featuremaps", "steps", "erf")
+SECTIONS = ("render", "compute", "diamonds", "conv", "models", "site", "scale", "docs")
+KINDS = ("block", "growth", "featuremaps", "steps", "erf", "filters", "stack", "architecture")
 
 
 @dataclass
@@ -68,6 +68,97 @@ class Settings:
     json_path: Path
     torch_path: str | None
     budget: float
+    scale_pages: int = 400
+
+
+class SiteRuns:
+    """The timed builds of one or more sites, by ``<site>-<kind>-j<jobs>``, and what was asked
+    of the one-page edits."""
+
+    def __init__(self, logs: Path) -> None:
+        self.logs = logs
+        self.builds: dict[str, list[Any]] = {}
+        self.edits: list[tuple[Any, str, Any]] = []  # (site, page name, build) per rfdocs edit
+
+    def go(self, site: Any, kind: str, jobs: int = 1, *, quiet: bool = True) -> Any:
+        from benchmarks.builds import build
+
+        done = build(site, kind, jobs=jobs, logs=self.logs, quiet=quiet)
+        self.builds.setdefault(f"{site.label}-{kind}-j{jobs}", []).append(done)
+        return done
+
+    def edit_round(self, plan: Any, round_: int, sites: dict[str, Any]) -> None:
+        """Edit the same page of every site (each figure's parameters changed, a sentence added;
+        the static twin only gets the sentence, having no figures to draw), then build each."""
+        from benchmarks.peer import write_peer_site_page
+        from benchmarks.site import edited_page, rfdocs_page, static_page_edit
+
+        index = len(plan.pages) // 2
+        page = edited_page(plan.pages[index], round_)
+        for label, site in sites.items():
+            target = site.src / f"{page.name}.md"
+            if label.endswith("rfdocs"):
+                target.write_text(rfdocs_page(page))
+            elif "static" in label:
+                static_page_edit(target, round_)
+            else:
+                write_peer_site_page(page, site.src, index, plan)
+            done = self.go(site, "edit")
+            if label.endswith("rfdocs"):
+                self.edits.append((site, page.name, done))
+
+    def edit_check(self, plan: Any) -> str:
+        """Whether each rfdocs edit redrew exactly the edited page's figures (one cache key each,
+        read from the files the build wrote) and no other page's."""
+        problems = []
+        for _, name, done in self.edits:
+            figures = len(next(p for p in plan.pages if p.name == name).figures)
+            keys = {w.split(".")[0].removesuffix("-meta").removesuffix("-dark") for w in done.written}
+            if len(keys) != figures or not all(f"({name})" in line for line in done.run.output
+                                                   .splitlines() if "rfdocs: rendered" in line):
+                problems.append(f"{name}: {len(keys)} figure(s) drawn for {figures}")
+        pages = sorted({d.pages_written for _, _, d in self.edits})
+        # Sphinx itself writes the edited page and its toctree parent (index), static or not.
+        written = f"{'/'.join(map(str, pages))} HTML page(s) written"
+        if problems:
+            return f"NOT only the page's figures: {'; '.join(problems)} ({written})"
+        return (f"redrew exactly the edited page's figures in each of {len(self.edits)} edit(s) "
+                f"({written})")
+
+    def keys(self) -> list[str]:
+        return list(self.builds)
+
+    def t(self, key: str) -> float:
+        return median([b.run.seconds for b in self.builds[key]])
+
+    def cpu(self, key: str) -> float:
+        return median([b.run.cpu_seconds for b in self.builds[key]])
+
+    def memory(self, key: str) -> float:
+        """Peak summed PSS of the build's processes (the largest one's RSS where PSS is not
+        sampled)."""
+        return max(b.run.tree_pss_mib or b.run.max_rss_mib for b in self.builds[key])
+
+    def vs(self, a: str, b: str) -> tuple[float, str]:
+        """Wall-clock ratio a/b of medians, shown with both times and the CPU-time ratio."""
+        ratio = self.t(a) / self.t(b)
+        return ratio, (f"{ratio:.2f}× ({self.t(a):.2f} s vs {self.t(b):.2f} s; "
+                       f"CPU {self.cpu(a) / max(self.cpu(b), 1e-9):.2f}×)")
+
+    def draw_times(self, key: str) -> dict[str, list[float]]:
+        """Milliseconds each figure took to draw, by kind, from the builds' own log lines
+        (``rfdocs: rendered <kind>-<hash> (<page>) in N ms``)."""
+        import re
+
+        times: dict[str, list[float]] = {}
+        for b in self.builds.get(key, []):
+            for kind, value in re.findall(r"rfdocs: rendered ([a-z]+)-[0-9a-f]+ \([^)]*\) in (\d+) ms",
+                                          b.run.output):
+                times.setdefault(kind, []).append(float(value))
+        return times
+
+    def to_json(self) -> dict[str, Any]:
+        return {k: [b.to_json() for b in v] for k, v in self.builds.items()}
 
 
 class Bench:
@@ -325,7 +416,11 @@ class Bench:
     # ----------------------------------------------------------------------- sites
 
     def site(self) -> None:
-        from benchmarks.builds import Build, Site, build
+        """The 40-page site: rfdocs beside its static twin (the floor) and beside the peer a
+        user would otherwise pick, matplotlib's plot_directive, in its default formats and with
+        one format; cold, clean, no-op and one-page-edit builds, peak memory, -j 2."""
+        from benchmarks.builds import Site, build
+        from benchmarks.peer import write_peer_site
         from benchmarks.site import plan_site, write_rfdocs_site, write_static_site
         from rfdocs.figures import get_kind
 
@@ -333,87 +428,165 @@ class Bench:
         plan = plan_site([get_kind(k) for k in self.kinds], s.pages, s.per_page)
         rf = Site("rfdocs", self.work / "rfdocs-src", self.work / "rfdocs-out")
         static = Site("static", self.work / "static-src", self.work / "static-out")
+        peers = {fmt: Site(f"peer-{fmt}", self.work / f"peer-{fmt}-src", self.work / f"peer-{fmt}-out")
+                 for fmt in ("default", "one")}
         write_rfdocs_site(plan, rf.src, s.theme)
         what = (f"{s.pages} pages, {plan.figure_count} figures ({', '.join(plan.kinds)}), "
-                f"rf-table and 4 rf roles a page")
+                f"{plan.explorer_count} explorers, an rf-table and 4 rf roles a page")
         log(f"site: {what}")
-        runs: dict[str, list[Build]] = {}
-
-        def go(site: Site, kind: str, jobs: int = 1) -> None:
-            runs.setdefault(f"{site.label}-{kind}-j{jobs}", []).append(
-                build(site, kind, jobs=jobs, logs=self.logs))
-
-        go(rf, "cold", 1)  # also fills the cache the static twin is made from
+        runs = SiteRuns(self.logs)
+        runs.go(rf, "cold", quiet=False)  # also fills the cache the twins are made from
         images = write_static_site(plan, static.src, rf.html, s.theme)
+        for fmt, peer in peers.items():
+            write_peer_site(plan, peer.src, s.theme, formats=fmt, built_html=rf.html)
         build(static, "cold", logs=self.logs)  # untimed: warms the static site
-        for _ in range(s.clean_runs):  # pairs interleaved, so drift hits both alike
-            go(rf, "clean")
-            go(static, "clean")
+        for peer in peers.values():  # the peers' cold builds (they draw every figure)
+            runs.go(peer, "cold", quiet=False)
+        for _ in range(s.clean_runs):  # interleaved, so drift hits all alike
+            for site in (rf, static, *peers.values()):
+                runs.go(site, "clean")
         for _ in range(s.noop_runs):
-            go(rf, "noop")
-            go(static, "noop")
+            for site in (rf, static, *peers.values()):
+                runs.go(site, "noop")
+        for n in range(1, s.noop_runs // 2 + 2):  # one-page edits, the same page each time
+            runs.edit_round(plan, n, {"rfdocs": rf, "static": static, **{p.label: p for p in peers.values()}})
         ceilings = [parallel_ceiling()]
-        go(rf, "cold", 2)
-        pair = runs["rfdocs-cold-j1"][0].run.seconds + runs["rfdocs-cold-j2"][0].run.seconds
+        runs.go(rf, "cold", 2)
+        pair = runs.t("rfdocs-cold-j1") + runs.t("rfdocs-cold-j2")
         for n in range(1, s.cold_runs):
-            # leave time for docs/ (a few cold builds of a smaller site) after the last pair
-            if n >= 2 and self.time_left() < pair * 1.2 + 90:
+            if n >= 2 and self.time_left() < pair * 1.2 + 600:
                 self.notes.append(f"cold builds of the figure site cut to {n} pair(s) to stay "
                                   f"within the time budget ({s.budget:.0f} s)")
                 break
-            go(rf, "cold", 1)
+            runs.go(rf, "cold", quiet=False)
             ceilings.append(parallel_ceiling())
-            go(rf, "cold", 2)
+            runs.go(rf, "cold", 2)
         ceilings.append(parallel_ceiling())
         log("two CPU-bound processes against one, now: " + ", ".join(f"{c:.2f}×" for c in ceilings))
+        per_kind = runs.draw_times("rfdocs-cold-j1")
         self.details["site"] = {"plan": what, "static_images": images, "parallel_ceiling": ceilings,
-                                "builds": {k: [b.to_json() for b in v] for k, v in runs.items()}}
-
-        def t(key: str) -> float:
-            return median([b.run.seconds for b in runs[key]])
-
-        def cpu(key: str) -> float:
-            return median([b.run.cpu_seconds for b in runs[key]])
-
-        def vs(a: str, b: str) -> tuple[float, str]:
-            """Wall-clock ratio a/b, shown with both times and the CPU-time ratio (steadier
-            than wall time when other work shares the machine)."""
-            ratio = t(a) / t(b)
-            return ratio, (f"{ratio:.2f}× ({t(a):.2f} s vs {t(b):.2f} s; "
-                           f"CPU {cpu(a) / max(cpu(b), 1e-9):.2f}×)")
-
-        label = f"{s.pages}-page figure site"
+                                "draw_ms_by_kind": per_kind, "builds": runs.to_json()}
+        label = f"{s.pages}-page site"
+        t, vs = runs.t, runs.vs
+        cold = t("rfdocs-cold-j1")
+        per_figure = cold / max(plan.figure_count, 1)
+        self.details["site"]["cold_s_per_figure"] = per_figure
+        kind_medians = {k: median(v) for k, v in per_kind.items() if v}
+        drawn = median(list(kind_medians.values())) / 1000 if kind_medians else float("nan")
+        speed = cold / t("rfdocs-cold-j2")
+        ceiling = median(ceilings)
         noop, noop_text = vs("rfdocs-noop-j1", "static-noop-j1")
         clean, clean_text = vs("rfdocs-clean-j1", "static-clean-j1")
-        speed = t("rfdocs-cold-j1") / t("rfdocs-cold-j2")
-        cold = t("rfdocs-cold-j1")
-        # rfdocs draws the figures a parallel build needs in one pool after reading, so Sphinx's
-        # uneven read chunks bound only the parsing, not the drawing; the machine's own
-        # parallelism (measured beside the builds) is the ceiling to compare with.
         self.add(
             Row("site", f"no-op rebuild, {label}: rfdocs / static", noop, "x", noop_text, "≤ 1.05×",
                 at_most(noop, 1.05)),
             Row("site", f"clean rebuild (cache kept), {label}: rfdocs / static", clean, "x",
                 clean_text, "≤ 1.25×", at_most(clean, 1.25)),
-            Row("site", f"cold build (no cache), {label}, -j 1", cold, "s",
-                f"{cold:.1f} s ({cold / t('static-clean-j1'):.1f}× static; "
-                f"{cold / max(plan.figure_count, 1) * 1000:.0f} ms a figure)"),
+            Row("site", f"cold build, {label}, -j 1: seconds a figure (wall / figures)", per_figure,
+                "s", f"{ms(per_figure)} ({cold:.1f} s for {plan.figure_count} figures; "
+                f"{cold / t('static-clean-j1'):.1f}× the static site's clean build)", "≤ 100 ms",
+                at_most(per_figure, 0.1)),
+            Row("site", f"cold drawing, {label}: median over kinds of each kind's median time a "
+                "figure (light + dark, files written)", drawn, "s",
+                f"{ms(drawn)} (" + ", ".join(f"{k} {v:.0f}" for k, v in kind_medians.items()) + " ms)",
+                "≤ 100 ms", at_most(drawn, 0.1)),
             Row("site", f"cold build, {label}: -j 1 / -j 2", speed, "x",
                 f"{speed:.2f}× ({cold:.1f} s vs {t('rfdocs-cold-j2'):.1f} s; CPU "
-                f"{cpu('rfdocs-cold-j1'):.1f} s vs {cpu('rfdocs-cold-j2'):.1f} s)",
+                f"{runs.cpu('rfdocs-cold-j1'):.1f} s vs {runs.cpu('rfdocs-cold-j2'):.1f} s)",
                 "≥ 1.7×", speed >= 1.7),
             Row("site", "machine: 2 CPU-bound processes vs 1 (the most -j 2 can gain now)",
-                median(ceilings), "x", f"{median(ceilings):.2f}× (during the cold builds)"),
+                ceiling, "x", f"{ceiling:.2f}× (medians over the cold builds: " +
+                ", ".join(f"{c:.2f}" for c in ceilings) + ")"),
+            Row("site", f"parallel efficiency, {label}: (-j 1 / -j 2) / the machine's own", speed / ceiling,
+                "x", f"{speed / ceiling:.2f} ({speed:.2f}× of {ceiling:.2f}×)", "≥ 0.95",
+                speed / ceiling >= 0.95),
         )
-        for key, builds in runs.items():
-            peak = max(b.run.max_rss_mib for b in builds)
-            self.add(Row("memory", f"peak RSS, {key.replace('-', ' ')}", peak, "MiB", f"{peak:.0f} MiB"))
-        for key, builds in runs.items():
+        for peer in peers.values():
+            name = f"{peer.label.replace('peer-', 'plot_directive, ')} formats"
+            for what_, key in (("cold build", "cold"), ("clean rebuild", "clean"), ("no-op rebuild", "noop"),
+                               ("one-page edit", "edit")):
+                value, text = vs(f"rfdocs-{key}-j1", f"{peer.label}-{key}-j1")
+                self.add(Row("peers", f"{what_}, {label}: rfdocs / {name}", value, "x", text))
+            pm = runs.memory("rfdocs-cold-j1") / runs.memory(f"{peer.label}-cold-j1")
+            self.add(Row("peers", f"peak memory, cold, {label}: rfdocs / {name}", pm, "x",
+                         f"{pm:.2f}× ({runs.memory('rfdocs-cold-j1'):.0f} MiB vs "
+                         f"{runs.memory(peer.label + '-cold-j1'):.0f} MiB)"))
+        edit_ratio, edit_text = vs("rfdocs-edit-j1", "static-edit-j1")
+        self.add(Row("site", f"one-page edit, {label}: rfdocs / static (its figures redrawn)",
+                     edit_ratio, "x", edit_text + "; " + runs.edit_check(plan)))
+        for key in runs.keys():
+            self.add(Row("memory", f"peak memory, {key.replace('-', ' ')} (all processes, PSS)",
+                         runs.memory(key), "MiB", f"{runs.memory(key):.0f} MiB"))
+        for key, builds in runs.builds.items():
             self.warned(key, builds)
-        if any(b.cache_files_written for b in runs["rfdocs-clean-j1"]):
+        if any(b.cache_files_written for b in runs.builds["rfdocs-clean-j1"]):
             self.notes.append("clean rebuilds wrote figure cache files (figures re-rendered?)")
-        if any(b.pages_written for b in runs["rfdocs-noop-j1"] + runs["static-noop-j1"]):
+        if any(b.pages_written for b in runs.builds["rfdocs-noop-j1"] + runs.builds["static-noop-j1"]):
             self.notes.append("a no-op rebuild rewrote HTML pages (it was not a no-op)")
+        self.site_per_figure = per_figure
+
+    def scale(self) -> None:
+        """Issue 17: a site ten times larger (400 pages, 1,200 figures of every kind, tables,
+        roles, explorers): the cost a figure, no-op and one-page edit, and memory as it grows."""
+        from benchmarks.builds import Site, build
+        from benchmarks.site import plan_site, write_rfdocs_site, write_static_site
+        from rfdocs.figures import get_kind
+
+        s = self.s
+        pages = s.scale_pages
+        plan = plan_site([get_kind(k) for k in self.kinds], pages, s.per_page)
+        rf = Site("scale-rfdocs", self.work / "scale-rfdocs-src", self.work / "scale-rfdocs-out")
+        static = Site("scale-static", self.work / "scale-static-src", self.work / "scale-static-out")
+        write_rfdocs_site(plan, rf.src, s.theme)
+        what = (f"{pages} pages, {plan.figure_count} figures ({', '.join(plan.kinds)}), "
+                f"{plan.explorer_count} explorers, an rf-table and 4 rf roles a page")
+        log(f"scale: {what}")
+        runs = SiteRuns(self.logs)
+        runs.go(rf, "cold", quiet=False)
+        write_static_site(plan, static.src, rf.html, s.theme)
+        build(static, "cold", logs=self.logs)
+        for _ in range(s.noop_runs):
+            runs.go(rf, "noop")
+            runs.go(static, "noop")
+        for n in range(1, 4):
+            runs.edit_round(plan, n, {"scale-rfdocs": rf})
+        runs.go(rf, "cold", 2)
+        label = f"{pages}-page site"
+        t, vs = runs.t, runs.vs
+        per_figure = t("scale-rfdocs-cold-j1") / max(plan.figure_count, 1)
+        small = getattr(self, "site_per_figure", None)
+        rows = [Row("scale", f"cold build, {label}, -j 1: seconds a figure", per_figure, "s",
+                    f"{ms(per_figure)} ({t('scale-rfdocs-cold-j1'):.0f} s for {plan.figure_count} "
+                    f"figures)")]
+        if small:
+            grow = per_figure / small
+            rows.append(Row("scale", f"cold cost a figure, {label} / {s.pages}-page site", grow, "x",
+                            f"{grow:.2f}× ({ms(per_figure)} vs {ms(small)})", "≤ 1.10×",
+                            at_most(grow, 1.10)))
+        noop, noop_text = vs("scale-rfdocs-noop-j1", "scale-static-noop-j1")
+        edit_s = t("scale-rfdocs-edit-j1")
+        check = runs.edit_check(plan)
+        only = check.startswith("redrew exactly")
+        m1, m2 = runs.memory("scale-rfdocs-cold-j1"), runs.memory("scale-rfdocs-cold-j2")
+        j1, j2 = t("scale-rfdocs-cold-j1"), t("scale-rfdocs-cold-j2")
+        rows += [
+            Row("scale", f"no-op rebuild, {label}: rfdocs / static", noop, "x", noop_text, "≤ 1.05×",
+                at_most(noop, 1.05)),
+            Row("scale", f"one-page edit, {label} (every figure on the page changed)", edit_s, "s",
+                f"{edit_s:.2f} s; {check}", "≤ 2 s, only that page's figures redrawn",
+                edit_s <= 2.0 and only),
+            Row("scale", f"peak memory, cold build, {label}, -j 1 (all processes, PSS)", m1, "MiB",
+                f"{m1:.0f} MiB", "≤ 500 MiB", at_most(m1, 500)),
+            Row("scale", f"peak memory, cold build, {label}: -j 2 / -j 1", m2 / m1, "x",
+                f"{m2 / m1:.2f}× ({m2:.0f} MiB vs {m1:.0f} MiB)", "≤ 1.5×", at_most(m2 / m1, 1.5)),
+            Row("scale", f"cold build, {label}: -j 1 / -j 2", j1 / j2, "x",
+                f"{j1 / j2:.2f}× ({j1:.0f} s vs {j2:.0f} s)"),
+        ]
+        self.add(*rows)
+        self.details["scale"] = {"plan": what, "builds": runs.to_json(),
+                                 "draw_ms_by_kind": runs.draw_times("scale-rfdocs-cold-j1")}
+        for key, builds in runs.builds.items():
+            self.warned(key, builds)
 
     def docs(self) -> None:
         from benchmarks.builds import Build, Site, build
@@ -484,8 +657,10 @@ def parse_args(argv: Sequence[str] | None) -> Settings:
     p.add_argument("--runs", type=int, default=None,
                    help="runs of every build (default: 7 no-op, 5 clean, 3 cold, 3 docs)")
     p.add_argument("--repeat", type=int, default=5, help="samples of each in-process timing (5)")
-    p.add_argument("--budget", type=float, default=540,
-                   help="seconds the whole bench aims to stay within (540); repeated cold builds "
+    p.add_argument("--scale-pages", type=int, default=400,
+                   help="pages of the scale site (400, i.e. 1,200 figures at 3 a page)")
+    p.add_argument("--budget", type=float, default=2400,
+                   help="seconds the whole bench aims to stay within (2400); repeated cold builds "
                         "stop early when the machine is too slow for all of them")
     p.add_argument("--theme", default="alabaster", help="HTML theme of the generated sites")
     p.add_argument("--only", default=",".join(SECTIONS),
@@ -501,14 +676,15 @@ def parse_args(argv: Sequence[str] | None) -> Settings:
     unknown = set(sections) - set(SECTIONS)
     if unknown:
         p.error(f"unknown section(s) {', '.join(sorted(unknown))}; choose from {', '.join(SECTIONS)}")
-    if "site" in sections and "render" not in sections:
+    if {"site", "scale"} & set(sections) and "render" not in sections:
         sections = ("render", *sections)  # the site uses the kinds that render
     runs = (7, 5, 3, 3) if a.runs is None else (a.runs,) * 4
-    pages, per_page, repeat = a.pages, a.figures_per_page, a.repeat
+    pages, per_page, repeat, scale = a.pages, a.figures_per_page, a.repeat, a.scale_pages
     if a.quick:
         runs, pages, per_page, repeat = (2, 2, 1, 1), min(pages, 8), min(per_page, 2), 2
+        scale = min(scale, 16)
     return Settings(pages, per_page, runs[0], runs[1], runs[2], runs[3], repeat, a.theme, sections,
-                    a.keep, Path(a.json), a.torch_path, a.budget)
+                    a.keep, Path(a.json), a.torch_path, a.budget, scale)
 
 
 def snapshot(work: Path) -> Path:
@@ -525,6 +701,11 @@ def snapshot(work: Path) -> Path:
     folder = work / "snapshot"
     shutil.copytree(REPO / "rfdocs", folder / "rfdocs",
                     ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    # As pip does when it installs rfdocs: byte-compiled once, so no build pays for compiling
+    # the package (PYTHONDONTWRITEBYTECODE, set on some machines, would make every build do so).
+    import compileall
+
+    compileall.compile_dir(folder / "rfdocs", quiet=1)
     if "rfdocs" in sys.modules:
         raise RuntimeError("rfdocs was imported before the snapshot was taken")
     sys.path.insert(0, str(folder))
@@ -560,6 +741,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     bench.section("conv", bench.conv)
     bench.section("models", bench.models)
     bench.section("site", bench.site)
+    bench.section("scale", bench.scale)
     bench.section("docs", bench.docs)
     total = time.perf_counter() - START
     load_after = os.getloadavg()

@@ -8,7 +8,7 @@ import random
 import re
 import shutil
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -41,6 +41,7 @@ class Page:
     network_body: str
     prose: list[str]
     figures: list[FigureRequest] = field(default_factory=list)
+    explorer: bool = False  # an rf-explorer of the page's network
 
 
 @dataclass
@@ -51,6 +52,10 @@ class SitePlan:
     @property
     def figure_count(self) -> int:
         return sum(len(p.figures) for p in self.pages)
+
+    @property
+    def explorer_count(self) -> int:
+        return sum(p.explorer for p in self.pages)
 
 
 def figure_request(kind: Any, n: int, name: str) -> FigureRequest:
@@ -67,10 +72,15 @@ def figure_request(kind: Any, n: int, name: str) -> FigureRequest:
         options["seed"] = str(n)
         if n % 3:  # one in three animated (HTML default), the others the static strip
             options["static"] = ""
+    elif kind.name == "stack":  # draws 1-D networks: a dilated stack over a sequence
+        body = (f"input {96 + 4 * n}x1\nconv1: conv 3 x8 pad 1\nconv2: conv 3 x8 dil 2 pad 2\n"
+                "conv3: conv 3 x8 dil 4 pad 4\n")
     elif kind.uses_network:
         s = 48 + 2 * n
         body = (f"input {s}x{s}x3\nconv1: conv 3x3 /1 x16 pad 1\npool1: maxpool 2x2\n"
                 "conv2: conv 3x3 /1 x32 pad 1\npool2: maxpool 2x2\nconv3: conv 3x3 /1 x64 pad 1\n")
+        if kind.name == "filters":
+            options["seed"] = str(n)
     elif "seed" in option_names:
         options["seed"] = str(n)
     caption = f"Figure {n + 1} of kind *{kind.name}*, computed when the page was built."
@@ -82,8 +92,10 @@ def _prose(rng: random.Random, words: int) -> str:
     return text[0].upper() + text[1:] + "."
 
 
-def plan_site(kinds: Sequence[Any], pages: int, per_page: int, seed: int = 1) -> SitePlan:
-    """``pages`` pages with ``per_page`` figures each, kinds taken in turn so all appear."""
+def plan_site(kinds: Sequence[Any], pages: int, per_page: int, seed: int = 1, *,
+              explorer_every: int = 10) -> SitePlan:
+    """``pages`` pages with ``per_page`` figures each, kinds taken in turn so all appear, and an
+    ``rf-explorer`` on every ``explorer_every``-th page (0: none)."""
     if not kinds:
         raise ValueError("no figure kind renders, so there is no figure site to build")
     rng = random.Random(seed)
@@ -97,7 +109,8 @@ def plan_site(kinds: Sequence[Any], pages: int, per_page: int, seed: int = 1) ->
             network_body=(f"input {size}x{size}x3\nconv1: conv 3x3 /1 x16 pad 1\n"
                           "pool1: maxpool 2x2\nconv2: conv 3x3 /1 x32 pad 1\npool2: maxpool 2x2\n"
                           "conv3: conv 3x3 /1 x64 pad 1\n"),
-            prose=[_prose(rng, 90) for _ in range(per_page + 2)])
+            prose=[_prose(rng, 90) for _ in range(per_page + 2)],
+            explorer=bool(explorer_every) and p % explorer_every == explorer_every - 1)
         for j in range(per_page):
             kind = kinds[slot % len(kinds)]
             slot += 1
@@ -145,26 +158,100 @@ def write_rfdocs_site(plan: SitePlan, root: Path, theme: str) -> None:
     (root / "conf.py").write_text(CONF.format(extensions=["myst_parser", "rfdocs"], theme=theme))
     (root / "index.md").write_text(_index(plan))
     for page in plan.pages:
-        out = [f"# {page.title}", "", page.prose[0], "",
-               _fence("rf-network", page.network_name, {}, page.network_body), "",
-               _roles(page, lambda s, lay, f: f"{{rf}}`{s}:{lay}:{f}`"), "",
-               _fence("rf-table", "", {"network": page.network_name, "caption": "Layer by layer."},
-                      ""), ""]
-        for j, fig in enumerate(page.figures):
-            options = {"caption": fig.caption, "name": fig.name, **fig.options}
-            out += [f"## Figure {j + 1}", "", page.prose[j + 1], "",
-                    _fence(f"rf-{fig.kind}", "", options, fig.body), ""]
-        out += [page.prose[-1], ""]
-        (root / f"{page.name}.md").write_text("\n".join(out))
+        (root / f"{page.name}.md").write_text(rfdocs_page(page))
+
+
+def rfdocs_page(page: Page) -> str:
+    """The Markdown of one page of the rfdocs site."""
+    out = [f"# {page.title}", "", page.prose[0], "",
+           _fence("rf-network", page.network_name, {}, page.network_body), "",
+           _roles(page, lambda s, lay, f: f"{{rf}}`{s}:{lay}:{f}`"), "",
+           _fence("rf-table", "", {"network": page.network_name, "caption": "Layer by layer."},
+                  ""), ""]
+    for j, fig in enumerate(page.figures):
+        options = {"caption": fig.caption, "name": fig.name, **fig.options}
+        out += [f"## Figure {j + 1}", "", page.prose[j + 1], "",
+                _fence(f"rf-{fig.kind}", "", options, fig.body), ""]
+    if page.explorer:
+        out += ["## Explorer", "", _fence("rf-explorer", "", {"network": page.network_name}, ""),
+                ""]
+    out += [page.prose[-1], ""]
+    return "\n".join(out)
+
+
+def edited_request(fig: FigureRequest, round_: int) -> FigureRequest:
+    """``fig`` changed as a user would in edit ``round_`` (a renamed layer, a size or seed no
+    other request uses) at about the same drawing cost, so it must be drawn again."""
+    options = dict(fig.options)
+    if "size" in options:  # featuremaps: sizes of other requests are 64 + 4n
+        options["size"] = str(int(options["size"]) + 4 * round_ - 2)
+    elif "seed" in options and not fig.body:
+        options["seed"] = str(int(options["seed"]) + 100_000 * round_)
+    body = fig.body.replace("conv1:", f"edited{round_}:")
+    return replace(fig, options=options, body=body)
+
+
+def edited_page(page: Page, round_: int) -> Page:
+    """``page`` as a user edits it: a sentence added and every figure's parameters changed, so
+    each figure on it must be drawn again, and nothing else."""
+    figures = [edited_request(f, round_) for f in page.figures]
+    prose = [*page.prose[:-1], page.prose[-1] + f" Edited ({round_})."]
+    return replace(page, figures=figures, prose=prose)
+
+
+_EXPLORER_START = re.compile(r'<figure\b[^>]*\brfdocs-explorer-figure\b[^>]*>')
+_FIGURE_TAG = re.compile(r"<(/?)figure\b")
+
+
+def explorer_block(html_page: Path) -> str:
+    """The HTML of the (first) explorer on a built page: its ``<figure>`` element, whole."""
+    text = html_page.read_text(encoding="utf-8")
+    start = _EXPLORER_START.search(text)
+    if start is None:
+        raise RuntimeError(f"{html_page}: no rf-explorer in the built page")
+    depth = 0
+    for tag in _FIGURE_TAG.finditer(text, start.start()):
+        depth += -1 if tag[1] else 1
+        if depth == 0:
+            return text[start.start():text.index(">", tag.end()) + 1]
+    raise RuntimeError(f"{html_page}: the explorer's <figure> is not closed")
+
+
+def copy_explorer_assets(plan: SitePlan, root: Path, built_html: Path) -> str:
+    """For a twin site: the explorer's script, stylesheet and images copied from the built rfdocs
+    site into ``root``; returns the conf.py lines that load them (empty without explorers)."""
+    if not plan.explorer_count:
+        return ""
+    (root / "_static").mkdir(exist_ok=True)
+    for name in ("rfdocs-explorer.js", "rfdocs-explorer.css"):
+        shutil.copyfile(built_html / "_static" / name, root / "_static" / name)
+    return ('html_static_path = ["_static"]\nhtml_js_files = ["rfdocs-explorer.js"]\n'
+            'html_css_files = ["rfdocs-explorer.css"]\n')
+
+
+def explorer_twin(page: Page, built_html: Path, root: Path) -> list[str]:
+    """The Markdown lines of a twin page's explorer: the built explorer as raw HTML (its
+    fallback images copied into ``root/figs`` and pointed at from ``_images``)."""
+    if not page.explorer:
+        return []
+    block = explorer_block(built_html / f"{page.name}.html")
+    for name in set(re.findall(r'src="(?:\./)?_images/([^"]+)"', block)):
+        shutil.copyfile(built_html / "_images" / name, root / "_static" / name)
+    block = re.sub(r'src="(?:\./)?_images/', 'src="_static/', block)
+    return ["## Explorer", "", _fence("raw", "html", {}, "\n" + block), ""]
 
 
 _IMG = re.compile(r'<img\b[^>]*\bsrc="(?:\./)?_images/([^"]+)"')
 
 
 def figure_files(html_page: Path) -> list[list[str]]:
-    """Image files of each rfdocs figure on a built page, in page order (light first)."""
+    """Image files of each rfdocs figure on a built page, in page order (light first); the
+    explorer's own images are not figures."""
+    text = html_page.read_text(encoding="utf-8")
+    if _EXPLORER_START.search(text):
+        text = text.replace(explorer_block(html_page), "")
     groups: dict[str, list[str]] = {}
-    for name in _IMG.findall(html_page.read_text(encoding="utf-8")):
+    for name in _IMG.findall(text):
         key = name.rsplit(".", 1)[0].removesuffix("-dark")
         groups.setdefault(key, []).append(name)
     return list(groups.values())
@@ -196,7 +283,8 @@ def write_static_site(plan: SitePlan, root: Path, built_html: Path, theme: str) 
     if root.exists():
         shutil.rmtree(root)
     (root / "figs").mkdir(parents=True)
-    (root / "conf.py").write_text(CONF.format(extensions=["myst_parser"], theme=theme))
+    (root / "conf.py").write_text(CONF.format(extensions=["myst_parser"], theme=theme)
+                                  + copy_explorer_assets(plan, root, built_html))
     (root / "index.md").write_text(_index(plan))
     images = 0
     for page in plan.pages:
@@ -220,6 +308,14 @@ def write_static_site(plan: SitePlan, root: Path, built_html: Path, theme: str) 
                 out += ["", _fence("image", f"figs/{name}", {"class": "rfdocs-dark"}, "")]
             images += len(names)
             out.append("")
+        out += explorer_twin(page, built_html, root)
         out += [page.prose[-1], ""]
         (root / f"{page.name}.md").write_text("\n".join(out))
     return images
+
+
+def static_page_edit(path: Path, round_: int) -> None:
+    """The static twin's side of a one-page edit: the same sentence added to its last paragraph
+    (it has no figure parameters to change: its images are files)."""
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.rstrip("\n") + f" Edited ({round_}).\n", encoding="utf-8")

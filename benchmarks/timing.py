@@ -131,13 +131,73 @@ class ProcessRun:
     output: str = field(repr=False)
     rss_source: str = ""
     cpu_seconds: float = 0.0  # user + system time of the command and its reaped workers
+    tree_pss_mib: float = 0.0  # peak of the summed PSS of the command and all its workers
 
     def to_json(self) -> dict[str, Any]:
         return {"seconds": self.seconds, "cpu_seconds": self.cpu_seconds, "returncode": self.returncode,
-                "max_rss_mib": self.max_rss_mib, "rss_source": self.rss_source}
+                "max_rss_mib": self.max_rss_mib, "rss_source": self.rss_source,
+                "tree_pss_mib": self.tree_pss_mib}
 
 
 GNU_TIME = Path("/usr/bin/time")
+
+
+def _children() -> dict[int, list[int]]:
+    tree: dict[int, list[int]] = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat", "rb") as handle:
+                stat = handle.read().decode("ascii", "replace")
+            ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        tree.setdefault(ppid, []).append(int(entry.name))
+    return tree
+
+
+def _pss_kib(pid: int) -> int:
+    """Proportional set size: pages shared by forked workers counted once across them."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup", "rb") as handle:
+            for line in handle:
+                if line.startswith(b"Pss:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
+class TreeMemory:
+    """Samples the summed PSS of a process and all its descendants (a parallel build's workers
+    included) every ``interval`` seconds, keeping the peak; Linux only (0 elsewhere)."""
+
+    def __init__(self, pid: int, interval: float = 0.1) -> None:
+        import threading
+
+        self.pid, self.interval, self.peak_kib = pid, interval, 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        if Path("/proc/self/smaps_rollup").exists():
+            self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            tree, pids, total = _children(), [self.pid], 0
+            while pids:
+                pid = pids.pop()
+                total += _pss_kib(pid)
+                pids += tree.get(pid, [])
+            self.peak_kib = max(self.peak_kib, total)
+            self._stop.wait(self.interval)
+
+    def stop(self) -> float:
+        """Stop sampling; the peak in MiB."""
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join()
+        return self.peak_kib / 1024
 
 
 def run_process(cmd: Sequence[str], *, cwd: Path | None = None, log_path: Path,
@@ -157,7 +217,9 @@ def run_process(cmd: Sequence[str], *, cwd: Path | None = None, log_path: Path,
         started = time.perf_counter()
         proc = subprocess.Popen(full, cwd=cwd, stdout=out, stderr=subprocess.STDOUT,
                                 stdin=subprocess.DEVNULL, env=None if env is None else dict(env))
+        memory = TreeMemory(proc.pid)
         _, status, usage = os.wait4(proc.pid, 0)
+        tree_pss = memory.stop()
         seconds = time.perf_counter() - started
     proc.returncode = os.waitstatus_to_exitcode(status)
     text = log_path.read_text(encoding="utf-8", errors="replace")
@@ -169,4 +231,4 @@ def run_process(cmd: Sequence[str], *, cwd: Path | None = None, log_path: Path,
             rss_kib, source, cpu = float(rss), "GNU time %M", float(user) + float(system)
         except (OSError, ValueError):
             pass
-    return ProcessRun(seconds, proc.returncode, rss_kib / 1024, text, source, cpu)
+    return ProcessRun(seconds, proc.returncode, rss_kib / 1024, text, source, cpu, tree_pss)
