@@ -224,9 +224,14 @@ def run_job(job: FigureJob) -> JobResult:
     return JobResult(job.key, time.perf_counter() - started, None, caught)
 
 
-def _die_with_parent(parent: int) -> None:
+def _start_worker(parent: int, blas_threads: int) -> None:
     """Pool worker start: ask the kernel (Linux) to kill this worker when the build dies, even
-    by SIGKILL, rather than leave it waiting for work forever."""
+    by SIGKILL, rather than leave it waiting for work forever; give the worker its share of
+    the cores for BLAS threads (two workers of two BLAS threads each on two cores would run
+    four busy threads)."""
+    from rfdocs.threads import limit_blas_threads
+
+    limit_blas_threads(blas_threads)
     if sys.platform.startswith("linux"):
         import ctypes
 
@@ -250,5 +255,6 @@ def run_jobs(jobs: Sequence[FigureJob], workers: int) -> list[JobResult]:
         get_kind(kind)  # load matplotlib once, before forking
     context = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(max_workers=min(workers, len(ordered)), mp_context=context,
-                             initializer=_die_with_parent, initargs=(os.getpid(),)) as pool:
+                             initializer=_start_worker,
+                             initargs=(os.getpid(), max(1, (os.cpu_count() or 1) // workers))) as pool:
         return list(pool.map(run_job, ordered))
