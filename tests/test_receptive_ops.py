@@ -168,3 +168,25 @@ def test_every_path_counts_broadcast_paths_at_jump_zero() -> None:
     paths = every_path(parse_spec(SE))
     jumps = sorted({j for j, _, _ in paths["m"][0]})
     assert jumps == [0, 2]
+
+
+def test_undilated_empty_pooling_window_matches_the_vectorised_search() -> None:
+    """The closed form the shape check uses for undilated max-pool windows agrees with
+    ``conv.empty_window`` (which tests every output unit) on every small case."""
+    from rfdocs.compute.conv import empty_window
+    from rfdocs.compute.receptive import _empty_window
+
+    cases = 0
+    for n in range(1, 9):
+        for k in range(1, 6):
+            for s in range(1, 5):
+                for before in range(0, 8):
+                    for after in range(0, 8):
+                        out = (n + before + after - k) // s + 1
+                        if out < 1:
+                            continue
+                        for units in {out, out + 1}:  # also one unit past the usual count
+                            assert _empty_window(n, k, s, 1, before, units) == \
+                                empty_window(n, k, s, 1, before, units), (n, k, s, before, units)
+                            cases += 1
+    assert cases > 5000

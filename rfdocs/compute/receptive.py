@@ -426,6 +426,21 @@ def window_size(layer: Layer, n: int, axis: int, before: int, after: int) -> int
     return extent // s + 1
 
 
+def _empty_window(n: int, k: int, s: int, d: int, before: int, out: int) -> int | None:
+    """``conv.empty_window`` (the first output unit whose max-pool window lies wholly in the
+    padding), in closed form for undilated windows ``[o s - before, o s - before + k - 1]``:
+    unit 0 when the left padding covers a whole window, else the first unit starting past the
+    input's end. Dilated windows, rare in pooling, take the vectorised general case."""
+    if d != 1:
+        from rfdocs.compute.conv import empty_window
+
+        return empty_window(n, k, s, d, before, out)
+    if out > 0 and before >= k:
+        return 0
+    past_end = -(-(before + n) // s)  # the first o with o s - before >= n
+    return past_end if past_end < out else None
+
+
 @overload
 def _shape(layer: Layer, ins: Sequence[tuple[int, int, int]]
            ) -> tuple[tuple[int, int, int], tuple[int, int, int, int]]: ...
@@ -480,12 +495,10 @@ def _shape(layer: Layer, ins: Sequence[tuple[int, ...]]) -> tuple[tuple[int, ...
                 f"with padding {pads[2 * axis]}+{pads[2 * axis + 1]}",
                 layer=layer.name, field="kernel", line=layer.line)
     if layer.op == "maxpool":
-        from rfdocs.compute.conv import empty_window
-
         units = UNIT_NAMES.get(ndim, tuple(f"index on axis {a}" for a in range(ndim)))
         for axis, n in enumerate(size):
             k, s, d = layer.kernel[axis], layer.stride[axis], layer.dilation[axis]
-            o = empty_window(n, k, s, d, pads[2 * axis], out[axis])
+            o = _empty_window(n, k, s, d, pads[2 * axis], out[axis])
             if o is not None:
                 raise SpecError(
                     f"the window of output {units[axis]} {o} lies wholly in the "
