@@ -10,13 +10,14 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from rfdocs.compute.spec import Network, SpecError
 from rfdocs.compute.zoo import ZOO_NAMES, zoo_network
 
 if TYPE_CHECKING:
-    from rfdocs.compute.receptive import LayerInfo
+    from rfdocs.compute.receptive import Analysis, LayerInfo
 
 #: The fields a query may ask for.
 FIELDS = ("shape", "rf", "jump", "start", "padding", "center", "aligned", "height", "width",
@@ -90,6 +91,25 @@ def _params(net: Network, analysis_channels: dict[str, int]) -> int:
     return total
 
 
+def analyzed(net: Network) -> Analysis:
+    """``analyze(net)``, remembered for the networks asked about last: prose asks about the same
+    zoo models and page networks on page after page (an analysis is never changed by a query)."""
+    try:
+        hash(net)
+    except TypeError:  # a network holding unhashable data: analysed afresh
+        from rfdocs.compute.receptive import analyze
+
+        return analyze(net)
+    return _remembered(net)
+
+
+@lru_cache(maxsize=64)
+def _remembered(net: Network) -> Analysis:
+    from rfdocs.compute.receptive import analyze
+
+    return analyze(net)
+
+
 def format_field(net: Network, node: LayerInfo, field: str, axis: int | None) -> str:
     """The text of ``field`` of layer ``node`` of ``net`` (one axis where ``axis`` is given)."""
     from rfdocs.figures.text import fmt_count, fmt_dims, fmt_num
@@ -97,9 +117,7 @@ def format_field(net: Network, node: LayerInfo, field: str, axis: int | None) ->
     if field == "layers":
         return str(len(net.layers))
     if field == "params":
-        from rfdocs.compute.receptive import analyze
-
-        analysis = analyze(net)
+        analysis = analyzed(net)
         return fmt_count(_params(net, {n.name: n.shape[-1] for n in analysis}))
     if field == "aligned":
         return "yes" if node.aligned else "no"
@@ -147,10 +165,8 @@ def answer(text: str, networks: Mapping[str, Network] | None = None,
     query = parse_query(text)
     source = query.source
     net = query_network(source, networks or {}, load_model)
-    from rfdocs.compute.receptive import analyze
-
     try:
-        analysis = analyze(net)
+        analysis = analyzed(net)
     except SpecError as err:
         raise ValueError(f"network {source!r}: {err}") from None
     if query.layer in ("", "output"):
