@@ -12,6 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from matplotlib.patches import PathPatch
+from matplotlib.text import Text
 
 from rfdocs.compute import Network, analyze, parse_spec
 from rfdocs.compute.spec import network_from_data
@@ -104,12 +105,18 @@ def _dots(fig, gid: str) -> np.ndarray:  # type: ignore[no-untyped-def]
     return np.zeros((0, 2))
 
 
+def _left(fig) -> float:  # type: ignore[no-untyped-def]
+    """The figure's left edge in the sheet's inches (where its texts are placed)."""
+    text = next(t for t in fig.findobj(Text) if t.get_text())
+    return float(text.get_transform().inverted().transform((0.0, 0.0))[0])
+
+
 def _input_steps(rendered) -> dict[str, list[int]]:  # type: ignore[no-untyped-def]
     """Which input steps are drawn in each look, read back from the dots' positions (and the
     figure's scale: inches of step 0 from the left edge, inches a step)."""
     fig = rendered.figure
     origin, step = rendered.numbers["axis"]
-    left = fig.axes[0].get_xlim()[0]
+    left = _left(fig)
     out = {}
     for gid in ("units-input", "field", "padding", "padding-read"):
         dots = _dots(fig, gid)
@@ -139,7 +146,7 @@ def test_drawn_input_units_and_bracket(text: str, unit: int) -> None:
     bracket = [p for p in fig.findobj() if getattr(p, "get_gid", lambda: None)() == "field-bracket"]
     assert len(bracket) == 1
     origin, step = numbers["axis"]
-    xs = (np.asarray(bracket[0].get_xdata()) - fig.axes[0].get_xlim()[0] - origin) / step
+    xs = (np.asarray(bracket[0].get_xdata()) - _left(fig) - origin) / step
     first, last = numbers["window"]  # a bracket running out of the window stops at its edge
     assert xs[0] == pytest.approx(max(float(lo) - 0.45, first - 0.5))
     assert xs[1] == pytest.approx(min(float(hi) + 0.45, last + 0.5))
@@ -153,7 +160,7 @@ def test_wavenet_window_is_said_and_marked() -> None:
     assert numbers["field_size"] == 3071  # 1 + 3 stacks of 1 + 2 + ... + 512
     assert numbers["cut"] and numbers["window"] == (15936, 15999)
     assert "window" in rendered.alt and "15,936" in rendered.alt
-    notes = " ".join(t.get_text() for t in rendered.figure.texts + rendered.figure.axes[0].texts)
+    notes = " ".join(t.get_text() for t in rendered.figure.findobj(Text))
     assert "Only input steps 15,936–15,999 of 16,000 are drawn" in notes
     breaks = _dots(rendered.figure, "breaks")
     assert len(breaks) == 2 * 32  # two strokes on each of the 32 rows cut on the left
@@ -174,7 +181,7 @@ def test_causal_padding_is_drawn_before_the_sequence() -> None:
     assert rendered.numbers["padding_read"] == {"input": 1, "hidden1": 1, "hidden2": 1, "hidden3": 1}
     # every padding square of the figure lies left of the sequence's first step
     origin, step = rendered.numbers["axis"]
-    left = rendered.figure.axes[0].get_xlim()[0]
+    left = _left(rendered.figure)
     squares = np.concatenate([_dots(rendered.figure, g) for g in ("padding", "padding-read")])
     assert len(squares) and ((squares[:, 0] - left - origin) / step < 0).all()
 

@@ -24,6 +24,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+from matplotlib.artist import Artist
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import PolyCollection
 from matplotlib.colors import to_hex, to_rgb
@@ -32,7 +34,7 @@ from matplotlib.font_manager import FontProperties
 from matplotlib.lines import Line2D
 from matplotlib.patches import Circle, Polygon, Rectangle
 from matplotlib.text import Text
-from matplotlib.transforms import Affine2D, Transform
+from matplotlib.transforms import Affine2D, Bbox, BboxTransformFrom, Transform
 
 from rfdocs.compute import Analysis, LayerInfo
 from rfdocs.compute.receptive import upsample_kernel
@@ -97,8 +99,11 @@ class Sheet:
 
     def __post_init__(self) -> None:
         self.fig = new_figure(4.0, 3.0, self.theme)
-        self.ax = self.fig.add_axes((0.0, 0.0, 1.0, 1.0))
-        self.ax.set_axis_off()
+        # inches -> display, drawn straight on the figure (an Axes costs ~5 ms to make and as
+        # much to write, with a clip path on every shape); ``finish`` sets the view to the
+        # cropped extent, the same mapping (and arithmetic) as an Axes spanning the figure
+        self._view = Bbox.unit()
+        self.data = BboxTransformFrom(self._view) + self.fig.transFigure
         self._renderer = FigureCanvasAgg(self.fig).get_renderer()  # type: ignore[no-untyped-call]
         self.bounds = [math.inf, math.inf, -math.inf, -math.inf]
         self._sizes: dict[tuple[str, float, bool], tuple[float, float]] = {}
@@ -133,9 +138,9 @@ class Sheet:
         x0 = {"left": x, "center": x - w / 2, "right": x - w}[ha]
         y0 = {"bottom": y, "baseline": y - 0.2 * h, "center": y - h / 2, "top": y - h}[va]
         self.include((x0, x0 + w), (y0, y0 + h))
-        artist = self.ax.text(x, y, text, fontsize=size, ha=ha, va=va,
-                              color=color or self.theme.fg,
-                              fontweight="bold" if bold else "normal", zorder=zorder)
+        artist = Text(x, y, text, fontsize=size, ha=ha, va=va, color=color or self.theme.fg,
+                      fontweight="bold" if bold else "normal", zorder=zorder)
+        self.add(artist)
         if gid:
             artist.set_gid(gid)
         return artist
@@ -148,7 +153,7 @@ class Sheet:
         patch = Polygon(list(points), closed=True, **kw)
         if gid:
             patch.set_gid(gid)
-        self.ax.add_artist(patch)  # not add_patch: the limits are set once, in finish()
+        self.add(patch)
         return patch
 
     def polygons(self, polys: Sequence[Sequence[tuple[float, float]]], *, facecolors: Sequence[str],
@@ -161,7 +166,7 @@ class Sheet:
         collection = PolyCollection([list(p) for p in polys], facecolors=list(facecolors), **kw)
         if gid:
             collection.set_gid(gid)
-        self.ax.add_artist(collection)
+        self.add(collection)
         return collection
 
     def rect(self, x: float, y: float, w: float, h: float, *, transform: Affine2D | None = None,
@@ -174,10 +179,10 @@ class Sheet:
         kw.setdefault("linewidth", LINE_PT)
         patch = Rectangle((x, y), w, h, **kw)
         if transform is not None:
-            patch.set_transform(transform + self.ax.transData)
+            patch.set_transform(transform + self.data)
         if gid:
             patch.set_gid(gid)
-        self.ax.add_artist(patch)  # not add_patch: the limits are set once, in finish()
+        self.add(patch)
         return patch
 
     def circle(self, x: float, y: float, radius: float, *, gid: str | None = None,
@@ -186,25 +191,31 @@ class Sheet:
         patch = Circle((x, y), radius, **kw)
         if gid:
             patch.set_gid(gid)
-        self.ax.add_artist(patch)
+        self.add(patch)
         return patch
 
     def line(self, xs: Sequence[float], ys: Sequence[float], **kw: Any) -> None:
         self.include(xs, ys)
         kw.setdefault("linewidth", THIN_PT)
         kw.setdefault("solid_capstyle", "round")
-        self.ax.add_artist(Line2D(xs, ys, **kw))
+        self.add(Line2D(xs, ys, **kw))
+
+    def add(self, artist: Artist) -> None:
+        """Put ``artist`` on the sheet, in inches unless it has a transform of its own (then
+        build it from ``data_transform``)."""
+        if not artist.is_transform_set():
+            artist.set_transform(self.data)
+        self.fig.add_artist(artist)
 
     def data_transform(self, transform: Transform) -> Transform:
-        return transform + self.ax.transData
+        return transform + self.data
 
     def finish(self, margin: float = 0.06) -> Figure:
         """Crop the canvas to everything drawn plus ``margin`` inches; 1 data unit stays 1 inch."""
         x0, y0, x1, y1 = self.bounds
         x0, y0, x1, y1 = x0 - margin, y0 - margin, x1 + margin, y1 + margin
         self.fig.set_size_inches(x1 - x0, y1 - y0)
-        self.ax.set_xlim(x0, x1)
-        self.ax.set_ylim(y0, y1)
+        self._view.set_points(np.array([[x0, y0], [x1, y1]]))
         return self.fig
 
 

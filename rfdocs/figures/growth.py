@@ -232,7 +232,7 @@ def _draw_panel(sheet: Sheet, panel: Panel, theme: Theme, is_input: bool,
         segs += [[tf.transform((c, g0)), tf.transform((c, g1 + 1))] for c in range(k0, k1 + 2)]
         grid = LineCollection(segs, colors=mix(theme.muted, theme.bg, 0.55),
                               linewidths=0.3, zorder=3.2)
-        sheet.ax.add_artist(grid)
+        sheet.add(grid)
     _rect_units(sheet, panel, 0, 0, w - 1, h - 1, facecolor="none",
                 edgecolor=edge_color(color, theme), zorder=4.2)
     if not empty:
@@ -275,7 +275,7 @@ def _arrow(sheet: Sheet, a: Panel, b: Panel, skipped: int, theme: Theme) -> None
     arrow = FancyArrowPatch((x0, y), (x1, y), arrowstyle="-|>", mutation_scale=9,
                             color=theme.muted, linewidth=LINE_PT, zorder=6)
     arrow.set_gid("arrow")
-    sheet.ax.add_artist(arrow)
+    sheet.add(arrow)
     if skipped:
         sheet.text((x0 + x1) / 2, y + 0.06, f"+{skipped}", va="bottom", color=theme.muted,
                    gid="skipped")
@@ -294,7 +294,7 @@ def _hook(sheet: Sheet, b: Panel, skipped: int, theme: Theme) -> None:
                             connectionstyle="angle,angleA=-90,angleB=180,rad=4",
                             color=theme.muted, linewidth=LINE_PT, zorder=6)
     arrow.set_gid("arrow-wrap")
-    sheet.ax.add_artist(arrow)
+    sheet.add(arrow)
     if skipped:
         sheet.text(x + 0.06, (top + y) / 2 + 0.06, f"+{skipped}", ha="left", va="bottom",
                    color=theme.muted, gid="skipped")
@@ -491,7 +491,7 @@ def _render_strips(analysis: Analysis, nodes: Sequence[LayerInfo], total: int,
                     notes.add("ringed")
         if hi - lo + 1 <= STRIP_GRID and unit_w >= 0.025:
             segs = [[(x_of(u), y), (x_of(u), y + STRIP_H_IN)] for u in range(lo + 1, hi + 1)]
-            sheet.ax.add_artist(LineCollection(segs, colors=mix(theme.muted, theme.bg, 0.55),
+            sheet.add(LineCollection(segs, colors=mix(theme.muted, theme.bg, 0.55),
                                                linewidths=0.3, zorder=3.2))
         sheet.rect(x_of(0), y, x_of(length) - x_of(0), STRIP_H_IN, facecolor="none",
                    edgecolor=edge_color(color, theme), zorder=4.2)
@@ -688,7 +688,7 @@ def _render_volumes(analysis: Analysis, nodes: Sequence[LayerInfo], total: int,
                                             linewidth=LINE_PT, zorder=6)
                     arrow.set_gid("arrow")
                     sheet.include((x_a, x_b), (mid - 0.05, mid + 0.05))
-                    sheet.ax.add_artist(arrow)
+                    sheet.add(arrow)
                     if skipped:
                         sheet.text((x_a + x_b) / 2, mid + 0.06, f"+{skipped}", va="bottom",
                                    color=theme.muted, gid="skipped")

@@ -414,7 +414,7 @@ class Labels:
             verts.append(v)
             codes.extend(p[1] for p in parts)
         if verts:
-            sheet.ax.add_artist(PathPatch(Path(np.concatenate(verts), np.concatenate(codes)),
+            sheet.add(PathPatch(Path(np.concatenate(verts), np.concatenate(codes)),
                                           facecolor=colour, edgecolor="none", linewidth=0,
                                           zorder=10, gid=gid))
 
@@ -433,7 +433,7 @@ def _dots(sheet: Sheet, items: Sequence[tuple[np.ndarray, float, bool]], size: f
         corners = np.array([(-1, -1), (1, -1), (1, 1), (-1, 1), (-1, -1)]) * half
         outline = (np.column_stack([xs, ys])[:, None, :] + corners[None]).reshape(-1, 2)
         codes = np.tile([Path.MOVETO] + [Path.LINETO] * 3 + [Path.CLOSEPOLY], xs.size)
-        sheet.ax.add_artist(PathPatch(Path(outline, codes.astype(Path.code_type)),
+        sheet.add(PathPatch(Path(outline, codes.astype(Path.code_type)),
                                       facecolor="none", edgecolor=edge, linewidth=THIN_PT,
                                       zorder=3, gid=gid))
         return
@@ -445,7 +445,7 @@ def _dots(sheet: Sheet, items: Sequence[tuple[np.ndarray, float, bool]], size: f
     cap = "projecting" if square else "round"
     ring = 2 * THIN_PT / 72
     for colour, width, z, suffix in ((edge, size, 3.0, "-edge"), (face, size - ring, 3.1, "")):
-        sheet.ax.add_artist(PathPatch(path, facecolor="none", edgecolor=colour,
+        sheet.add(PathPatch(path, facecolor="none", edgecolor=colour,
                                       linewidth=width * 72, capstyle=cap, zorder=z, snap=False,
                                       gid=gid + suffix))
 
@@ -548,7 +548,7 @@ def render(network: Network | None, options: Mapping[str, Any], theme: Theme) ->
         verts[0::2] = segs[:, [0, 2]]
         verts[1::2] = segs[:, [1, 3]]
         codes = np.tile([Path.MOVETO, Path.LINETO], len(segs)).astype(Path.code_type)
-        sheet.ax.add_artist(PathPatch(Path(verts, codes), facecolor="none", edgecolor=link,
+        sheet.add(PathPatch(Path(verts, codes), facecolor="none", edgecolor=link,
                                       linewidth=thin, linestyle=style, zorder=2, gid=gid))
         if gid == "connection-stubs":
             notes.add("stubs")
@@ -561,7 +561,7 @@ def render(network: Network | None, options: Mapping[str, Any], theme: Theme) ->
                                        (segs[:, 2] + segs[:, 3]) / 2])
         verts[2::3] = segs[:, [1, 3]]
         codes = np.tile([Path.MOVETO, Path.CURVE3, Path.CURVE3], len(segs)).astype(Path.code_type)
-        sheet.ax.add_artist(PathPatch(Path(verts, codes), facecolor="none", edgecolor=link,
+        sheet.add(PathPatch(Path(verts, codes), facecolor="none", edgecolor=link,
                                       linewidth=0.7, linestyle=(0, (3, 2)), zorder=2,
                                       gid="skip-connections"))
         notes.add("skips")
@@ -630,7 +630,7 @@ def render(network: Network | None, options: Mapping[str, Any], theme: Theme) ->
                           for dx in (-0.025, 0.025) for sx in (-1, 1)])
         codes = np.tile([Path.MOVETO, Path.LINETO], 2 * len(breaks)).astype(Path.code_type)
         sheet.include((verts[:, 0].min(), verts[:, 0].max()), (verts[:, 1].min(), verts[:, 1].max()))
-        sheet.ax.add_artist(PathPatch(Path(verts, codes), facecolor="none", edgecolor=theme.fg,
+        sheet.add(PathPatch(Path(verts, codes), facecolor="none", edgecolor=theme.fg,
                                       linewidth=LINE_PT, zorder=3, gid="breaks"))
         notes.add("break")
 
