@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SPHINXOPTS ?= -W --keep-going
 
-.PHONY: html test clean bench figures pdf latex epub fuzz venv docs-check rtd browser tex mystmd \
+.PHONY: html test clean bench bench-readme figures pdf latex epub fuzz venv docs-check rtd browser tex mystmd \
 	test-lowest test-newest
 
 venv: $(STAMP)
@@ -89,6 +89,9 @@ figures: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run
+
+bench-readme: $(STAMP)
+	$(BIN)/python -m benchmarks.readme
 
 fuzz: $(STAMP)
 	RFDOCS_FUZZ=long $(BIN)/python -m pytest tests -k fuzz

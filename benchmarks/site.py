@@ -60,28 +60,31 @@ class SitePlan:
 
 def figure_request(kind: Any, n: int, name: str) -> FigureRequest:
     """The ``n``-th distinct request for figure kind ``kind`` (a FigureKind): every request
-    differs, so a cold build renders each one."""
-    option_names = {o.name for o in kind.options}
+    differs (a layer name or seed of its own), so a cold build renders each one, while sizes
+    cycle through ten values, so a figure costs the same on a site of 40 pages or of 400."""
     options: dict[str, str] = {}
     body = ""
+    size = n % 10
+    first = f"c{n}"  # the first layer's name: the request's own
     if kind.name == "block":
-        body = f"input {40 + n}x{40 + n}x3\nconv1: conv 5x5 /1 x100\n"
+        body = f"input {40 + size}x{40 + size}x3\n{first}: conv 5x5 /1 x100\n"
     elif kind.name == "featuremaps":
-        options["size"] = str(64 + 4 * n)
+        options["size"] = str(64 + 4 * size)
+        options["seed"] = str(n)
     elif kind.name == "steps":
         options["seed"] = str(n)
         if n % 3:  # one in three animated (HTML default), the others the static strip
             options["static"] = ""
     elif kind.name == "stack":  # draws 1-D networks: a dilated stack over a sequence
-        body = (f"input {96 + 4 * n}x1\nconv1: conv 3 x8 pad 1\nconv2: conv 3 x8 dil 2 pad 2\n"
+        body = (f"input {96 + 4 * size}x1\n{first}: conv 3 x8 pad 1\nconv2: conv 3 x8 dil 2 pad 2\n"
                 "conv3: conv 3 x8 dil 4 pad 4\n")
     elif kind.uses_network:
-        s = 48 + 2 * n
-        body = (f"input {s}x{s}x3\nconv1: conv 3x3 /1 x16 pad 1\npool1: maxpool 2x2\n"
+        s = 48 + 2 * size
+        body = (f"input {s}x{s}x3\n{first}: conv 3x3 /1 x16 pad 1\npool1: maxpool 2x2\n"
                 "conv2: conv 3x3 /1 x32 pad 1\npool2: maxpool 2x2\nconv3: conv 3x3 /1 x64 pad 1\n")
         if kind.name == "filters":
             options["seed"] = str(n)
-    elif "seed" in option_names:
+    elif "seed" in {o.name for o in kind.options}:
         options["seed"] = str(n)
     caption = f"Figure {n + 1} of kind *{kind.name}*, computed when the page was built."
     return FigureRequest(kind.name, options, body, caption, name)
@@ -183,11 +186,9 @@ def edited_request(fig: FigureRequest, round_: int) -> FigureRequest:
     """``fig`` changed as a user would in edit ``round_`` (a renamed layer, a size or seed no
     other request uses) at about the same drawing cost, so it must be drawn again."""
     options = dict(fig.options)
-    if "size" in options:  # featuremaps: sizes of other requests are 64 + 4n
-        options["size"] = str(int(options["size"]) + 4 * round_ - 2)
-    elif "seed" in options and not fig.body:
+    if "seed" in options and not fig.body:
         options["seed"] = str(int(options["seed"]) + 100_000 * round_)
-    body = fig.body.replace("conv1:", f"edited{round_}:")
+    body = re.sub(r"^(?!input\b)(\w+):", rf"\1e{round_}:", fig.body, count=1, flags=re.M)
     return replace(fig, options=options, body=body)
 
 
