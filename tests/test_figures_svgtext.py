@@ -70,3 +70,20 @@ def test_a_full_memo_forgets_its_oldest_entries(monkeypatch: pytest.MonkeyPatch)
     assert figure_bytes(fig, "svg") == stock_svg(fig)
     assert len(_GLYPHS.items) == 3
     assert [key[1] for key in _GLYPHS.items] == ["label 3", "label 4", "label 5"]
+
+
+def test_remembered_measurements_follow_the_font_settings() -> None:
+    from rfdocs.figures.geometry import Sheet
+    from rfdocs.figures.marks import MEASURED, text_width_in
+
+    MEASURED.items.clear()
+    sans = (text_width_in("receptive field 3×3", 9.0), Sheet(THEMES["light"]).measure("conv1 x64"))
+    assert MEASURED.items  # remembered ...
+    assert (text_width_in("receptive field 3×3", 9.0),
+            Sheet(THEMES["light"]).measure("conv1 x64")) == sans  # ... and given back
+    with matplotlib.rc_context({"font.family": "monospace"}):
+        mono = (text_width_in("receptive field 3×3", 9.0), Sheet(THEMES["light"]).measure("conv1 x64"))
+        MEASURED.items.clear()
+        fresh = (text_width_in("receptive field 3×3", 9.0), Sheet(THEMES["light"]).measure("conv1 x64"))
+    assert mono == fresh
+    assert mono[0] != sans[0] and mono[1][0] != sans[1][0]

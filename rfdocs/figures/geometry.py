@@ -39,6 +39,7 @@ from matplotlib.transforms import Affine2D, Bbox, BboxTransformFrom, Transform
 from rfdocs.compute import Analysis, LayerInfo
 from rfdocs.compute.receptive import upsample_kernel
 from rfdocs.compute.spec import GLOBAL_OPS, POINTWISE_OPS, WINDOW_OPS
+from rfdocs.figures.marks import MEASURED, font_settings
 from rfdocs.figures.options import OptionError, int_range
 from rfdocs.figures.style import Theme, new_figure
 
@@ -106,8 +107,7 @@ class Sheet:
         self.data = BboxTransformFrom(self._view) + self.fig.transFigure
         self._renderer = FigureCanvasAgg(self.fig).get_renderer()  # type: ignore[no-untyped-call]
         self.bounds = [math.inf, math.inf, -math.inf, -math.inf]
-        self._sizes: dict[tuple[str, float, bool], tuple[float, float]] = {}
-        self._lines: dict[tuple[float, bool], float] = {}
+        self._fonts = font_settings()  # fixed while one figure is drawn
 
     # ---- bookkeeping
 
@@ -118,16 +118,19 @@ class Sheet:
             self.bounds[1], self.bounds[3] = min(self.bounds[1], y), max(self.bounds[3], y)
 
     def measure(self, text: str, size: float = LABEL_PT, bold: bool = False) -> tuple[float, float]:
-        """(width, height) of one line of text in inches, as drawn."""
-        key = (text, size, bold)
-        if key not in self._sizes:
-            prop = FontProperties(size=size, weight="bold" if bold else "normal")
+        """(width, height) of one line of text in inches, as drawn (remembered across sheets)."""
+        prop = FontProperties(size=size, weight="bold" if bold else "normal")
+        dpi = self.fig.dpi
+
+        def line() -> float:
+            return float(self._renderer.get_text_width_height_descent("lp", prop, ismath=False)[1])
+
+        def size_of() -> tuple[float, float]:
             w, h, _ = self._renderer.get_text_width_height_descent(text, prop, ismath=False)
-            if (size, bold) not in self._lines:
-                line = self._renderer.get_text_width_height_descent("lp", prop, ismath=False)
-                self._lines[(size, bold)] = line[1]
-            self._sizes[key] = (w / self.fig.dpi, max(h, self._lines[(size, bold)]) / self.fig.dpi)
-        return self._sizes[key]
+            lp = MEASURED.get(("agg-line", self._fonts, dpi, size, bold), line)
+            return (w / dpi, max(h, lp) / dpi)
+
+        return MEASURED.get(("agg", self._fonts, dpi, text, size, bold), size_of)  # type: ignore[no-any-return]
 
     # ---- drawing (all coordinates in inches)
 

@@ -3,9 +3,10 @@ Axes (cheaper, and placed exactly in inches)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Hashable, Sequence
 from typing import Any
 
+import matplotlib
 import numpy as np
 from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
@@ -21,14 +22,54 @@ from rfdocs.figures.style import Theme, text_kwargs
 BAR_TICK = 2.5 / 72  # tick mark length, inches
 
 
+#: What measuring a text depends on besides the text, its size and weight: the fonts found
+#: for the default family and how FreeType is asked to shape and hint them.
+_FONT_SETTINGS = tuple(sorted(k for k in matplotlib.rcParams
+                              if k.startswith("font.") or k in ("text.hinting", "text.hinting_factor",
+                                                                "text.kerning_factor",
+                                                                "text.language")))
+MEASURED_MAX = 50_000  # remembered measurements (a few MB); the oldest go first
+
+
+def font_settings() -> tuple[str, ...]:
+    """The font settings in force (part of the key of every remembered measurement)."""
+    params = matplotlib.rcParams
+    return tuple(repr(params[k]) for k in _FONT_SETTINGS)
+
+
+class Measured:
+    """Text measurements remembered across figures (a site labels figure after figure, and each
+    in a light and a dark variant, with the same strings): a bounded dict, oldest out first."""
+
+    def __init__(self, size: int = MEASURED_MAX) -> None:
+        self.size = size
+        self.items: dict[Hashable, Any] = {}
+
+    def get(self, key: Hashable, measure: Callable[[], Any]) -> Any:
+        value = self.items.get(key)
+        if value is None:
+            value = measure()
+            if len(self.items) >= self.size:
+                del self.items[next(iter(self.items))]
+            self.items[key] = value
+        return value
+
+
+MEASURED = Measured()
+
+
 def text_width_in(text: str, size: float) -> float:
     """Width in inches of one line of ``text`` in the default font at ``size`` points
-    (FreeType metrics, plus 6 % for the hinting Agg adds; about 0.3 ms)."""
+    (FreeType metrics, plus 6 % for the hinting Agg adds; about 0.3 ms, then remembered)."""
     if not text:
         return 0.0
-    width, _, _ = text_to_path.get_text_width_height_descent(text, FontProperties(size=size),
-                                                              ismath=False)
-    return float(width) * 1.06 / 72.0
+
+    def measure() -> float:
+        width, _, _ = text_to_path.get_text_width_height_descent(
+            text, FontProperties(size=size), ismath=False)
+        return float(width) * 1.06 / 72.0
+
+    return float(MEASURED.get(("width", font_settings(), text, size), measure))
 
 
 def colour_bar(fig: Figure, box: tuple[float, float, float, float], cmap: Any, norm: Normalize,
