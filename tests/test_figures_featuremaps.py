@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from matplotlib.image import AxesImage
+from matplotlib.image import AxesImage, BboxImage
 from matplotlib.text import Text
 
 from rfdocs.compute.images import load_image
@@ -140,8 +140,8 @@ def test_auto_columns() -> None:
 
 def test_many_maps_are_one_image_with_an_indexed_grid() -> None:
     rendered = KIND.render(None, {"kernels": "random", "count": "100", "size": "48"}, LIGHT)
-    images = rendered.figure.findobj(AxesImage)
-    assert len(images) == 2  # the input and ONE mosaic (the colour bar is not an AxesImage)
+    images = _images(rendered)
+    assert len(images) == 2  # the input and ONE mosaic (and the colour bar's gradient)
     mos = images[1].get_array()
     assert mos is not None
     n, (h, w) = 100, rendered.numbers["map_shape"]
@@ -282,8 +282,16 @@ def test_scale_auto_and_explicit(given: dict[str, Any], scale: str) -> None:
     assert rendered.numbers["scale"] == scale
 
 
+def _images(rendered: Any) -> list[Any]:
+    """The input image and the mosaic (gids input, maps), in that order."""
+    drawn = rendered.figure.findobj(lambda a: isinstance(a, (AxesImage, BboxImage)))
+    found = {im.get_gid(): im for im in drawn}
+    assert set(found) >= {"maps", "colour-bar"}
+    return [found[gid] for gid in ("input", "maps") if gid in found]
+
+
 def _mosaic_tiles(rendered: Any) -> list[np.ndarray]:
-    images = rendered.figure.findobj(AxesImage)
+    images = _images(rendered)
     mos = np.ma.getdata(images[-1].get_array())
     h, w = rendered.numbers["map_shape"]
     return [mos[t:t + h, c:c + w] for t, c in (
@@ -364,10 +372,10 @@ def test_light_and_dark_share_one_computation() -> None:
 def test_pixels_stay_crisp_unless_shrunk() -> None:
     """Maps drawn larger than an output pixel use nearest-neighbour resampling; shrunk ones are
     smoothed."""
-    images = KIND.render(None, {}, LIGHT).figure.findobj(AxesImage)
+    images = _images(KIND.render(None, {}, LIGHT))
     assert [im.get_interpolation() for im in images] == ["nearest", "nearest"]
     many = KIND.render(None, {"size": "256", "kernels": "random", "count": "36"}, LIGHT)
-    assert many.figure.findobj(AxesImage)[-1].get_interpolation() == "antialiased"
+    assert _images(many)[-1].get_interpolation() == "antialiased"
 
 
 # --------------------------------------------------------------------------- with a network

@@ -18,7 +18,7 @@ from matplotlib.artist import Artist
 from matplotlib.axes import Axes
 from matplotlib.axis import Axis
 from matplotlib.figure import Figure
-from matplotlib.image import AxesImage
+from matplotlib.image import AxesImage, BboxImage
 from matplotlib.text import Text
 
 from rfdocs.compute.budget import (
@@ -126,7 +126,7 @@ def drawing_cost(fig: Figure, fmt: str, dpi: float) -> Cost:
     width_in, height_in = (float(v) for v in fig.get_size_inches())
     total = canvas_cost(width_in, height_in, fmt, dpi)
     drawn = list(_artists(fig))
-    for image in (a for a in drawn if isinstance(a, AxesImage)):
+    for image in (a for a in drawn if isinstance(a, (AxesImage, BboxImage))):
         data = image.get_array()
         if data is None:
             continue

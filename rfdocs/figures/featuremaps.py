@@ -43,7 +43,18 @@ import matplotlib
 import numpy as np
 from matplotlib.collections import PatchCollection
 from matplotlib.colors import Normalize
-from matplotlib.patches import FancyArrowPatch, Rectangle
+from matplotlib.figure import Figure
+from matplotlib.image import BboxImage
+from matplotlib.patches import FancyArrowPatch, PathPatch, Rectangle
+from matplotlib.path import Path as MplPath
+from matplotlib.transforms import (
+    Bbox,
+    BboxBase,
+    BboxTransformFrom,
+    BboxTransformTo,
+    TransformedBbox,
+    blended_transform_factory,
+)
 from numpy.typing import NDArray
 
 from rfdocs.compute import Network, SpecError, analyze, as_plain
@@ -1031,24 +1042,30 @@ def render_maps(fm: FeatureMaps, options: Mapping[str, Any], theme: Theme) -> Re
     mos_w, mos_h = geo.mos_w, geo.mos_h
 
     fig = new_figure(width, height, theme)
-
-    def axes(x: float, y: float, w_in: float, h_in: float) -> Any:
-        return fig.add_axes((x / width, y / height, w_in / width, h_in / height))
+    # images on the figure itself (input, mosaic, colour bar) stay separate images in an SVG,
+    # each at its own place, as they were in their Axes (not one composite raster)
+    fig.suppressComposite = True
 
     body_y = margin  # bottom of the body
     mos_x = margin + input_w + arrow_w + index_w
     mos_y = body_y + label_h + (body_h - top_index_h - block_h) / 2
     mos_mid = mos_y + mos_h / 2
 
+    def box(x: float, y: float, w_in: float, h_in: float) -> TransformedBbox:
+        """Where an Axes at (x, y, w_in, h_in) inches would stand, in display units."""
+        return TransformedBbox(Bbox.from_bounds(x / width, y / height, w_in / width,
+                                                h_in / height), fig.transFigure)
+
     # --- input image and arrow ------------------------------------------------------------------
     if show_input:
         in_y = mos_mid - input_h / 2 + 0.11
         in_y = min(max(in_y, body_y + 0.22), body_y + body_h - input_h)
-        ax_in = axes(margin, in_y, input_w, input_h)
         rgb = fm.image if fm.image.shape[2] == 3 else fm.image[:, :, 0]
-        ax_in.imshow(rgb, cmap="gray", vmin=0.0, vmax=1.0,
-                     interpolation=_resampling(input_w / in_w_px))
-        _frame(ax_in, theme)
+        in_box = AspectBox(Bbox.from_bounds(margin / width, in_y / height, input_w / width,
+                                            input_h / height), in_h_px / in_w_px, fig)
+        _image(fig, in_box, rgb, "gray", Normalize(0.0, 1.0), _resampling(input_w / in_w_px),
+               "input")
+        _frame(fig, in_box, (in_h_px, in_w_px), theme)
         fig.text((margin + input_w / 2) / width, (in_y - 0.05) / height,
                  f"input {fmt_dims((in_h_px, in_w_px))}",
                  ha="center", va="top", **text_kwargs(theme, LABEL_PT))
@@ -1068,29 +1085,40 @@ def render_maps(fm: FeatureMaps, options: Mapping[str, Any], theme: Theme) -> Re
                  va="top", **text_kwargs(theme, LABEL_PT, color=theme.muted))
 
     # --- the mosaic -----------------------------------------------------------------------------
-    ax = axes(mos_x, mos_y, mos_w, mos_h)
-    ax.imshow(mos, cmap=cmap, vmin=lo, vmax=hi, interpolation=_resampling(scale), aspect="auto")
-    ax.set_xlim(-0.5, mos.shape[1] - 0.5)
-    ax.set_ylim(mos.shape[0] - 0.5, -0.5)
-    for spine in ax.spines.values():
-        spine.set_visible(False)
-    ax.add_collection(PatchCollection(
+    # labelled: drawn on the figure in mosaic pixels (an Axes costs ~5 ms to make and more to
+    # write); many maps: an Axes, whose ticks number the rows and columns
+    mos_box = box(mos_x, mos_y, mos_w, mos_h)
+    tiles = PatchCollection(
         [Rectangle(tuple(np.array(tile_origin(i, columns, h, w, gap, row_gap))[::-1] - 0.5), w, h)
          for i in range(n)], facecolor="none", edgecolor=theme.muted,
-        linewidth=0.5 if labelled else 0.3))
+        linewidth=0.5 if labelled else 0.3)
     if labelled:
-        ax.set_axis_off()
+        pixels = BboxTransformFrom(Bbox([[-0.5, mos.shape[0] - 0.5],
+                                         [mos.shape[1] - 0.5, -0.5]])) + BboxTransformTo(mos_box)
+        _image(fig, mos_box, mos, cmap, Normalize(lo, hi), _resampling(scale), "maps")
+        tiles.set_transform(pixels)
+        tiles.set_clip_box(mos_box)  # as an Axes clips: the outer half of the edge outlines
+        fig.add_artist(tiles)
         for i, label in enumerate(fm.labels):
             top, left = tile_origin(i, columns, h, w, gap, row_gap)
             room = tile_w + gap * scale * 0.8
-            ax.text(left + w / 2 - 0.5, top + h - 0.5 + 0.04 / scale,
-                    fit_text(label, room, LABEL_PT), ha="center", va="top",
-                    **text_kwargs(theme, LABEL_PT))
+            fig.text(left + w / 2 - 0.5, top + h - 0.5 + 0.04 / scale,
+                     fit_text(label, room, LABEL_PT), ha="center", va="top", transform=pixels,
+                     **text_kwargs(theme, LABEL_PT))
             if ranged:
-                ax.text(left + w / 2 - 0.5, top + h - 0.5 + (0.04 + RANGE_H) / scale,
-                        fit_text(fmt_range(*ranges[i]), room, LABEL_PT), ha="center", va="top",
-                        gid=f"range-{i}", **text_kwargs(theme, LABEL_PT, color=theme.muted))
+                fig.text(left + w / 2 - 0.5, top + h - 0.5 + (0.04 + RANGE_H) / scale,
+                         fit_text(fmt_range(*ranges[i]), room, LABEL_PT), ha="center",
+                         va="top", gid=f"range-{i}", transform=pixels,
+                         **text_kwargs(theme, LABEL_PT, color=theme.muted))
     else:
+        ax = fig.add_axes((mos_x / width, mos_y / height, mos_w / width, mos_h / height))
+        ax.imshow(mos, cmap=cmap, vmin=lo, vmax=hi, interpolation=_resampling(scale),
+                  aspect="auto").set_gid("maps")
+        ax.set_xlim(-0.5, mos.shape[1] - 0.5)
+        ax.set_ylim(mos.shape[0] - 0.5, -0.5)
+        for spine in ax.spines.values():
+            spine.set_visible(False)
+        ax.add_collection(tiles)
         _index_ticks(ax, columns, rows, h, w, gap, theme)
 
     # --- colour bar -----------------------------------------------------------------------------
@@ -1258,12 +1286,56 @@ def _tick_text(value: float) -> str:
     return f"{value:.3g}".replace("-", "−")
 
 
-def _frame(ax: Any, theme: Theme) -> None:
-    ax.set_xticks([])
-    ax.set_yticks([])
-    for spine in ax.spines.values():
-        spine.set_edgecolor(theme.muted)
-        spine.set_linewidth(0.6)
+class AspectBox(BboxBase):
+    """Where an Axes at ``position`` (figure fraction) that shows an image ``ratio`` (height /
+    width) times as tall as wide draws it: ``Axes.apply_aspect``'s box for ``imshow``'s equal
+    aspect (shrunk to the ratio on the figure as drawn, centred), in display units."""
+
+    def __init__(self, position: Bbox, ratio: float, fig: Figure) -> None:
+        super().__init__()
+        self._position = position
+        self._ratio = ratio
+        self._transform = fig.transSubfigure
+        self.set_children(self._transform)
+        self._points: Any = None
+
+    def get_points(self) -> Any:
+        if self._invalid or self._points is None:  # type: ignore[has-type]
+            unit = Bbox.unit().transformed(self._transform)
+            shrunk = self._position.shrunk_to_aspect(self._ratio, self._position,
+                                                     unit.height / unit.width)
+            active = shrunk.anchored("C", self._position)
+            self._points = TransformedBbox(active, self._transform).get_points()
+            self._invalid = 0
+        return self._points
+
+
+def _image(fig: Figure, box: BboxBase, data: FloatArray, cmap: Any, norm: Normalize,
+           interpolation: str, gid: str) -> None:
+    """``data`` (top row first) drawn into ``box``, resampled as ``imshow`` would into an Axes
+    there (the same pixels, without the Axes)."""
+    image = BboxImage(box, cmap=cmap, norm=norm, interpolation=interpolation, origin="upper")
+    image.set_data(data)
+    image.set_gid(gid)
+    image.set_clip_box(box)  # as an Axes clips it: no resampled pixel past its edge
+    fig.add_artist(image)
+
+
+def _frame(fig: Figure, box: BboxBase, shape: tuple[int, int], theme: Theme) -> None:
+    """The four spines an Axes showing an image of ``shape`` (rows, columns) in ``box`` draws
+    (left, right, bottom, top), with its arithmetic: along the box in axes fractions, across
+    it in data units through the Axes' own data transform (Agg snaps the ends to pixels)."""
+    rows, cols = shape
+    axes = BboxTransformTo(box)
+    data = BboxTransformFrom(Bbox([[-0.5, rows - 0.5], [cols - 0.5, -0.5]])) + axes
+    upright = blended_transform_factory(axes, data)
+    level = blended_transform_factory(data, axes)
+    x0, x1, y0, y1 = -0.5, cols - 0.5, rows - 0.5, -0.5
+    for line, transform in ((((0.0, y0), (0.0, y1)), upright), (((1.0, y0), (1.0, y1)), upright),
+                            (((x0, 0.0), (x1, 0.0)), level), (((x0, 1.0), (x1, 1.0)), level)):
+        fig.add_artist(PathPatch(MplPath(line), transform=transform, facecolor="none",
+                                 edgecolor=theme.muted, linewidth=0.6, capstyle="projecting",
+                                 joinstyle="miter", zorder=2.5))
 
 
 def _index_ticks(ax: Any, columns: int, rows: int, h: int, w: int, gap: int, theme: Theme) -> None:
