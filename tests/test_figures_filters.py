@@ -8,7 +8,7 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from matplotlib.image import AxesImage
+from matplotlib.image import AxesImage, BboxImage
 
 from rfdocs.compute import parse_spec
 from rfdocs.compute.kernels import named_kernel
@@ -25,7 +25,9 @@ NAMED = parse_spec(f"input 16x16x1\nconv1: conv 3x3 x3 weights sobel-x,{ONE_HOT}
 def tiles(rendered: object) -> list[np.ndarray]:
     """The drawn mosaic cut back into tiles at the origins the figure reports."""
     numbers = rendered.numbers  # type: ignore[attr-defined]
-    mosaic = np.ma.getdata(rendered.figure.findobj(AxesImage)[0].get_array())  # type: ignore[attr-defined]
+    fig = rendered.figure  # type: ignore[attr-defined]
+    [image] = fig.findobj(lambda a: isinstance(a, (AxesImage, BboxImage)) and a.get_gid() == "kernels")
+    mosaic = np.ma.getdata(image.get_array())
     kh, kw = numbers["kernel_shape"]
     return [np.asarray(mosaic[t:t + kh, c:c + kw]) for t, c in numbers["origins"]]
 

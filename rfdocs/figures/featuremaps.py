@@ -44,13 +44,11 @@ import numpy as np
 from matplotlib.collections import PatchCollection
 from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
-from matplotlib.image import BboxImage
 from matplotlib.patches import FancyArrowPatch, PathPatch, Rectangle
 from matplotlib.path import Path as MplPath
 from matplotlib.transforms import (
     Bbox,
     BboxBase,
-    BboxTransformFrom,
     BboxTransformTo,
     TransformedBbox,
     blended_transform_factory,
@@ -98,7 +96,14 @@ from rfdocs.figures.cost import (
     texts_cost,
     with_slack,
 )
-from rfdocs.figures.marks import BAR_TICK, colour_bar, text_width_in
+from rfdocs.figures.marks import (
+    BAR_TICK,
+    axes_box,
+    colour_bar,
+    image_in_box,
+    pixel_transform,
+    text_width_in,
+)
 from rfdocs.figures.options import (
     Option,
     OptionError,
@@ -1051,11 +1056,6 @@ def render_maps(fm: FeatureMaps, options: Mapping[str, Any], theme: Theme) -> Re
     mos_y = body_y + label_h + (body_h - top_index_h - block_h) / 2
     mos_mid = mos_y + mos_h / 2
 
-    def box(x: float, y: float, w_in: float, h_in: float) -> TransformedBbox:
-        """Where an Axes at (x, y, w_in, h_in) inches would stand, in display units."""
-        return TransformedBbox(Bbox.from_bounds(x / width, y / height, w_in / width,
-                                                h_in / height), fig.transFigure)
-
     # --- input image and arrow ------------------------------------------------------------------
     if show_input:
         in_y = mos_mid - input_h / 2 + 0.11
@@ -1063,8 +1063,8 @@ def render_maps(fm: FeatureMaps, options: Mapping[str, Any], theme: Theme) -> Re
         rgb = fm.image if fm.image.shape[2] == 3 else fm.image[:, :, 0]
         in_box = AspectBox(Bbox.from_bounds(margin / width, in_y / height, input_w / width,
                                             input_h / height), in_h_px / in_w_px, fig)
-        _image(fig, in_box, rgb, "gray", Normalize(0.0, 1.0), _resampling(input_w / in_w_px),
-               "input")
+        image_in_box(fig, in_box, rgb, cmap="gray", norm=Normalize(0.0, 1.0),
+                     interpolation=_resampling(input_w / in_w_px), gid="input")
         _frame(fig, in_box, (in_h_px, in_w_px), theme)
         fig.text((margin + input_w / 2) / width, (in_y - 0.05) / height,
                  f"input {fmt_dims((in_h_px, in_w_px))}",
@@ -1087,15 +1087,15 @@ def render_maps(fm: FeatureMaps, options: Mapping[str, Any], theme: Theme) -> Re
     # --- the mosaic -----------------------------------------------------------------------------
     # labelled: drawn on the figure in mosaic pixels (an Axes costs ~5 ms to make and more to
     # write); many maps: an Axes, whose ticks number the rows and columns
-    mos_box = box(mos_x, mos_y, mos_w, mos_h)
+    mos_box = axes_box(fig, mos_x, mos_y, mos_w, mos_h)
     tiles = PatchCollection(
         [Rectangle(tuple(np.array(tile_origin(i, columns, h, w, gap, row_gap))[::-1] - 0.5), w, h)
          for i in range(n)], facecolor="none", edgecolor=theme.muted,
         linewidth=0.5 if labelled else 0.3)
     if labelled:
-        pixels = BboxTransformFrom(Bbox([[-0.5, mos.shape[0] - 0.5],
-                                         [mos.shape[1] - 0.5, -0.5]])) + BboxTransformTo(mos_box)
-        _image(fig, mos_box, mos, cmap, Normalize(lo, hi), _resampling(scale), "maps")
+        pixels = pixel_transform(mos_box, mos.shape)
+        image_in_box(fig, mos_box, mos, cmap=cmap, norm=Normalize(lo, hi),
+                     interpolation=_resampling(scale), gid="maps")
         tiles.set_transform(pixels)
         tiles.set_clip_box(mos_box)  # as an Axes clips: the outer half of the edge outlines
         fig.add_artist(tiles)
@@ -1310,24 +1310,13 @@ class AspectBox(BboxBase):
         return self._points
 
 
-def _image(fig: Figure, box: BboxBase, data: FloatArray, cmap: Any, norm: Normalize,
-           interpolation: str, gid: str) -> None:
-    """``data`` (top row first) drawn into ``box``, resampled as ``imshow`` would into an Axes
-    there (the same pixels, without the Axes)."""
-    image = BboxImage(box, cmap=cmap, norm=norm, interpolation=interpolation, origin="upper")
-    image.set_data(data)
-    image.set_gid(gid)
-    image.set_clip_box(box)  # as an Axes clips it: no resampled pixel past its edge
-    fig.add_artist(image)
-
-
 def _frame(fig: Figure, box: BboxBase, shape: tuple[int, int], theme: Theme) -> None:
     """The four spines an Axes showing an image of ``shape`` (rows, columns) in ``box`` draws
     (left, right, bottom, top), with its arithmetic: along the box in axes fractions, across
     it in data units through the Axes' own data transform (Agg snaps the ends to pixels)."""
     rows, cols = shape
     axes = BboxTransformTo(box)
-    data = BboxTransformFrom(Bbox([[-0.5, rows - 0.5], [cols - 0.5, -0.5]])) + axes
+    data = pixel_transform(box, shape)
     upright = blended_transform_factory(axes, data)
     level = blended_transform_factory(data, axes)
     x0, x1, y0, y1 = -0.5, cols - 0.5, rows - 0.5, -0.5

@@ -45,7 +45,14 @@ from rfdocs.figures.cost import (
     texts_cost,
     with_slack,
 )
-from rfdocs.figures.marks import BAR_TICK, colour_bar, text_width_in
+from rfdocs.figures.marks import (
+    BAR_TICK,
+    axes_box,
+    colour_bar,
+    image_in_box,
+    pixel_transform,
+    text_width_in,
+)
 from rfdocs.figures.options import Option, OptionError, choice, flag, int_range, word
 from rfdocs.figures.style import Theme, new_figure, text_kwargs
 from rfdocs.figures.text import MINUS, TIMES, fmt_num
@@ -410,33 +417,44 @@ def draw(k: Kernels, options: Mapping[str, Any], theme: Theme) -> Rendered:
     row_gap = _row_gap(geo, kh)
     mos = tile_mosaic(k.tiles, geo.columns, geo.gap, row_gap)
     fig = new_figure(geo.width, geo.height, theme)
+    fig.suppressComposite = True  # the mosaic and the colour bar stay two SVG images
     mos_w, mos_h = geo.mosaic[1] * geo.scale, geo.mosaic[0] * geo.scale
     x0 = MARGIN + geo.index_w
     y0 = MARGIN + geo.label_h
-    ax = fig.add_axes((x0 / geo.width, y0 / geo.height, mos_w / geo.width, mos_h / geo.height))
     cmap = options["cmap"] or diverging_cmap(theme)
     lo, hi = k.limits
-    if k.view == "rgb":
-        ax.imshow(mos, interpolation="nearest", aspect="auto")
-    else:
-        ax.imshow(mos, cmap=cmap, vmin=lo, vmax=hi, interpolation="nearest", aspect="auto")
-    ax.set_xlim(-0.5, mos.shape[1] - 0.5)
-    ax.set_ylim(mos.shape[0] - 0.5, -0.5)
-    for spine in ax.spines.values():
-        spine.set_visible(False)
     origins = [(divmod(i, geo.columns)[0] * (kh + row_gap), divmod(i, geo.columns)[1] * (kw + geo.gap))
                for i in range(n)]
-    ax.add_collection(PatchCollection(
+    tiles = PatchCollection(
         [Rectangle((left - 0.5, top - 0.5), kw, kh) for top, left in origins],
-        facecolor="none", edgecolor=theme.muted, linewidth=0.5 if labelled else 0.3))
-    if labelled:
-        ax.set_axis_off()
+        facecolor="none", edgecolor=theme.muted, linewidth=0.5 if labelled else 0.3)
+    colours: dict[str, Any] = {} if k.view == "rgb" else {"cmap": cmap, "norm": Normalize(lo, hi)}
+    if labelled:  # on the figure in mosaic pixels: an Axes costs more to make than the rest
+        box = axes_box(fig, x0, y0, mos_w, mos_h)
+        pixels = pixel_transform(box, mos.shape)
+        image_in_box(fig, box, mos, interpolation="nearest", gid="kernels", **colours)
+        tiles.set_transform(pixels)
+        tiles.set_clip_box(box)  # as an Axes clips: the outer half of the edge outlines
+        fig.add_artist(tiles)
         room = kw * geo.scale + geo.gap * geo.scale * 0.8
         for (top, left), label in zip(origins, k.labels, strict=True):
-            ax.text(left + kw / 2 - 0.5, top + kh - 0.5 + 0.03 / geo.scale,
-                    fit_text(label, room, LABEL_PT), ha="center", va="top",
-                    **text_kwargs(theme, LABEL_PT))
-    else:
+            fig.text(left + kw / 2 - 0.5, top + kh - 0.5 + 0.03 / geo.scale,
+                     fit_text(label, room, LABEL_PT), ha="center", va="top", transform=pixels,
+                     **text_kwargs(theme, LABEL_PT))
+    else:  # an Axes, whose ticks number the rows and columns
+        ax = fig.add_axes((x0 / geo.width, y0 / geo.height, mos_w / geo.width,
+                           mos_h / geo.height))
+        if k.view == "rgb":
+            image = ax.imshow(mos, interpolation="nearest", aspect="auto")
+        else:
+            image = ax.imshow(mos, cmap=cmap, vmin=lo, vmax=hi, interpolation="nearest",
+                              aspect="auto")
+        image.set_gid("kernels")
+        ax.set_xlim(-0.5, mos.shape[1] - 0.5)
+        ax.set_ylim(mos.shape[0] - 0.5, -0.5)
+        for spine in ax.spines.values():
+            spine.set_visible(False)
+        ax.add_collection(tiles)
         _index_ticks(ax, geo.columns, geo.rows, kh, kw, geo.gap if geo.rows == 1 else row_gap,
                      theme)
         if row_gap != geo.gap:  # _index_ticks spaces rows by gap: place the row ticks again

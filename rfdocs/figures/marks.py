@@ -15,7 +15,14 @@ from matplotlib.image import BboxImage
 from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
 from matplotlib.textpath import text_to_path
-from matplotlib.transforms import Bbox, TransformedBbox
+from matplotlib.transforms import (
+    Bbox,
+    BboxBase,
+    BboxTransformFrom,
+    BboxTransformTo,
+    Transform,
+    TransformedBbox,
+)
 
 from rfdocs.figures.style import Theme, text_kwargs
 
@@ -70,6 +77,35 @@ def text_width_in(text: str, size: float) -> float:
         return float(width) * 1.06 / 72.0
 
     return float(MEASURED.get(("width", font_settings(), text, size), measure))
+
+
+def axes_box(fig: Figure, x: float, y: float, width: float, height: float) -> TransformedBbox:
+    """Where an Axes at (x, y, width, height) inches of ``fig`` stands, in display units (as
+    ``add_axes`` of the same position in figure fractions computes it)."""
+    w, h = (float(v) for v in fig.get_size_inches())
+    return TransformedBbox(Bbox.from_bounds(x / w, y / h, width / w, height / h),
+                           fig.transFigure)
+
+
+def pixel_transform(box: BboxBase, shape: Sequence[int]) -> Transform:
+    """Image pixels (row, column centres at whole numbers, top row first) to display units, for
+    an image of ``shape`` filling ``box``: the data transform of an Axes ``imshow`` fills."""
+    rows, cols = int(shape[0]), int(shape[1])
+    return BboxTransformFrom(Bbox([[-0.5, rows - 0.5], [cols - 0.5, -0.5]])) + BboxTransformTo(box)
+
+
+def image_in_box(fig: Figure, box: BboxBase, data: Any, *, cmap: Any = None,
+                 norm: Normalize | None = None, interpolation: str, gid: str) -> BboxImage:
+    """``data`` (top row first; values through ``cmap`` and ``norm``, or RGB) drawn into
+    ``box`` on the figure itself, resampled as ``imshow`` resamples it into an Axes there and
+    clipped as the Axes clips it: the same pixels, without the cost of an Axes. A figure with
+    more than one should set ``suppressComposite`` (or an SVG merges them into one raster)."""
+    image = BboxImage(box, cmap=cmap, norm=norm, interpolation=interpolation, origin="upper")
+    image.set_data(data)
+    image.set_gid(gid)
+    image.set_clip_box(box)
+    fig.add_artist(image)
+    return image
 
 
 def colour_bar(fig: Figure, box: tuple[float, float, float, float], cmap: Any, norm: Normalize,
