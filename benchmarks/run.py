@@ -69,6 +69,7 @@ class Settings:
     torch_path: str | None
     budget: float
     scale_pages: int = 400
+    working_tree: bool = False
 
 
 class SiteRuns:
@@ -674,6 +675,8 @@ def parse_args(argv: Sequence[str] | None) -> Settings:
                    help="comma-separated sections: " + ", ".join(SECTIONS))
     p.add_argument("--quick", action="store_true", help="a small site and few runs (smoke test)")
     p.add_argument("--keep", action="store_true", help="keep the scratch folder with sites and logs")
+    p.add_argument("--working-tree", action="store_true",
+                   help="measure rfdocs/ as it is in the working tree (default: as committed at HEAD)")
     p.add_argument("--json", default=str(REPO / "build" / "bench.json"), help="where the JSON goes")
     p.add_argument("--torch-path", default=None,
                    help="a folder holding torch (pip install --target DIR torch), appended to "
@@ -691,11 +694,12 @@ def parse_args(argv: Sequence[str] | None) -> Settings:
         runs, pages, per_page, repeat = (2, 2, 1, 1), min(pages, 8), min(per_page, 2), 2
         scale = min(scale, 16)
     return Settings(pages, per_page, runs[0], runs[1], runs[2], runs[3], repeat, a.theme, sections,
-                    a.keep, Path(a.json), a.torch_path, a.budget, scale)
+                    a.keep, Path(a.json), a.torch_path, a.budget, scale, a.working_tree)
 
 
-def snapshot(work: Path) -> Path:
-    """Copies of the rfdocs package (imported by this process and by every build) and of docs/."""
+def snapshot(work: Path, committed: bool) -> Path:
+    """Copies of the rfdocs package (imported by this process and by every build; as committed
+    at HEAD, or as it is in the working tree) and of docs/."""
     from benchmarks.builds import use_snapshot
 
     docs = work / "docs-copy"  # docs/ as it is now, never built in place
@@ -706,8 +710,17 @@ def snapshot(work: Path) -> Path:
                 and not entry.name.endswith(".egg-info"):
             (docs / entry.name).symlink_to(entry)
     folder = work / "snapshot"
-    shutil.copytree(REPO / "rfdocs", folder / "rfdocs",
-                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    if committed:  # the package as committed: files being edited meanwhile are not measured
+        import io
+        import tarfile
+
+        data = subprocess.run(["git", "archive", "--format=tar", "HEAD", "rfdocs"], cwd=REPO,
+                              capture_output=True, check=True).stdout
+        with tarfile.open(fileobj=io.BytesIO(data)) as archive:
+            archive.extractall(folder, filter="data")
+    else:
+        shutil.copytree(REPO / "rfdocs", folder / "rfdocs",
+                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     # As pip does when it installs rfdocs: byte-compiled once, so no build pays for compiling
     # the package (PYTHONDONTWRITEBYTECODE, set on some machines, would make every build do so).
     import compileall
@@ -740,7 +753,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     work = Path(tempfile.mkdtemp(prefix="rfdocs-bench-"))
     bench = Bench(settings, work)
     log(f"scratch folder {work}")
-    snapshot(work)
+    snapshot(work, committed=not settings.working_tree and (REPO / ".git").exists())
     load_before = os.getloadavg()
     bench.section("render", bench.render)
     bench.section("compute", bench.compute)
