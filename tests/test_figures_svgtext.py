@@ -87,3 +87,29 @@ def test_remembered_measurements_follow_the_font_settings() -> None:
         fresh = (text_width_in("receptive field 3×3", 9.0), Sheet(THEMES["light"]).measure("conv1 x64"))
     assert mono == fresh
     assert mono[0] != sans[0] and mono[1][0] != sans[1][0]
+
+
+def test_agg_canvas_draws_the_pixels_matplotlib_draws() -> None:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from rfdocs.figures.aggtext import AggCanvas
+    from rfdocs.figures.marks import MEASURED
+
+    def pixels(canvas_class: type, fig: Figure) -> bytes:
+        canvas = canvas_class(fig)
+        canvas.draw()
+        return bytes(canvas.buffer_rgba())
+
+    MEASURED.items.clear()
+    frames = get_kind("steps").render(None, {}, THEMES["dark"]).animation_frames()
+    for fig in (frames[0], frames[-1], _mixed_figure()):
+        fig.set_dpi(96)
+        stock = pixels(FigureCanvasAgg, fig)
+        assert pixels(AggCanvas, fig) == stock  # measured afresh ...
+        assert pixels(AggCanvas, fig) == stock  # ... and remembered
+
+
+def _mixed_figure() -> Figure:
+    fig = Figure(figsize=(3, 4))
+    _texts(fig)
+    return fig

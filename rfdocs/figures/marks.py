@@ -44,6 +44,12 @@ def font_settings() -> tuple[str, ...]:
     return tuple(repr(params[k]) for k in _FONT_SETTINGS)
 
 
+def prop_key(prop: FontProperties) -> tuple[Any, ...]:
+    """What finding a font for ``prop`` depends on (as ``FontProperties.__hash__`` reads it)."""
+    return (tuple(prop.get_family()), prop.get_slant(), prop.get_variant(), prop.get_weight(),
+            prop.get_stretch(), prop.get_size(), prop.get_file(), prop.get_math_fontfamily())
+
+
 class Measured:
     """Text measurements remembered across figures (a site labels figure after figure, and each
     in a light and a dark variant, with the same strings): a bounded dict, oldest out first."""

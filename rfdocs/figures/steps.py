@@ -35,7 +35,6 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import PolyCollection
 from matplotlib.colors import to_rgba
 from matplotlib.figure import Figure
@@ -1009,8 +1008,10 @@ def _draw_rgba(fig: Figure, dpi: float) -> Any:
     """The figure drawn by Agg at ``dpi`` (a PIL RGBA image, straight alpha)."""
     from PIL import Image
 
+    from rfdocs.figures.aggtext import AggCanvas
+
     fig.set_dpi(dpi)
-    canvas = FigureCanvasAgg(fig)
+    canvas = AggCanvas(fig)  # text sizes remembered across frames and variants: same pixels
     canvas.draw()  # type: ignore[no-untyped-call]
     pixels = bytes(canvas.buffer_rgba())  # type: ignore[no-untyped-call]
     return Image.frombuffer("RGBA", canvas.get_width_height(), pixels, "raw", "RGBA", 0, 1)

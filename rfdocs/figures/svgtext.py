@@ -25,6 +25,8 @@ from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
 from matplotlib.textpath import TextToPath
 
+from rfdocs.figures.marks import prop_key
+
 #: Distinct strings (per font and shaping options) and sized texts remembered: a large site
 #: uses a few thousand; past this the oldest are forgotten.
 MAX_ENTRIES = 20_000
@@ -53,12 +55,6 @@ _GLYPHS = _Memo(MAX_ENTRIES)  # (font, string, shaping options) -> glyph layout 
 _SIZES = _Memo(MAX_ENTRIES)  # (font, string, points) -> width, height, descent
 
 
-def _prop_key(prop: FontProperties) -> tuple[Any, ...]:
-    """What finding a font for ``prop`` depends on (as ``FontProperties.__hash__`` reads it)."""
-    return (tuple(prop.get_family()), prop.get_slant(), prop.get_variant(), prop.get_weight(),
-            prop.get_stretch(), prop.get_size(), prop.get_file(), prop.get_math_fontfamily())
-
-
 class CachedTextToPath(TextToPath):
     """``TextToPath`` with plain-text layouts remembered (mathtext and TeX as before).
 
@@ -71,7 +67,7 @@ class CachedTextToPath(TextToPath):
         self._fonts: dict[tuple[Any, ...], Any] = {}
 
     def _get_font(self, prop: FontProperties) -> Any:
-        key = _prop_key(prop)
+        key = prop_key(prop)
         font = self._fonts.get(key)
         if font is None:
             font = self._fonts[key] = super()._get_font(prop)  # type: ignore[misc]
