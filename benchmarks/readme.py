@@ -13,7 +13,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 START = "<!-- bench table: written by `make bench-readme` from build/bench.json -->"
 END = "<!-- end of bench table -->"
-SHOWN = ("site", "peers", "scale", "render", "docs")
+SHOWN = ("render", "compute", "diamonds", "conv", "models", "site", "peers", "scale", "docs")
 
 
 def cell(text: str) -> str:
@@ -32,8 +32,6 @@ def table(data: dict[str, Any]) -> str:
              "| what | measured | goal | met |", "| --- | --- | --- | --- |"]
     for row in data["rows"]:
         if row["section"] not in SHOWN or (not row["goal"] and row["section"] not in ("peers", "scale")):
-            continue
-        if row["section"] == "render" and "median over" not in row["figure"]:
             continue
         met = "—" if row["met"] is None else ("yes" if row["met"] else "**no**")
         lines.append(f"| {cell(row['figure'])} | {cell(row['shown'])} | {cell(row['goal'] or '—')} "
