@@ -762,6 +762,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     work = Path(tempfile.mkdtemp(prefix="rfdocs-bench-"))
     bench = Bench(settings, work)
     log(f"scratch folder {work}")
+    source = git_state()  # what the snapshot below measures (HEAD may move while the bench runs)
     snapshot(work, committed=not settings.working_tree and (REPO / ".git").exists())
     load_before = os.getloadavg()
     bench.section("render", bench.render)
@@ -785,7 +786,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings.json_path.write_text(json.dumps({
         "machine": {**machine_info(), "load_average_start": load_before,
                     "load_average_end": load_after},
-        "source": git_state(),
+        "source": source,
         "settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(settings).items()},
         "seconds": total,
         "rows": [r.to_json() for r in bench.rows],
