@@ -52,6 +52,7 @@ class _Memo:
 
 
 _GLYPHS = _Memo(MAX_ENTRIES)  # (font, string, shaping options) -> glyph layout and outlines
+_OUTLINES = _Memo(MAX_ENTRIES)  # (font, glyph name) -> outline, shared by the strings using it
 _SIZES = _Memo(MAX_ENTRIES)  # (font, string, points) -> width, height, descent
 
 
@@ -97,9 +98,15 @@ class CachedTextToPath(TextToPath):
         hit: Glyphs | None = _GLYPHS.get(key)
         if hit is None:
             info, outlines, _ = super().get_glyphs_with_font(font, s, **shaping)
-            for vertices, codes in outlines.values():
-                vertices.flags.writeable = codes.flags.writeable = False  # shared from now on
-            hit = (list(info), dict(outlines))
+            shared = {}
+            for name, (vertices, codes) in outlines.items():  # one copy of each glyph's outline
+                outline = _OUTLINES.get((font, name))
+                if outline is None:
+                    vertices.flags.writeable = codes.flags.writeable = False  # shared from now on
+                    outline = (vertices, codes)
+                    _OUTLINES.put((font, name), outline)
+                shared[name] = outline
+            hit = (list(info), shared)
             _GLYPHS.put(key, hit)
         info, outlines = hit
         # what TextToPath.get_glyphs_with_font returns for these arguments
@@ -156,4 +163,5 @@ def svg_text(fig: Figure, **savefig: Any) -> str:
 def clear_caches() -> None:
     """Forget every remembered layout and size (tests; a process that changes fonts)."""
     _GLYPHS.items.clear()
+    _OUTLINES.items.clear()
     _SIZES.items.clear()
