@@ -6,6 +6,7 @@ the peers' ratios), so the numbers there are always those of one real run, never
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -16,8 +17,11 @@ END = "<!-- end of bench table -->"
 SHOWN = ("render", "compute", "diamonds", "conv", "models", "site", "peers", "scale", "docs")
 
 
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
 def cell(text: str) -> str:
-    return text.replace("|", "\\|")
+    return ANSI.sub("", text).replace("|", "\\|")
 
 
 def table(data: dict[str, Any]) -> str:
@@ -37,7 +41,7 @@ def table(data: dict[str, Any]) -> str:
         lines.append(f"| {cell(row['figure'])} | {cell(row['shown'])} | {cell(row['goal'] or '—')} "
                      f"| {met} |")
     for note in data.get("notes", []):
-        lines += ["", f"Note from the run: {note}"]
+        lines += ["", f"Note from the run: {cell(note)}"]
     return "\n".join([*lines, "", END])
 
 
