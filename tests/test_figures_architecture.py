@@ -213,6 +213,41 @@ def test_unet_skips_nest_four_levels() -> None:
     assert depth == 4
 
 
+def _centre_y(box: tuple[float, float, float, float]) -> float:
+    return box[1] + box[3] / 2
+
+
+@pytest.mark.parametrize("style", ["3d", "flat"])
+def test_unet_is_drawn_as_a_u_with_its_outer_skip_on_the_top_row(style: str) -> None:
+    rendered = KIND.render(unet(), {"style": style}, LIGHT)
+    boxes = rendered.numbers["boxes"]
+    assert rendered.numbers["rows"] == 1  # not wrapped: the U itself fits the page
+    top = _centre_y(boxes["input"])
+    # the outermost level: input, its convolutions, the join and the output on one line
+    for name in ("enc1_1", "cat1", "out"):
+        assert _centre_y(boxes[name]) == pytest.approx(top)
+    # every level lower than the one above it, its way down left of its way up, and each
+    # level's join on the line of the level above (where its shortcut comes from)
+    previous = top
+    for level in (1, 2, 3, 4):
+        pool, up = boxes[f"pool{level}"], boxes[f"up{level}"]
+        assert _centre_y(pool) == pytest.approx(_centre_y(up))
+        assert _centre_y(pool) < previous - 0.3
+        assert pool[0] + pool[2] < up[0]
+        if level > 1:
+            assert _centre_y(boxes[f"cat{level}"]) > _centre_y(pool)
+        previous = _centre_y(pool)
+    x0, x1 = min(b[0] for b in boxes.values()), max(b[0] + b[2] for b in boxes.values())
+    assert x1 - x0 <= 6.3
+    assert text_overlaps(rendered.figure) == []
+
+
+def test_a_u_that_does_not_fit_wraps_into_rows() -> None:
+    rendered = KIND.render(unet(), {"width": 3.0}, LIGHT)
+    assert rendered.numbers["rows"] > 1
+    assert set(rendered.numbers["boxes"]) >= {"cat1", "cat4", "bottom_1"}
+
+
 @pytest.mark.parametrize(("start", "end"), [("res3a", "res4b"), ("res3a_branch2b", "res3c"),
                                             (None, "pool1"), ("res5a", None)])
 def test_from_and_to_draw_the_layers_on_paths_between(start: str | None, end: str | None) -> None:

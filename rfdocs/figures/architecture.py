@@ -280,7 +280,8 @@ class Drawer:
             info.op, "+"), "warn": bad, "name": node.name}))
         frame.boxes[node.name] = (0, -r, 2 * r, 2 * r)
         if bad:
-            self.warned.append(node.name)
+            if node.name not in self.warned:  # a part may be laid out twice (layout tries)
+                self.warned.append(node.name)
             frame.prims.append(Prim("warn", [r], [r + 0.03], {}))
             frame.top = r + 0.03 + 0.16
         if node.pendants:
@@ -350,57 +351,120 @@ class Drawer:
                 return k
         return None
 
+    def fold_pieces(self, par: Parallel, at: int) -> tuple[Frame, Frame, Frame]:
+        """The three pieces of a folded level: its way down (left), the nested level with its
+        join (middle) and its way up (right)."""
+        items = list(par.branches[0])
+        unit = items[at]
+        assert isinstance(unit, Unit)
+        inner = unit.parts[0]
+        assert isinstance(inner, Parallel)
+        parts = [self.fold_frame(inner, self.foldable(inner))]
+        if len(unit.parts) > 1:
+            join = unit.parts[1]
+            assert isinstance(join, Node)
+            parts.append(self.node_frame(join, False))
+        middle = self.series_frame_of(parts)
+        return (self.series_frame(items[:at], False), middle,
+                self.series_frame(items[at + 1:], False))
+
+    def drop(self, frame: Frame, pieces: tuple[Frame, Frame, Frame], x0: float,
+             y1: float) -> tuple[float, float]:
+        """Place a level's pieces into ``frame`` from ``x0`` with its row at ``y1``: the way
+        down on the left, the way up on the right, the nested level centred below them.
+        Returns the level's right end and its lowest y."""
+        left, middle, right = pieces
+        width = max(left.width + 2 * GAP + right.width, middle.width + 2 * GAP)
+        link = {"kind": "link"}
+        left.place(frame, x0, y1)
+        xr = x0 + width - right.width
+        right.place(frame, xr, y1)
+        low = y1 - max(left.bottom, right.bottom)
+        y2 = low - 0.2 - middle.top
+        xm = x0 + (width - middle.width) / 2
+        middle.place(frame, xm, y2)
+        xl = x0 + left.width
+        down, up = low - 0.08, low - 0.12
+        frame.prims.append(Prim("path", [xl, xl + GAP / 2, xl + GAP / 2, xm - GAP / 2,
+                                         xm - GAP / 2, xm], [y1, y1, down, down, y2, y2], link))
+        xe = xm + middle.width
+        frame.prims.append(Prim("path", [xe, xe + GAP / 2, xe + GAP / 2, xr - GAP / 2,
+                                         xr - GAP / 2, xr], [y2, y2, up, up, y1, y1], link))
+        return x0 + width, y2 - middle.bottom
+
     def fold_frame(self, par: Parallel, at: int | None) -> Frame:
         """U-Net's picture: the shortcut runs straight along the top, the branch drops a
         level, and a nested encoder-decoder part drops below it, between its way down (left)
         and its way up (right)."""
-        items = list(par.branches[0])
-        if at is None:
-            left, right, middle = self.series_frame(items, False), None, None
-        else:
-            unit = items[at]
-            assert isinstance(unit, Unit)
-            inner = unit.parts[0]
-            assert isinstance(inner, Parallel)
-            parts = [self.fold_frame(inner, self.foldable(inner))]
-            if len(unit.parts) > 1:
-                join = unit.parts[1]
-                assert isinstance(join, Node)
-                parts.append(self.node_frame(join, False))
-            middle = self.series_frame_of(parts)
-            left = self.series_frame(items[:at], False)
-            right = self.series_frame(items[at + 1:], False)
         frame = Frame(0.0, 0.0, 0.0)
-        y1 = -(0.16 + max(left.top, right.top if right else 0.0))
-        row_w = FAN + left.width + (2 * GAP + right.width if right else 0.0) + FAN
-        width = max(row_w, (middle.width + 2 * FAN + 2 * GAP) if middle else 0.0)
         link = {"kind": "link"}
-        left.place(frame, FAN, y1)
-        frame.prims.append(Prim("path", [0, FAN / 2, FAN / 2, FAN], [0, 0, y1, y1], link))
-        low = y1 - max(left.bottom, right.bottom if right else 0.0)
-        if right is None or middle is None:
+        if at is None:
+            left = self.series_frame(list(par.branches[0]), False)
+            y1 = -(0.16 + left.top)
+            width = left.width + 2 * FAN
+            left.place(frame, FAN, y1)
             frame.prims.append(Prim("path", [FAN + left.width, width - FAN / 2, width - FAN / 2,
                                              width], [y1, y1, 0, 0], link))
+            low = y1 - left.bottom
         else:
-            xr = width - FAN - right.width
-            right.place(frame, xr, y1)
-            y2 = low - 0.2 - middle.top
-            xm = (width - middle.width) / 2
-            middle.place(frame, xm, y2)
-            xl = FAN + left.width
-            down, up = low - 0.08, low - 0.12
-            frame.prims.append(Prim("path", [xl, xl + GAP / 2, xl + GAP / 2, xm - GAP / 2,
-                                             xm - GAP / 2, xm], [y1, y1, down, down, y2, y2], link))
-            xe = xm + middle.width
-            frame.prims.append(Prim("path", [xe, xe + GAP / 2, xe + GAP / 2, xr - GAP / 2,
-                                             xr - GAP / 2, xr], [y2, y2, up, up, y1, y1], link))
-            frame.prims.append(Prim("path", [xr + right.width, width - FAN / 2, width - FAN / 2,
-                                             width], [y1, y1, 0, 0], link))
-            low = y2 - middle.bottom
+            pieces = self.fold_pieces(par, at)
+            y1 = -(0.16 + max(pieces[0].top, pieces[2].top))
+            end, low = self.drop(frame, pieces, FAN, y1)
+            width = end + FAN
+            frame.prims.append(Prim("path", [end, width - FAN / 2, width - FAN / 2, width],
+                                    [y1, y1, 0, 0], link))
+        frame.prims.append(Prim("path", [0, FAN / 2, FAN / 2, FAN], [0, 0, y1, y1], link))
         frame.prims.append(Prim("path", [0, width], [0, 0], {"kind": "skip"}))
         frame.width = width
         frame.top = 0.03
         frame.bottom = -low
+        return frame
+
+    def top_fold_frame(self, head: Sequence[Frame], unit: Unit, tail: Sequence[Frame]) -> Frame:
+        """An encoder-decoder network drawn whole as a U: the layers before its outermost
+        shortcut (``head``) and after its join (``tail``) on the top row, the shortcut running
+        straight between them to the join, every level below hanging from it."""
+        par, join = unit.parts
+        assert isinstance(par, Parallel) and isinstance(join, Node)
+        at = self.foldable(par)
+        assert at is not None
+        first = self.series_frame_of(head)
+        jf = self.with_fields(self.join_frame(join), join.name)
+        last = self.series_frame_of([jf, *tail])
+        pieces = self.fold_pieces(par, at)
+        frame = Frame(0.0, max(first.top, last.top), 0.0)
+        row_low = -max(first.bottom, last.bottom)
+        y1 = row_low - 0.24 - max(pieces[0].top, pieces[2].top)
+        x1 = GAP
+        end, low = self.drop(frame, pieces, x1, y1)
+        hw = first.width
+        width = max(hw + 3 * GAP + last.width, end + GAP)
+        xj = width - last.width
+        first.place(frame, 0.0, 0.0)
+        last.place(frame, xj, 0.0)
+        link = {"kind": "link"}
+        down, up = row_low - 0.08, row_low - 0.14
+        circle = jf.boxes[join.name][0]  # the shortcut runs on into the join's symbol
+        frame.prims.append(Prim("path", [hw, xj + circle], [0, 0], {"kind": "skip"}))
+        frame.prims.append(Prim("path", [hw, hw + GAP / 2, hw + GAP / 2, x1 - GAP / 2,
+                                         x1 - GAP / 2, x1], [0, 0, down, down, y1, y1], link))
+        frame.prims.append(Prim("path", [end, end + GAP / 2, end + GAP / 2, xj - GAP / 2,
+                                         xj - GAP / 2, xj], [y1, y1, up, up, 0, 0], link))
+        frame.width = width
+        frame.bottom = -low
+        return frame
+
+    def join_frame(self, join: Node) -> Frame:
+        """A top-level join on its own: the symbol with its name and shape below."""
+        circle = self.node_frame(join, False)
+        lines = [(self.name_text(join.name), "fg"), (self.shape_text(self.a[join.name]), "muted")]
+        width = max(circle.width, self.lines_width(lines))
+        frame = Frame(width, circle.top, circle.bottom)
+        x0 = (width - circle.width) / 2
+        circle.place(frame, x0, 0.0)
+        frame.prims.append(Prim("path", [0, x0], [0, 0], {"kind": "link"}))
+        frame.prims.append(Prim("path", [x0 + circle.width, width], [0, 0], {"kind": "link"}))
+        frame.bottom = -self.label_block(lines, width / 2, -circle.bottom - 0.04, frame)
         return frame
 
     def parallel_frame(self, par: Parallel) -> Frame:
@@ -552,8 +616,12 @@ class Drawer:
             frame = self.repeat_frame(item, top_level)
         else:
             frame = self.unit_frame(item, top_level)
-        if top_level and self.fields:
-            text = self.fields_line(item.output)
+        return self.with_fields(frame, item.output) if top_level else frame
+
+    def with_fields(self, frame: Frame, output: str) -> Frame:
+        """With :fields:, the receptive field and jump of ``output`` above ``frame``."""
+        if self.fields:
+            text = self.fields_line(output)
             frame.prims.append(Prim("text", [frame.width / 2], [frame.top + 0.05],
                                     {"text": text, "color": "field", "size": LABEL_PT,
                                      "va": "bottom"}))
@@ -592,8 +660,16 @@ class Drawer:
     # ---- the whole diagram
 
     def layout(self, items: Sequence[Item], width: float) -> tuple[Frame, int]:
-        """The top level, wrapped into rows no wider than ``width`` where it can be."""
+        """The top level, wrapped into rows no wider than ``width`` where it can be; an
+        encoder-decoder network that would wrap is drawn whole as a U when that fits."""
+        at = next((k for k, i in enumerate(items) if k and _folds(i, self)), None)
         frames = [self.item_frame(i, True) for i in items]
+        if at is not None and sum(f.width for f in frames) + GAP * (len(frames) - 1) > width:
+            u = items[at]
+            assert isinstance(u, Unit)
+            whole = self.top_fold_frame(frames[:at], u, frames[at + 1:])
+            if whole.width <= width:
+                return whole, 1
         rows: list[list[Frame]] = [[]]
         used = 0.0
         for f in frames:
@@ -685,6 +761,14 @@ class Drawer:
             faces += [top, side]
         self.sheet.polygons(polys, facecolors=faces, edgecolors=edge, linewidths=THIN_PT,
                             zorder=2, gid=gid)
+
+
+def _folds(item: Item, drawer: Drawer) -> bool:
+    """Whether a top-level item is an encoder-decoder part with its join (a U to draw)."""
+    if not isinstance(item, Unit) or len(item.parts) != 2:
+        return False
+    par = item.parts[0]
+    return isinstance(par, Parallel) and drawer.foldable(par) is not None
 
 
 def _has_taps(stage: Stage) -> bool:
