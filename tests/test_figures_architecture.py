@@ -282,6 +282,31 @@ def test_expanded_stages_draw_every_block_layer() -> None:
     assert text_overlaps(rendered.figure) == []
 
 
+def _texts(fig: Any) -> set[str]:
+    return {t.get_text() for t in fig.findobj(lambda a: hasattr(a, "get_text"))}
+
+
+@pytest.mark.parametrize(("model", "stage", "joins"), [("resnet50", "res3", "add"),
+                                                       ("inceptionv3", "Mixed_5", "concat")])
+def test_expanded_stages_name_their_blocks(model: str, stage: str, joins: str) -> None:
+    net = zoo_network(model)
+    # the blocks of the stage, from the spec: its joins in order
+    names = [layer.name for layer in net.layers if layer.op == joins
+             and layer.name.startswith(stage)]
+    rendered = KIND.render(net, {"expand": stage}, LIGHT)
+    texts = _texts(rendered.figure)
+    # each block named by its join, a run of identical blocks by its first and last
+    shown = {n for n in names if n in texts}
+    runs = [t for t in texts if "\u2013" in t and t.startswith(stage)]
+    covered = set(shown)
+    for run in runs:
+        a, b = run.split("\u2013")
+        covered |= set(names[names.index(a):names.index(b) + 1])
+    assert covered == set(names) and shown
+    assert text_overlaps(rendered.figure) == []
+    assert rendered.numbers["width_in"] <= 6.5
+
+
 def test_block_heights_follow_the_logarithm_of_the_spatial_size() -> None:
     net = zoo_network("vgg16")
     analysis = analyze(net)

@@ -581,7 +581,7 @@ class Drawer:
 
     def stage_frame(self, stage: Stage, top_level: bool) -> Frame:
         if stage.name in self.expanded:
-            inner = self.series_frame(list(stage.items), False)
+            inner = self.series_frame_of([self.block_frame(i) for i in stage.items])
             return self.boxed(inner, [(self.shape_text(self.a[stage.output]), "muted")], "stage",
                               title=f"{stage.name}: {stage.blocks} blocks")
         info = self.a[stage.output]
@@ -608,6 +608,21 @@ class Drawer:
         if _has_taps(stage):
             frame.taps.append((bx + w / 2, low))
         return frame
+
+    def block_frame(self, item: Item) -> Frame:
+        """An item of an expanded stage, named: a block by its join, repeats by their range."""
+        if isinstance(item, Repeat):
+            return self.repeat_frame(item, True)
+        if isinstance(item, Unit) and len(item.parts) == 2:
+            par, join = item.parts
+            assert isinstance(par, Parallel) and isinstance(join, Node)
+            frame = self.series_frame_of([self.parallel_frame(par), self.node_frame(join, False)])
+            name = [(self.name_text(join.name), "fg")]
+            if self.lines_width(name) <= frame.width:  # centred under it, never widening it
+                frame.bottom = -self.label_block(name, frame.width / 2, -frame.bottom - 0.04,
+                                                 frame)
+            return frame
+        return self.item_frame(item, False)
 
     def item_frame(self, item: Item, top_level: bool) -> Frame:
         if isinstance(item, Stage):
