@@ -307,6 +307,33 @@ def test_expanded_stages_name_their_blocks(model: str, stage: str, joins: str) -
     assert rendered.numbers["width_in"] <= 6.5
 
 
+def test_stages_can_be_given_their_papers_names() -> None:
+    net = zoo_network("resnet50")
+    paper = {"res2": "conv2_x", "res3": "conv3_x", "res4": "conv4_x", "res5": "conv5_x"}
+    plain = KIND.render(net, {"expand": "res3"}, LIGHT)
+    named = KIND.render(net, {"stages": " ".join(f"{a}={b}" for a, b in paper.items()),
+                              "expand": "conv3_x"}, LIGHT)
+    assert named.numbers["stages"] == {paper[k]: v for k, v in plain.numbers["stages"].items()}
+    assert named.numbers["expanded"] == ("conv3_x",)
+    texts = _texts(named.figure)
+    assert "conv3_x: 4 blocks" in texts and "conv4_x" in texts and "res4" not in texts
+    assert "stage conv5_x (3 blocks)" in named.alt and "res5 (" not in named.alt
+    # the old name still expands it; the drawing is the same
+    again = KIND.render(net, {"stages": {"res3": "conv3_x"}, "expand": "res3"}, LIGHT)
+    assert again.numbers["expanded"] == ("conv3_x",)
+    assert {"res3a_branch1", "res4"} <= set(again.numbers["boxes"])
+
+
+@pytest.mark.parametrize(("value", "words"), [("res9=x", "no stage called 'res9'"),
+                                              ("res2=res3", "already names another stage"),
+                                              ("res2", "expected name=new pairs"),
+                                              ("res2=a res3=a", "expected name=new pairs")])
+def test_bad_stage_names_are_refused_by_name(value: str, words: str) -> None:
+    with pytest.raises(OptionError) as err:
+        KIND.render(zoo_network("resnet50"), {"stages": value}, LIGHT)
+    assert err.value.option == "stages" and words in str(err.value)
+
+
 def test_block_heights_follow_the_logarithm_of_the_spatial_size() -> None:
     net = zoo_network("vgg16")
     analysis = analyze(net)

@@ -20,7 +20,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from rfdocs.compute.receptive import Analysis, LayerInfo
 from rfdocs.compute.spec import INPUT_NAME, MERGE_OPS, POINTWISE_OPS
@@ -546,3 +546,26 @@ def structure(analysis: Analysis, *, start: str | None = None, end: str | None =
                      and order[n] >= order[source])
     drawn = frozenset(keep)
     return Structure(analysis, source, sink, tuple(items), drawn, tuple(hidden), left_out, sub)
+
+
+def renamed_stages(items: tuple[Item, ...], names: Mapping[str, str]) -> tuple[Item, ...]:
+    """``items`` with the stages called by a key of ``names`` called by its value instead."""
+    def part(p: Part) -> Part:
+        if isinstance(p, Parallel):
+            return replace(p, branches=tuple(renamed_stages(b, names) for b in p.branches))
+        return p
+
+    def unit(u: Unit) -> Unit:
+        return replace(u, parts=tuple(part(p) for p in u.parts))
+
+    out: list[Item] = []
+    for item in items:
+        if isinstance(item, Stage):
+            inner = renamed_stages(item.items, names)
+            out.append(replace(item, name=names.get(item.name, item.name),
+                               items=tuple(i for i in inner if isinstance(i, Unit | Repeat))))
+        elif isinstance(item, Repeat):
+            out.append(replace(item, units=tuple(unit(u) for u in item.units)))
+        else:
+            out.append(unit(item))
+    return tuple(out)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from rfdocs.compute import Analysis, LayerInfo, Network, analyze, parse_spec
@@ -30,6 +30,7 @@ from rfdocs.compute.architecture import (
     Structure,
     StructureError,
     Unit,
+    renamed_stages,
     structure,
 )
 from rfdocs.compute.budget import Cost
@@ -87,6 +88,26 @@ def _expand(value: Any) -> tuple[str, ...]:
     return items
 
 
+def _stage_names(value: Any) -> tuple[tuple[str, str], ...]:
+    """Stage renamings: 'res2=conv2_x res3=conv3_x' (or a mapping in a figure file)."""
+    if isinstance(value, Mapping):
+        pairs = [(str(k), str(v)) for k, v in value.items()]
+    else:
+        pairs = []
+        for item in str(value).replace(",", " ").split():
+            old, sep, new = item.partition("=")
+            if not sep:
+                raise ValueError(value)
+            pairs.append((old, new))
+    if not pairs or len(pairs) > 64:
+        raise ValueError(value)
+    out = tuple((word(a), word(b)) for a, b in pairs)
+    news = [b for _, b in out]
+    if len(set(news)) != len(news) or len({a for a, _ in out}) != len(out):
+        raise ValueError(value)
+    return out
+
+
 OPTIONS = (
     Option("style", choice("3d", "flat"), "3d", "3d or flat",
            "3d draws each layer as a box in an oblique view (PlotNeuralNet's style); flat as "
@@ -94,6 +115,9 @@ OPTIONS = (
     Option("expand", _expand, ("auto",), "auto, all, none or stage names",
            "Which stages of blocks are drawn block by block; the others are drawn collapsed "
            "as one stack. auto expands them all when the diagram then fits :width:."),
+    Option("stages", _stage_names, (), "name=new pairs, e.g. res2=conv2_x res3=conv3_x",
+           "Names to show for the stages found (by default a stage is named by what its "
+           "layers' names share); :expand: takes either name."),
     Option("from", word, None, "a layer name", "The first layer drawn (default: the input)."),
     Option("to", word, None, "a layer name", "The last layer drawn (default: the last)."),
     Option("fields", flag, False, "a flag (yes or no)",
@@ -865,9 +889,20 @@ def render(net: Network | None, options: Mapping[str, Any], theme: Theme) -> Ren
     except StructureError as err:
         option = "from" if ":from:" in str(err) else "to"
         raise OptionError(option, str(err).replace(f":{option}: ", "")) from None
+    found = {s.name for s in _stages(st.items)}
+    renames = dict(options["stages"])
+    unknown = [n for n in renames if n not in found]
+    if unknown:
+        raise OptionError("stages", f"no stage called {unknown[0]!r}; stages: "
+                          + (", ".join(sorted(found)) or "none (no repeated blocks)"))
+    taken = [new for old, new in renames.items() if new in found and new not in renames]
+    if taken:
+        raise OptionError("stages", f"{taken[0]!r} already names another stage")
+    if renames:
+        st = replace(st, items=renamed_stages(st.items, renames))
     stages = _stages(st.items)
     names = {s.name for s in stages}
-    expand = options["expand"]
+    expand = tuple(renames.get(n, n) for n in options["expand"])
     unknown = [n for n in expand if n not in ("auto", "all", "none") and n not in names]
     if unknown:
         raise OptionError("expand", f"no stage called {unknown[0]!r}; stages: "
