@@ -26,6 +26,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from rfdocs.directive_options import (
+    ANIMATED_KINDS,
+    COMMON_OPTIONS,
+    NETWORK_OPTIONS,
+    NETWORK_SOURCE_OPTIONS,
+    PATH_OPTIONS,
+    TABLE_OPTIONS,
+)
+
 if TYPE_CHECKING:
     from rfdocs.compute import Network
 
@@ -63,12 +72,6 @@ def specification() -> dict[str, Any]:
     """The plugin's specification: every figure kind as rf-<kind>, rf-table, rf-network, the rf
     role and the page transform (options as in the Sphinx directives, plus mystmd's :label:)."""
     from rfdocs.figures import KIND_MODULES, get_kind
-    from rfdocs.sphinxext.directives import (
-        ANIMATED_KINDS,
-        COMMON_OPTIONS,
-        RfNetworkDirective,
-        RfTableDirective,
-    )
 
     common = {**COMMON_OPTIONS, "label": "the same as :name: (mystmd's name for it)"}
     directives: list[dict[str, Any]] = []
@@ -82,10 +85,10 @@ def specification() -> dict[str, Any]:
     table = {n: d for n, d in common.items() if n not in ("alt", "width")}
     directives.append({
         "name": "rf-table", "doc": "per-layer shape, receptive field, jump, start and padding",
-        "options": {n: _option(n, d) for n, d in {**table, **RfTableDirective.TABLE_OPTIONS}.items()},
+        "options": {n: _option(n, d) for n, d in {**table, **TABLE_OPTIONS}.items()},
         "body": {"type": "string", "doc": "the network (compact or YAML)"}})
-    network_options = {n: common[n] for n in ("model", "spec", "onnx", "until")}
-    network_options.update(RfNetworkDirective.NETWORK_OPTIONS)
+    network_options = {n: common[n] for n in NETWORK_SOURCE_OPTIONS}
+    network_options.update(NETWORK_OPTIONS)
     directives.append({
         "name": "rf-network", "doc": "name a network for the rest of the page (:network: NAME)",
         "arg": {"type": "string", "required": True, "doc": "the name"},
@@ -306,19 +309,11 @@ class Drawn:
     alt: str
 
 
-def _key(kind: str, parts: Mapping[str, Any]) -> str:
-    from rfdocs.sphinxext.cache import figure_key
-
-    return figure_key(kind, parts)
-
-
 def draw(page: Page, request: Mapping[str, Any]) -> Drawn:
     """Draw a figure directive's figure into the cache (once per key) and point at it."""
     import rfdocs
+    from rfdocs.figure_keys import figure_key, file_digest, jsonable
     from rfdocs.files import write_atomic
-    from rfdocs.sphinxext.cache import file_digest
-    from rfdocs.sphinxext.directives import ANIMATED_KINDS, COMMON_OPTIONS
-    from rfdocs.sphinxext.render import PATH_OPTIONS
 
     kind = request["directive"].removeprefix("rf-")
     line = request["line"]
@@ -333,7 +328,7 @@ def draw(page: Page, request: Mapping[str, Any]) -> Drawn:
             parts[f"{name}_sha256"] = file_digest(path)
             given[name] = str(path)
     # mystmd's site picks SVG before GIF from <key>.*: rf-steps shows its static strip.
-    key = _key(kind, {**parts, "animated": False})
+    key = figure_key(kind, {**parts, "animated": False})
     cache = page.project / CACHE_DIR
     meta = cache / f"{key}-meta.json"
     suffixes = FORMATS
@@ -345,18 +340,12 @@ def draw(page: Page, request: Mapping[str, Any]) -> Drawn:
             alt = figure.alt
         except ValueError as err:
             raise PluginError(str(err), line) from None
-        write_atomic(meta, json.dumps({"alt": alt, "numbers": _plain(figure.numbers)},
+        write_atomic(meta, json.dumps({"alt": alt, "numbers": jsonable(figure.numbers)},
                                       sort_keys=True, indent=1).encode())
     else:
         alt = json.loads(meta.read_text(encoding="utf-8"))["alt"]
     rel = os.path.relpath(cache / key, page.folder).replace(os.sep, "/")
     return Drawn(f"{rel}.*", alt)
-
-
-def _plain(value: Any) -> Any:
-    from rfdocs.sphinxext.cache import jsonable
-
-    return jsonable(value)
 
 
 def table_rows(page: Page, request: Mapping[str, Any]) -> list[Node]:
@@ -399,7 +388,7 @@ def define_network(page: Page, request: Mapping[str, Any]) -> str:
     if name in page.defined:
         raise PluginError(f"network {name!r} is already defined on this page (line "
                           f"{page.defined[name]}); give this one another name", line)
-    unknown = sorted(set(request["options"]) - {"model", "spec", "onnx", "until", "show"})
+    unknown = sorted(set(request["options"]) - {*NETWORK_SOURCE_OPTIONS, *NETWORK_OPTIONS})
     if unknown:
         raise PluginError(f"rf-network takes no :{unknown[0]}:", line)
     net = _network(page, {**request, "options": {k: v for k, v in request["options"].items()

@@ -214,3 +214,48 @@ def test_errors_name_the_page_and_line(tmp_path: Path) -> None:
     kinds = [node.get("kind") for node in out["children"]]
     assert kinds == ["error", None, "error"]  # rf-network's node is gone; the paragraph stays
     assert out["children"][1]["children"][0] == {"type": "text", "value": "3×3"}
+
+
+NO_SPHINX = """
+import contextlib, io, json, sys
+from pathlib import Path
+from rfdocs.mystplugin import main, run_directive, run_role, run_transform
+
+def directive(name, line, options, body="", arg=None):
+    node = {"type": "mystDirective", "name": name, "position": {"start": {"line": line}},
+            "children": []}
+    return run_directive(name, {"name": name, "node": node, "options": options, "body": body,
+                                **({"arg": arg} if arg else {})})
+
+with contextlib.redirect_stdout(io.StringIO()) as spec:
+    main([])
+assert "rf-block" in spec.getvalue()
+tree = {"type": "root", "children": [
+    *directive("rf-network", 3, {}, "input 8x8x1\\nc: conv 3x3 x4", arg="a"),
+    *directive("rf-block", 8, {"network": "a"}),
+    *directive("rf-table", 11, {"network": "a"}),
+    {"type": "paragraph", "children": run_role({"body": "a:c:rf",
+                                                "node": {"position": {"start": {"line": 14}}}})}]}
+out = run_transform(tree, Path.cwd())
+print(json.dumps({"tree": out, "modules": sorted(
+    name for name in sys.modules if name.split(".")[0] in ("sphinx", "docutils"))}))
+"""
+
+
+def test_plugin_runs_without_sphinx(tmp_path: Path) -> None:
+    """mystmd starts the plugin afresh for every directive, role and page: no mode of it (the
+    specification, a directive, a role, the page transform drawing a figure and filling a table)
+    imports Sphinx or docutils, which cost a few hundred milliseconds a start."""
+    page = ("# P\n\n:::{rf-network} a\ninput 8x8x1\nc: conv 3x3 x4\n:::\n\n:::{rf-block}\n"
+            ":network: a\n:::\n\n:::{rf-table}\n:network: a\n:::\n\nIt sees {rf}`a:c:rf`.\n")
+    (tmp_path / "page.md").write_text(page, encoding="utf-8")
+    run = subprocess.run([sys.executable, "-c", NO_SPHINX], cwd=tmp_path, capture_output=True,
+                         text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    result = json.loads(run.stdout)
+    figure, table, paragraph = result["tree"]["children"]
+    url = figure["children"][0]["url"]
+    assert (tmp_path / url.replace(".*", ".svg")).is_file()  # it did draw
+    assert len(table["children"][0]["children"]) == 3  # header, input, c
+    assert paragraph["children"][0] == {"type": "text", "value": "3×3"}
+    assert result["modules"] == []

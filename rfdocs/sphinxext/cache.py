@@ -13,12 +13,18 @@ import time
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import cache
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import rfdocs
+from rfdocs import figure_keys as keys
+from rfdocs.figure_keys import DRAWING_LIBRARIES as _DRAWING_LIBRARIES
+from rfdocs.figure_keys import RENDER_VERSION
+from rfdocs.figure_keys import code_files as _code_files
+
+# re-exported for the Sphinx modules (tests replace code_fingerprint here)
+from rfdocs.figure_keys import code_fingerprint as code_fingerprint
+from rfdocs.figure_keys import file_digest as file_digest
 from rfdocs.files import write_atomic
 
 try:
@@ -26,39 +32,8 @@ try:
 except ImportError:  # pragma: no cover - Windows
     fcntl = None  # type: ignore[assignment]
 
-#: Bump to re-render every figure after a change that the code fingerprint cannot see.
-RENDER_VERSION = 1
-
 #: Not ``<key>.json``: the image glob ``<key>.*`` must find images only.
 META_SUFFIX = "-meta.json"
-
-
-#: What the fingerprint hashes: rfdocs' drawing and computing code, and the libraries that draw.
-_CODE_FOLDERS = ("compute", "figures")
-_CODE_FILES = ("queries.py", "explorer.py")  # role numbers, explorer data
-_DRAWING_LIBRARIES = {"matplotlib": "matplotlib", "numpy": "numpy", "pillow": "PIL"}
-
-
-def _code_files() -> list[Path]:
-    package = Path(rfdocs.__file__).parent
-    files = [path for folder in _CODE_FOLDERS for path in sorted((package / folder).glob("*.py"))]
-    return files + [package / name for name in _CODE_FILES if (package / name).is_file()]
-
-
-@cache
-def code_fingerprint() -> str:
-    """Hash of the compute and figure code and of the libraries that draw (changes re-render)."""
-    digest = hashlib.sha256()
-    for path in _code_files():
-        digest.update(path.name.encode())
-        digest.update(path.read_bytes())
-    for dist in _DRAWING_LIBRARIES:
-        try:
-            digest.update(f"{dist}={metadata.version(dist)}".encode())
-        except metadata.PackageNotFoundError:
-            digest.update(f"{dist}=none".encode())
-    digest.update(f"rfdocs={rfdocs.__version__};render={RENDER_VERSION}".encode())
-    return digest.hexdigest()
 
 
 def code_stamp() -> str:
@@ -85,31 +60,10 @@ def code_stamp() -> str:
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 
-def jsonable(value: Any) -> Any:
-    """Plain JSON values: mappings, sequences and scalars as they are, anything else as text."""
-    if isinstance(value, Mapping):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [jsonable(v) for v in value]
-    if isinstance(value, str | int | float | bool) or value is None:
-        return value
-    return str(value)
-
-
 def figure_key(kind: str, parts: Mapping[str, Any]) -> str:
-    """``<kind>-<hash>`` over the kind, the request's parts and the code fingerprint."""
-    canonical = json.dumps({"kind": kind, "parts": jsonable(parts), "code": code_fingerprint()},
-                           sort_keys=True, separators=(",", ":"))
-    return f"{kind}-{hashlib.sha256(canonical.encode()).hexdigest()[:24]}"
-
-
-def file_digest(path: Path) -> str:
-    """sha256 of a file's bytes (for user images referenced by a page)."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    """``<kind>-<hash>`` over the kind, the request's parts and this module's code_fingerprint
+    (rfdocs.figure_keys.figure_key, which the MyST-MD plugin uses without Sphinx)."""
+    return keys.figure_key(kind, parts, code_fingerprint())
 
 
 #: Cache Directory Tagging (https://bford.info/cachedir/): backup tools skip the folder, and

@@ -14,10 +14,18 @@ from sphinx.application import Sphinx
 from sphinx.util.docutils import SphinxDirective
 
 from rfdocs.compute.spec import Network, SpecError
+from rfdocs.directive_options import (
+    ANIMATED_KINDS,
+    COMMON_OPTIONS,
+    NETWORK_OPTIONS,
+    NETWORK_SOURCE_OPTIONS,
+    PATH_OPTIONS,
+    TABLE_OPTIONS,
+)
 from rfdocs.messages import quote, shorten
 from rfdocs.sphinxext.cache import FigureCache, code_fingerprint, figure_key, file_digest
 from rfdocs.sphinxext.errors import FigureProblem, report
-from rfdocs.sphinxext.render import PATH_OPTIONS, FigureRequest, Limits, prepare
+from rfdocs.sphinxext.render import FigureRequest, Limits, prepare
 from rfdocs.sphinxext.sources import (
     NetworkSource,
     SourceError,
@@ -27,22 +35,6 @@ from rfdocs.sphinxext.sources import (
     safe_path,
 )
 from rfdocs.sphinxext.state import record, settings
-
-#: Options every figure directive takes besides its kind's own.
-COMMON_OPTIONS: dict[str, str] = {
-    "caption": "inline text under the figure (numbered when the figure has a :name:)",
-    "name": "a label for :numref: and :ref:",
-    "alt": "alternative text (default: computed from the figure's numbers)",
-    "align": "left, center or right",
-    "width": "a length or percentage, e.g. 80% or 400px",
-    "class": "extra CSS class names",
-    "model": "a zoo model name",
-    "spec": "a spec file or an ONNX model (.onnx), relative to the page (inside the source "
-            "directory)",
-    "onnx": "an ONNX model file, relative to the page (inside the source directory)",
-    "network": "a network defined earlier on the page with rf-network",
-    "until": "cut the network after this layer (for ONNX also a node or output name)",
-}
 
 
 class AnyOption(dict[str, Any]):
@@ -269,8 +261,7 @@ class RfTableDirective(RfdocsDirective):
     """rf-table: per-layer shape, receptive field, jump, start and padding as a real table."""
 
     directive_name = "rf-table"
-    TABLE_OPTIONS = {"layers": "only these layers (names separated by commas or spaces)",
-                     "no-input": "leave out the input row"}
+    TABLE_OPTIONS = TABLE_OPTIONS
 
     def make_nodes(self) -> list[nodes.Node]:
         from rfdocs.figures.table import layer_table
@@ -338,13 +329,13 @@ class RfNetworkDirective(RfdocsDirective):
     directive_name = "rf-network"
     required_arguments = 1
     optional_arguments = 0
-    NETWORK_OPTIONS = {"show": "also show the spec as a code block"}
+    NETWORK_OPTIONS = NETWORK_OPTIONS
 
     #: env.temp_data key: the line where each network of the page being read was defined
     LINES_KEY: ClassVar[str] = "rfdocs_network_lines"
 
     def make_nodes(self) -> list[nodes.Node]:
-        self.check_options({"model", "spec", "onnx", "until", "show"})
+        self.check_options({*NETWORK_SOURCE_OPTIONS, *self.NETWORK_OPTIONS})
         name = self.arguments[0].strip()
         if not name.replace("_", "").replace("-", "").isalnum() or len(name) > 128:
             raise DirectiveProblem(f"network name {quote(name)} must be a word (letters, digits, "
@@ -372,10 +363,6 @@ class RfNetworkDirective(RfdocsDirective):
             self.set_source_info(block)
             return [block]
         return []
-
-
-#: Kinds whose HTML form is an animation, with the option that asks for the static strip.
-ANIMATED_KINDS = {"steps": {"static": "show the static strip instead of the animation on the web"}}
 
 
 def figure_directive(kind: str) -> type[RfFigureDirective]:

@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from rfdocs.compute.spec import Network, SpecError, network_from_data
-from rfdocs.sphinxext.cache import FigureCache, jsonable
+from rfdocs.figure_keys import jsonable
+from rfdocs.sphinxext.cache import FigureCache
 from rfdocs.sphinxext.errors import FigureProblem
 
-PATH_OPTIONS = ("image",)  # kind options naming a file: resolved safely, hashed into the key
 #: Kinds that take longest first, so the pool's last task is a short one.
 _COST_ORDER = {"erf": 0, "featuremaps": 1, "steps": 2, "growth": 3, "block": 4, "stack": 5}
 
