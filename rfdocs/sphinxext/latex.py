@@ -27,7 +27,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from docutils import nodes
 from sphinx.application import Sphinx
+from sphinx.transforms.post_transforms import SphinxPostTransform
 
 import rfdocs
 from rfdocs.files import write_atomic
@@ -68,6 +70,11 @@ _TEMPLATE = r"""%% rfdocs.sty, written by rfdocs @VERSION@ (rfdocs/sphinxext/lat
 %% LaTeX output: the characters rfdocs writes, for pdflatex, xelatex and lualatex alike.
 \NeedsTeXFormat{LaTeX2e}
 \ProvidesPackage{rfdocs}[2026/01/01 v@VERSION@ characters rfdocs writes]
+%% An rfdocs figure leaves room for its caption: Sphinx scales an image down to at most
+%% \spx@image@maxheight, the whole text height, which left a tall figure's caption over the
+%% page foot; within the figure (a group) the image may be the text height less #1 lines.
+\newcommand\rfdocsfigurelines[1]{\ifdefined\spx@image@maxheight
+  \spx@image@maxheight\dimexpr\textheight-#1\baselineskip\relax\fi}
 \newif\ifrfdocs@unicode
 \ifdefined\XeTeXversion\rfdocs@unicodetrue\fi
 \ifdefined\directlua\rfdocs@unicodetrue\fi
@@ -141,11 +148,36 @@ def write_package(app: Sphinx) -> None:
         write_atomic(path, data)
 
 
+CAPTION_CHARS = 80  # characters of a caption line at the text width, a little under
+ROOM_LINES = 3  # besides the caption's lines: the space above it and the float's separation
+
+
+class LeaveRoomForCaptions(SphinxPostTransform):
+    """LaTeX: an rfdocs figure with a caption asks for its image to leave the caption's lines
+    free on the page (counted from its text, generously)."""
+
+    default_priority = 60
+    formats = ("latex",)
+
+    def run(self, **kwargs: Any) -> None:
+        for figure in list(self.document.findall(nodes.figure)):
+            if "rfdocs" not in figure.get("classes", []):
+                continue
+            captions = [c for c in figure.children if isinstance(c, nodes.caption)]
+            if not captions:
+                continue
+            text = captions[0].astext()
+            lines = -(-(len(text) + len("Fig. 10.10: ")) // CAPTION_CHARS) + ROOM_LINES
+            figure.insert(0, nodes.raw("", f"\\rfdocsfigurelines{{{lines}}}\n",
+                                       format="latex"))
+
+
 def setup_latex(app: Sphinx) -> None:
     if app.registry.has_latex_package(PACKAGE):
         return  # done already: rfdocs and this module both listed in ``extensions``
     app.add_latex_package(PACKAGE)
     app.connect("builder-inited", write_package)
+    app.add_post_transform(LeaveRoomForCaptions)
 
 
 def setup(app: Sphinx) -> dict[str, Any]:
