@@ -334,6 +334,17 @@ def test_bad_stage_names_are_refused_by_name(value: str, words: str) -> None:
     assert err.value.option == "stages" and words in str(err.value)
 
 
+@pytest.mark.parametrize(("model", "axes"), [("tcn", "length"), ("vgg16", "spatial size"),
+                                             ("c3d", "height")])
+def test_the_note_says_which_axes_the_sizes_show(model: str, axes: str) -> None:
+    rendered = KIND.render(zoo_network(model), {}, LIGHT)
+    note = " ".join(t.get_text() for t in rendered.figure.findobj(
+        lambda a: hasattr(a, "get_gid") and a.get_gid() == "note"))
+    assert f"logarithm of each output's {axes}," in note
+    assert ("first axis (depth or time) is in its label only" in note) == (model == "c3d")
+    assert ("depths with its width" in note) == (model != "tcn")
+
+
 def test_block_heights_follow_the_logarithm_of_the_spatial_size() -> None:
     net = zoo_network("vgg16")
     analysis = analyze(net)

@@ -963,9 +963,14 @@ def _item_name(item: Item) -> str:
 
 
 def _notes(drawer: Drawer, st: Structure, analysis: Analysis) -> list[str]:
-    notes = ["Heights grow with the logarithm of each output's spatial size, widths with the "
-             "logarithm of its channels" + (", depths with its width" if drawer.three_d else "")
-             + " (compressed scales); labels give the exact shapes."]
+    ndim = max((len(analysis[n].spatial) for n in st.drawn), default=2)
+    size = {1: "length", 2: "spatial size"}.get(ndim, "height")
+    notes = [f"Heights grow with the logarithm of each output's {size}, widths with the "
+             "logarithm of its channels" + (", depths with its width" if drawer.three_d
+                                            and ndim >= 2 else "")
+             + " (compressed scales); labels give the exact shapes"
+             + ("; a volume's first axis (depth or time) is in its label only." if ndim >= 3
+                else ".")]
     if "stage" in drawer.ops_seen:
         notes.append("A stack stands for a stage of blocks drawn collapsed, with its output "
                      "shape.")
