@@ -179,6 +179,8 @@ class Page:
     path: Path | None  # the page's file, where it could be found
     networks: dict[str, Network] = field(default_factory=dict)
     defined: dict[str, int | None] = field(default_factory=dict)  # name -> line
+    # id(net.params) -> (the params, kept so that the id is not reused, and their sha256)
+    weight_digests: dict[int, tuple[object, str]] = field(default_factory=dict)
 
     @property
     def folder(self) -> Path:
@@ -309,6 +311,26 @@ class Drawn:
     alt: str
 
 
+def _weights_digest(page: Page, net: Network) -> str:
+    """sha256 of a network's learned numbers (name, dtype, shape and bytes of each array), so
+    that a model retrained to the same shapes is drawn afresh; once per network on a page."""
+    import hashlib
+
+    import numpy as np
+
+    known = page.weight_digests.get(id(net.params))
+    if known is not None and known[0] is net.params:
+        return known[1]
+    digest = hashlib.sha256()
+    for layer in sorted(net.params):
+        for name in sorted(net.params[layer]):
+            array = np.ascontiguousarray(net.params[layer][name])
+            digest.update(f"{layer}/{name}:{array.dtype.str}:{array.shape}\n".encode())
+            digest.update(array.tobytes())
+    page.weight_digests[id(net.params)] = (net.params, digest.hexdigest())
+    return digest.hexdigest()
+
+
 def draw(page: Page, request: Mapping[str, Any]) -> Drawn:
     """Draw a figure directive's figure into the cache (once per key) and point at it."""
     import rfdocs
@@ -322,6 +344,8 @@ def draw(page: Page, request: Mapping[str, Any]) -> Drawn:
              if k not in COMMON_OPTIONS and k not in extra}
     net = _network(page, request, required=False)
     parts: dict[str, Any] = {"options": given, "network": None if net is None else net.to_dict()}
+    if net is not None and net.params:  # an ONNX model's weights: the spec above lacks them
+        parts["params_sha256"] = _weights_digest(page, net)
     for name in PATH_OPTIONS:
         if given.get(name, "") not in ("", "photo"):
             path = _safe_file(page, given[name], name, line)

@@ -41,6 +41,43 @@ def kinds_page() -> str:
     return "\n".join(parts)
 
 
+#: A small trained network, written as an ONNX model by the fixture (where onnx is installed).
+ONNX_SPEC = "input 16x16x3\nstem: conv 3 /2 pad 1 x4\nact: relu\nc2: conv 3x3 x6\n"
+ONNX_PAGE = """# An ONNX model
+
+:::{rf-network} trained
+:onnx: models/model.onnx
+:::
+
+:::{rf-filters}
+:onnx: models/model.onnx
+:caption: The learned kernels of `stem`.
+:label: fig-onnx-filters
+:::
+
+:::{rf-block}
+:spec: models/model.onnx
+:label: fig-onnx-block
+:::
+
+`c2` sees {rf}`trained:c2:rf`.
+"""
+
+
+def write_onnx_model(path: Path, seed: int = 0) -> bool:
+    """ONNX_SPEC as an ONNX model with weights drawn from ``seed``; False without onnx."""
+    try:
+        from tests.onnx_build import full_params, network_to_onnx, save
+    except ImportError:
+        return False
+    from rfdocs.compute import parse_spec
+
+    net = parse_spec(ONNX_SPEC)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save(network_to_onnx(net, full_params(net, seed)), path)
+    return True
+
+
 def rf_json(spec: Path) -> dict[str, dict[str, object]]:
     out = subprocess.run([str(RFDOCS), "rf", str(spec), "--json"], check=True,
                          capture_output=True, text=True).stdout
@@ -68,6 +105,10 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
                             "    - {format: md, output: exports/kinds.md, articles: [kinds.md]}\n"
                             "    - {format: tex, template: null, output: exports/kinds/kinds.tex,"
                             " articles: [kinds.md]}\n")
+    if write_onnx_model(project / "models" / "model.onnx"):
+        (project / "onnx.md").write_text(ONNX_PAGE, encoding="utf-8")
+        config = config.replace("  exports:\n", "  exports:\n"
+                                "    - {format: md, output: exports/onnx.md, articles: [onnx.md]}\n")
     (project / "myst.yml").write_text(config, encoding="utf-8")
     (project / "kinds.md").write_text(kinds_page(), encoding="utf-8")
     env = {**os.environ, "RFDOCS_MYST_ON_ERROR": "raise"}
@@ -162,6 +203,27 @@ def test_every_kind(built: Path, tmp_path: Path) -> None:
         assert alt == printed.stdout.strip(), kind
     tex = (built / "exports" / "kinds" / "kinds.tex").read_text(encoding="utf-8")
     assert len(re.findall(r"\\includegraphics\[[^]]*\]\{[^}]+\.pdf\}", tex)) == len(KIND_MODULES)
+
+
+def test_onnx_model(built: Path, tmp_path: Path) -> None:
+    """:onnx: and :spec: with an ONNX file, and rf-network from one: the figures are `rfdocs
+    render --spec model.onnx`'s, byte for byte, with its alt text; the role's number `rfdocs rf`'s."""
+    model = built / "models" / "model.onnx"
+    if not model.exists():
+        pytest.skip("the onnx package is not installed (rfdocs[onnx]), so no ONNX page was built")
+    md = (built / "exports" / "onnx.md").read_text(encoding="utf-8")
+    figures = markdown_figures(md)
+    assert set(figures) == {"fig-onnx-filters", "fig-onnx-block"}, md
+    c2 = rf_json(model)["c2"]
+    for label, kind in (("fig-onnx-filters", "filters"), ("fig-onnx-block", "block")):
+        url, alt = figures[label]
+        reference = tmp_path / f"{kind}.svg"
+        printed = subprocess.run([str(RFDOCS), "render", kind, "--spec", str(model), "-o",
+                                  str(reference)], check=True, capture_output=True, text=True)
+        assert (built / url).read_bytes() == reference.read_bytes(), kind
+        assert alt == printed.stdout.strip(), kind
+    assert f"{times(c2['rf'])}×3 receptive field" in figures["fig-onnx-block"][1]  # type: ignore[arg-type]
+    assert f"`c2` sees {times(c2['rf'])}." in md  # type: ignore[arg-type]
 
 
 # --- the protocol, without mystmd: cheap checks of what mystmd cannot show -----------------------
@@ -259,3 +321,19 @@ def test_plugin_runs_without_sphinx(tmp_path: Path) -> None:
     assert len(table["children"][0]["children"]) == 3  # header, input, c
     assert paragraph["children"][0] == {"type": "text", "value": "3×3"}
     assert result["modules"] == []
+
+
+def test_retrained_onnx_model_is_drawn_afresh(tmp_path: Path) -> None:
+    """The figure's name covers an ONNX model's weights, not only its layers: the same layers
+    with other weights give another file, drawn anew (the learned kernels differ)."""
+    pytest.importorskip("onnx", reason="the onnx package is not installed (rfdocs[onnx])")
+    (tmp_path / "page.md").write_text("# P\n\n:::{rf-filters}\n:onnx: model.onnx\n:::\n",
+                                      encoding="utf-8")
+    drawn = []
+    for seed in (0, 1):
+        assert write_onnx_model(tmp_path / "model.onnx", seed)
+        tree = {"type": "root", "children": _directive("rf-filters", 3, {"onnx": "model.onnx"})}
+        url = run_transform(tree, tmp_path)["children"][0]["children"][0]["url"]
+        drawn.append((url, (tmp_path / url.replace(".*", ".svg")).read_bytes()))
+    assert drawn[0][0] != drawn[1][0]
+    assert drawn[0][1] != drawn[1][1]
