@@ -96,6 +96,8 @@ def show_default(value: Any) -> Cell:
     if isinstance(value, str):
         return literal(value) if value else nodes.emphasis("empty", "empty")
     if isinstance(value, tuple | list):
+        if not value:
+            return nodes.emphasis("none", "none")
         if all(isinstance(v, int) for v in value):
             return literal("x".join(str(v) for v in value))
         return literal(", ".join(str(v) for v in value))
